@@ -1,0 +1,13 @@
+//! Pieces: their format, the `PieceStore` contract, the local io_uring store,
+//! and the parallel transfers that write n pieces with long-tail cancellation
+//! and read k with hedging.
+
+pub mod download;
+pub mod fault;
+pub mod format;
+pub mod local;
+pub mod store;
+pub mod upload;
+
+pub use format::{PieceId, SegmentId};
+pub use store::{LocalBoxFuture, PieceBytes, PieceStat, PieceStore, PieceWriter, StoreError};

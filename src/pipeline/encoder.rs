@@ -1,0 +1,288 @@
+//! `SegmentEncoder`: plaintext in whatever chunks arrive → sealed, erasure-coded
+//! shares for each of the n pieces, plus the object's digests, in one pass.
+//!
+//! Memory is one stripe buffer and the codec's work space, whatever the segment
+//! size: `push` encodes at most one stripe per call, and the caller drains the
+//! [`PieceBuffers`] between calls. The encoder, its cipher backend choice and the
+//! Reed-Solomon work space are reused across stripes, segments and objects.
+
+use super::buf::AlignedBuf;
+use super::checksum::{share_checksum, DigestRequest, ObjectDigest, ObjectHasher};
+use super::crypto::{fill_random, stripe_nonce, AeadBackend, Cipher, ContentKey};
+use super::layout::{Layout, SegmentGeometry, SHARE_ALIGN, TAG_BYTES};
+use reed_solomon_simd::ReedSolomonEncoder;
+
+/// A segment's secrets: its content key and the prefix of its stripe nonces.
+pub struct SegmentSeal {
+    pub key: ContentKey,
+    pub nonce_prefix: [u8; 4],
+}
+
+impl SegmentSeal {
+    pub fn random() -> Self {
+        let mut nonce_prefix = [0u8; 4];
+        fill_random(&mut nonce_prefix);
+        Self {
+            key: ContentKey::random(),
+            nonce_prefix,
+        }
+    }
+}
+
+/// Per-piece output of the encoder: share bytes produced since the last drain,
+/// and the share checksum of every stripe of the current segment so far.
+pub struct PieceBuffers {
+    pub shares: Vec<AlignedBuf>,
+    pub checksums: Vec<Vec<u32>>,
+}
+
+impl PieceBuffers {
+    pub fn new(pieces: usize, bytes_each: usize) -> Self {
+        Self {
+            shares: (0..pieces)
+                .map(|_| AlignedBuf::with_capacity(bytes_each))
+                .collect(),
+            checksums: vec![Vec::new(); pieces],
+        }
+    }
+
+    /// Bytes waiting in the fullest piece buffer.
+    pub fn pending_bytes(&self) -> usize {
+        self.shares.iter().map(|s| s.len()).max().unwrap_or(0)
+    }
+
+    /// Forgets checksums at the start of a new segment.
+    pub fn clear_checksums(&mut self) {
+        self.checksums.iter_mut().for_each(Vec::clear);
+    }
+}
+
+pub struct SegmentEncoder {
+    layout: Layout,
+    backend: AeadBackend,
+    codec: Option<ReedSolomonEncoder>,
+    codec_shard_bytes: usize,
+    stripe: AlignedBuf,
+    stripe_filled: usize,
+    cipher: Option<Cipher>,
+    nonce_prefix: [u8; 4],
+    stripe_index: u32,
+    segment_plaintext: u64,
+    digests: DigestRequest,
+    hasher: ObjectHasher,
+}
+
+impl SegmentEncoder {
+    pub fn new(layout: Layout, backend: AeadBackend, digests: DigestRequest) -> Self {
+        let k = layout.required();
+        let m = layout.erasure().parity();
+        let codec = (m > 0).then(|| {
+            ReedSolomonEncoder::new(k, m, layout.share_bytes())
+                .expect("Layout::new validated k and m")
+        });
+        Self {
+            layout,
+            backend,
+            codec,
+            codec_shard_bytes: layout.share_bytes(),
+            stripe: AlignedBuf::zeroed(k * layout.share_bytes()),
+            stripe_filled: 0,
+            cipher: None,
+            nonce_prefix: [0; 4],
+            stripe_index: 0,
+            segment_plaintext: 0,
+            digests,
+            hasher: ObjectHasher::new(digests),
+        }
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Starts a new object: forgets the digests of the previous one.
+    pub fn reset_object(&mut self, digests: DigestRequest) {
+        assert!(self.cipher.is_none(), "reset_object inside a segment");
+        self.digests = digests;
+        self.hasher = ObjectHasher::new(digests);
+    }
+
+    /// Starts a segment sealed with `seal`; `out`'s checksum lists restart.
+    pub fn begin_segment(&mut self, seal: &SegmentSeal, out: &mut PieceBuffers) {
+        assert!(self.cipher.is_none(), "begin_segment inside a segment");
+        assert_eq!(out.shares.len(), self.layout.total());
+        self.cipher = Some(Cipher::new(self.backend, &seal.key));
+        self.nonce_prefix = seal.nonce_prefix;
+        self.stripe_index = 0;
+        self.stripe_filled = 0;
+        self.segment_plaintext = 0;
+        out.clear_checksums();
+    }
+
+    /// Plaintext bytes the current segment can still take.
+    pub fn segment_room(&self) -> u64 {
+        self.layout.segment_bytes_max() - self.segment_plaintext
+    }
+
+    /// Takes plaintext from `input`, at most up to the end of the segment, and
+    /// seals and codes at most one stripe into `out`. Returns the bytes consumed.
+    pub fn push(&mut self, input: &[u8], out: &mut PieceBuffers) -> usize {
+        assert!(self.cipher.is_some(), "push outside a segment");
+        let stripe_room = self.layout.stripe_plaintext_bytes() - self.stripe_filled;
+        let take = input
+            .len()
+            .min(stripe_room)
+            .min(self.segment_room() as usize);
+        self.stripe[self.stripe_filled..self.stripe_filled + take].copy_from_slice(&input[..take]);
+        self.stripe_filled += take;
+        self.segment_plaintext += take as u64;
+        if self.stripe_filled == self.layout.stripe_plaintext_bytes() {
+            self.seal_stripe(out);
+        }
+        take
+    }
+
+    /// Seals the last, possibly short, stripe and closes the segment.
+    pub fn finish_segment(&mut self, out: &mut PieceBuffers) -> SegmentGeometry {
+        assert!(self.cipher.is_some(), "finish_segment outside a segment");
+        if self.stripe_filled > 0 || self.stripe_index == 0 {
+            self.seal_stripe(out);
+        }
+        self.cipher = None;
+        let geometry = self.layout.segment(self.segment_plaintext);
+        debug_assert_eq!(geometry.stripe_count, self.stripe_index);
+        geometry
+    }
+
+    /// The digests of everything pushed since the last `reset_object`.
+    pub fn finish_object(&mut self) -> ObjectDigest {
+        assert!(self.cipher.is_none(), "finish_object inside a segment");
+        std::mem::replace(&mut self.hasher, ObjectHasher::new(self.digests)).finish(self.digests)
+    }
+
+    fn seal_stripe(&mut self, out: &mut PieceBuffers) {
+        let k = self.layout.required();
+        let plain = self.stripe_filled;
+        let share = if plain == self.layout.stripe_plaintext_bytes() {
+            self.layout.share_bytes()
+        } else {
+            (plain + TAG_BYTES)
+                .div_ceil(k)
+                .next_multiple_of(SHARE_ALIGN)
+        };
+        let sealed = k * share;
+        self.hasher.update(&self.stripe[..plain]);
+        let cipher = self.cipher.as_ref().expect("inside a segment");
+        let nonce = stripe_nonce(self.nonce_prefix, self.stripe_index);
+        let tag = cipher.seal(nonce, &[], &mut self.stripe[..plain]);
+        self.stripe[plain..plain + TAG_BYTES].copy_from_slice(&tag);
+        self.stripe[plain + TAG_BYTES..sealed].fill(0);
+
+        let stripe_index = self.stripe_index;
+        for (i, data) in self.stripe[..sealed].chunks_exact(share).enumerate() {
+            emit(out, i, stripe_index, data);
+        }
+        if let Some(codec) = &mut self.codec {
+            if self.codec_shard_bytes != share {
+                codec
+                    .reset(k, self.layout.erasure().parity(), share)
+                    .expect("share sizes are valid shard sizes");
+                self.codec_shard_bytes = share;
+            }
+            for data in self.stripe[..sealed].chunks_exact(share) {
+                codec
+                    .add_original_shard(data)
+                    .expect("k shards of the configured size");
+            }
+            let parity = codec.encode().expect("all original shards were added");
+            for (j, shard) in parity.recovery_iter().enumerate() {
+                emit(out, k + j, stripe_index, shard);
+            }
+        }
+        self.stripe_index += 1;
+        self.stripe_filled = 0;
+    }
+}
+
+fn emit(out: &mut PieceBuffers, piece: usize, stripe: u32, share: &[u8]) {
+    out.shares[piece].extend_from_slice(share);
+    out.checksums[piece].push(share_checksum(share, piece as u16, stripe));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::decoder::{DecodeReport, PieceWindow, SegmentDecoder};
+    use crate::pipeline::layout::ErasureParams;
+
+    /// Encodes `data` as one segment and decodes `range` with `lost` pieces missing.
+    fn round_trip(k: usize, n: usize, share: usize, data: &[u8], lost: &[usize]) -> Vec<u8> {
+        let layout = Layout::new(
+            ErasureParams {
+                required: k,
+                optimal: n,
+                total: n,
+            },
+            share,
+            1 << 30,
+        )
+        .unwrap();
+        let mut enc = SegmentEncoder::new(
+            layout,
+            AeadBackend::Ring,
+            DigestRequest {
+                md5: true,
+                checksum: None,
+            },
+        );
+        let mut out = PieceBuffers::new(n, 0);
+        let seal = SegmentSeal::random();
+        enc.begin_segment(&seal, &mut out);
+        let mut rest = data;
+        while !rest.is_empty() {
+            let used = enc.push(&rest[..rest.len().min(1000)], &mut out);
+            rest = &rest[used..];
+        }
+        let geometry = enc.finish_segment(&mut out);
+        let digest = enc.finish_object();
+        assert_eq!(digest.plaintext_bytes, data.len() as u64);
+        let windows: Vec<_> = (0..n)
+            .map(|i| {
+                (!lost.contains(&i)).then(|| PieceWindow {
+                    shares: &out.shares[i],
+                    checksums: &out.checksums[i],
+                })
+            })
+            .collect();
+        let mut dec = SegmentDecoder::new(AeadBackend::Ring);
+        let mut plain = AlignedBuf::with_capacity(0);
+        let mut report = DecodeReport::default();
+        if data.is_empty() {
+            return Vec::new();
+        }
+        dec.decode(
+            &geometry,
+            &seal,
+            0..geometry.stripe_count,
+            &windows,
+            0..data.len() as u64,
+            &mut plain,
+            &mut report,
+        )
+        .unwrap();
+        plain.to_vec()
+    }
+
+    #[test]
+    fn encode_then_decode_with_losses() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i * 31 % 251) as u8).collect();
+        assert_eq!(round_trip(4, 6, 1024, &data, &[]), data);
+        assert_eq!(round_trip(4, 6, 1024, &data, &[0, 3]), data);
+        assert_eq!(round_trip(4, 6, 1024, &data, &[4, 5]), data);
+        assert_eq!(round_trip(3, 3, 64, &data[..77], &[]), &data[..77]);
+        assert_eq!(
+            round_trip(2, 5, 4096, &data[..8176], &[0, 1, 2]),
+            &data[..8176]
+        );
+    }
+}
