@@ -6,6 +6,7 @@ pub mod download;
 pub mod fault;
 pub mod format;
 pub mod local;
+pub mod race;
 pub mod store;
 pub mod upload;
 

@@ -41,6 +41,13 @@ pub enum StoreError {
         op: &'static str,
         piece: PieceId,
     },
+    #[error("{store}: {op} {piece}: {detail}")]
+    Protocol {
+        store: String,
+        op: &'static str,
+        piece: PieceId,
+        detail: String,
+    },
     #[error("{store}: injected fault on {op} {piece}")]
     Injected {
         store: String,

@@ -1,0 +1,531 @@
+//! Objects on pieces: [`ObjectWriter`] streams plaintext through the
+//! `SegmentEncoder` into a `PieceFanout` per segment; [`ObjectReader`] serves a
+//! byte range by fetching windows of stripes from k pieces and decoding them.
+//! This is the one place where the pure pipeline meets the piece stores.
+
+use std::cell::RefCell;
+use std::ops::Range;
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::pieces::download::{Hedge, PieceSource, WindowFetch};
+use crate::pieces::format::{self, PieceHeader, PieceId, SegmentId, HEADER_BYTES};
+use crate::pieces::upload::{LongTail, PieceFanout, PieceTarget, UploadError};
+use crate::pieces::{PieceStore, StoreError};
+use crate::pipeline::buf::{AlignedBuf, BufPool};
+use crate::pipeline::checksum::{DigestRequest, ObjectDigest, ObjectHasher};
+use crate::pipeline::crypto::{fill_random, AuthError};
+use crate::pipeline::decoder::{DecodeError, DecodeReport, SegmentDecoder};
+use crate::pipeline::encoder::{PieceBuffers, SegmentEncoder, SegmentSeal};
+use crate::pipeline::inline::{open_inline, seal_inline};
+use crate::pipeline::{AeadBackend, ErasureParams, Layout, SegmentGeometry};
+
+/// How objects are cut, sealed, spread and read back.
+#[derive(Clone, Debug)]
+pub struct PipelineConfig {
+    pub layout: Layout,
+    pub backend: AeadBackend,
+    /// Objects up to this size are sealed whole and kept inline in metadata.
+    pub inline_bytes_max: usize,
+    /// Bytes per piece handed to the writers at a time.
+    pub chunk_bytes: usize,
+    pub lag_chunks_max: usize,
+    pub linger: Duration,
+    /// Plaintext bytes decoded per read window (rounded to whole stripes).
+    pub window_bytes: usize,
+    pub hedge: Hedge,
+}
+
+impl PipelineConfig {
+    pub fn new(layout: Layout) -> Self {
+        Self {
+            layout,
+            backend: AeadBackend::default(),
+            inline_bytes_max: crate::pipeline::inline::INLINE_BYTES_MAX_DEFAULT,
+            chunk_bytes: 256 * 1024,
+            lag_chunks_max: 8,
+            linger: Duration::from_millis(200),
+            window_bytes: 4 << 20,
+            hedge: Hedge {
+                extra: 0,
+                piece_timeout: Duration::from_secs(2),
+            },
+        }
+    }
+
+    fn long_tail(&self) -> LongTail {
+        LongTail {
+            optimal: self.layout.erasure().optimal,
+            lag_chunks_max: self.lag_chunks_max,
+            linger: self.linger,
+        }
+    }
+}
+
+/// Where piece `piece` of a segment lives, and its digest for audits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PiecePlacement {
+    pub piece: u16,
+    pub store: u32,
+    pub digest: [u8; 32],
+}
+
+/// Everything needed to read a segment back.
+pub struct SegmentRecord {
+    pub id: SegmentId,
+    pub erasure: ErasureParams,
+    pub share_bytes: usize,
+    pub plaintext_bytes: u64,
+    pub seal: SegmentSeal,
+    pub pieces: Vec<PiecePlacement>,
+}
+
+impl SegmentRecord {
+    pub fn geometry(&self) -> SegmentGeometry {
+        Layout::new(self.erasure, self.share_bytes, u64::MAX)
+            .expect("records hold layouts that were valid when written")
+            .segment(self.plaintext_bytes)
+    }
+}
+
+/// An object's bytes: sealed inline, or segments on pieces.
+pub enum StoredBody {
+    Inline { sealed: Vec<u8>, seal: SegmentSeal },
+    Segments(Vec<SegmentRecord>),
+}
+
+impl StoredBody {
+    pub fn plaintext_bytes(&self) -> u64 {
+        match self {
+            Self::Inline { sealed, .. } => {
+                (sealed.len() - crate::pipeline::layout::TAG_BYTES) as u64
+            }
+            Self::Segments(segments) => segments.iter().map(|s| s.plaintext_bytes).sum(),
+        }
+    }
+}
+
+pub struct StoredObject {
+    pub body: StoredBody,
+    pub digest: ObjectDigest,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ObjectError {
+    #[error("segment {segment}: {source}")]
+    Upload {
+        segment: String,
+        source: UploadError,
+    },
+    #[error("segment {segment}: {source}; piece failures: {failures}")]
+    Decode {
+        segment: String,
+        source: DecodeError,
+        failures: String,
+    },
+    #[error("inline object failed authentication")]
+    Inline(#[from] AuthError),
+    #[error("range {start}..{end} outside an object of {len} bytes")]
+    Range { start: u64, end: u64, len: u64 },
+    #[error("{needed} piece stores needed, {available} configured")]
+    TooFewStores { needed: usize, available: usize },
+    #[error("writer already failed")]
+    Poisoned,
+}
+
+struct OpenSegment {
+    id: SegmentId,
+    seal: SegmentSeal,
+    stores: Vec<u32>,
+    headers: Vec<[u8; HEADER_BYTES]>,
+    fanout: PieceFanout,
+}
+
+/// Streams one object's plaintext onto the piece stores.
+pub struct ObjectWriter {
+    config: Rc<PipelineConfig>,
+    stores: Rc<[Rc<dyn PieceStore>]>,
+    digests: DigestRequest,
+    encoder: SegmentEncoder,
+    out: PieceBuffers,
+    pool: Rc<RefCell<BufPool>>,
+    open: Option<OpenSegment>,
+    done: Vec<SegmentRecord>,
+    small: Option<Vec<u8>>,
+    poisoned: bool,
+}
+
+impl ObjectWriter {
+    pub fn new(
+        config: Rc<PipelineConfig>,
+        stores: Rc<[Rc<dyn PieceStore>]>,
+        digests: DigestRequest,
+    ) -> Result<Self, ObjectError> {
+        let n = config.layout.total();
+        if stores.len() < n {
+            return Err(ObjectError::TooFewStores {
+                needed: n,
+                available: stores.len(),
+            });
+        }
+        let chunk = config.chunk_bytes + config.layout.share_bytes() + HEADER_BYTES;
+        Ok(Self {
+            encoder: SegmentEncoder::new(config.layout, config.backend, digests),
+            out: PieceBuffers::new(n, chunk),
+            pool: Rc::new(RefCell::new(BufPool::new(
+                chunk,
+                n * (config.lag_chunks_max + 2),
+            ))),
+            small: Some(Vec::new()),
+            config,
+            stores,
+            digests,
+            open: None,
+            done: Vec::new(),
+            poisoned: false,
+        })
+    }
+
+    pub async fn write(&mut self, data: &[u8]) -> Result<(), ObjectError> {
+        if self.poisoned {
+            return Err(ObjectError::Poisoned);
+        }
+        if let Some(small) = &mut self.small {
+            if small.len() + data.len() <= self.config.inline_bytes_max {
+                small.extend_from_slice(data);
+                return Ok(());
+            }
+            let buffered = self.small.take().expect("checked above");
+            self.guarded_feed(&buffered).await?;
+        }
+        self.guarded_feed(data).await
+    }
+
+    pub async fn finish(mut self) -> Result<StoredObject, ObjectError> {
+        if self.poisoned {
+            return Err(ObjectError::Poisoned);
+        }
+        if let Some(small) = self.small.take() {
+            let mut hasher = ObjectHasher::new(self.digests);
+            hasher.update(&small);
+            let seal = SegmentSeal::random();
+            let sealed = seal_inline(self.config.backend, &seal, &small);
+            return Ok(StoredObject {
+                body: StoredBody::Inline { sealed, seal },
+                digest: hasher.finish(self.digests),
+            });
+        }
+        if self.open.is_none() && self.done.is_empty() {
+            self.open_segment();
+        }
+        if self.open.is_some() {
+            if let Err(e) = self.close_segment().await {
+                self.fail();
+                return Err(e);
+            }
+        }
+        let digest = self.encoder.finish_object();
+        let segments = std::mem::take(&mut self.done);
+        Ok(StoredObject {
+            body: StoredBody::Segments(segments),
+            digest,
+        })
+    }
+
+    /// Gives up: cancels the open segment and deletes the pieces of finished ones.
+    pub fn abort(mut self) {
+        self.fail();
+    }
+
+    fn fail(&mut self) {
+        self.poisoned = true;
+        if let Some(open) = self.open.take() {
+            open.fanout.abort();
+        }
+        for segment in self.done.drain(..) {
+            delete_segment_pieces(&self.stores, &segment);
+        }
+    }
+
+    async fn guarded_feed(&mut self, data: &[u8]) -> Result<(), ObjectError> {
+        let result = self.feed(data).await;
+        if result.is_err() {
+            self.fail();
+        }
+        result
+    }
+
+    async fn feed(&mut self, mut data: &[u8]) -> Result<(), ObjectError> {
+        while !data.is_empty() {
+            if self.open.is_none() {
+                self.open_segment();
+            }
+            let used = self.encoder.push(data, &mut self.out);
+            data = &data[used..];
+            if self.encoder.segment_room() == 0 {
+                self.close_segment().await?;
+            } else if self.out.pending_bytes() >= self.config.chunk_bytes {
+                self.flush().await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn open_segment(&mut self) {
+        let n = self.config.layout.total();
+        let id = SegmentId::random();
+        let seal = SegmentSeal::random();
+        self.encoder.begin_segment(&seal, &mut self.out);
+        let mut offset = [0u8; 4];
+        fill_random(&mut offset);
+        let offset = u32::from_le_bytes(offset) as usize;
+        let stores: Vec<u32> = (0..n)
+            .map(|i| ((offset + i) % self.stores.len()) as u32)
+            .collect();
+        let mut headers = Vec::with_capacity(n);
+        let mut targets = Vec::with_capacity(n);
+        for (i, &store) in stores.iter().enumerate() {
+            let piece_id = PieceId {
+                segment: id,
+                piece: i as u16,
+            };
+            let header = PieceHeader {
+                id: piece_id,
+                required: self.config.layout.required() as u16,
+                total: n as u16,
+                share_bytes: self.config.layout.share_bytes() as u32,
+            }
+            .encode();
+            self.out.shares[i].extend_from_slice(&header);
+            headers.push(header);
+            targets.push(PieceTarget {
+                store: self.stores[store as usize].clone(),
+                id: piece_id,
+            });
+        }
+        let fanout = PieceFanout::start(targets, self.config.long_tail(), self.pool.clone());
+        self.open = Some(OpenSegment {
+            id,
+            seal,
+            stores,
+            headers,
+            fanout,
+        });
+    }
+
+    async fn flush(&mut self) -> Result<(), ObjectError> {
+        let open = self.open.as_mut().expect("flush inside a segment");
+        let chunks = {
+            let mut pool = self.pool.borrow_mut();
+            self.out
+                .shares
+                .iter_mut()
+                .map(|s| std::mem::replace(s, pool.take()))
+                .collect()
+        };
+        open.fanout
+            .send(chunks)
+            .await
+            .map_err(|source| ObjectError::Upload {
+                segment: open.id.to_hex(),
+                source,
+            })
+    }
+
+    async fn close_segment(&mut self) -> Result<(), ObjectError> {
+        let geometry = self.encoder.finish_segment(&mut self.out);
+        let mut digests = Vec::new();
+        {
+            let open = self.open.as_ref().expect("close inside a segment");
+            for (i, header) in open.headers.iter().enumerate() {
+                let (closing, digest) =
+                    format::closing_bytes(header, &geometry, &self.out.checksums[i]);
+                self.out.shares[i].extend_from_slice(&closing);
+                digests.push(digest);
+            }
+        }
+        self.flush().await?;
+        let open = self.open.take().expect("close inside a segment");
+        let outcome = open
+            .fanout
+            .finish()
+            .await
+            .map_err(|source| ObjectError::Upload {
+                segment: open.id.to_hex(),
+                source,
+            })?;
+        let pieces = outcome
+            .committed
+            .iter()
+            .map(|&i| PiecePlacement {
+                piece: i as u16,
+                store: open.stores[i],
+                digest: digests[i],
+            })
+            .collect();
+        self.done.push(SegmentRecord {
+            id: open.id,
+            erasure: self.config.layout.erasure(),
+            share_bytes: self.config.layout.share_bytes(),
+            plaintext_bytes: geometry.plaintext_bytes,
+            seal: open.seal,
+            pieces,
+        });
+        Ok(())
+    }
+}
+
+/// Deletes a segment's pieces in the background (overwrites, deletes, aborts).
+pub fn delete_segment_pieces(stores: &Rc<[Rc<dyn PieceStore>]>, segment: &SegmentRecord) {
+    for placement in &segment.pieces {
+        let store = stores[placement.store as usize].clone();
+        let id = PieceId {
+            segment: segment.id,
+            piece: placement.piece,
+        };
+        glommio::spawn_local(async move {
+            let _ = store.delete(id).await;
+        })
+        .detach();
+    }
+}
+
+/// Serves one byte range of a stored object as a sequence of plaintext chunks.
+pub struct ObjectReader<'a> {
+    config: &'a PipelineConfig,
+    stores: &'a [Rc<dyn PieceStore>],
+    body: &'a StoredBody,
+    decoder: SegmentDecoder,
+    /// Object-relative bytes still to produce.
+    remaining: Range<u64>,
+    /// Pieces of the segment being read that failed or were damaged, for repair.
+    pub report: DecodeReport,
+    pub piece_failures: Vec<(SegmentId, usize, StoreError)>,
+}
+
+impl<'a> ObjectReader<'a> {
+    pub fn new(
+        config: &'a PipelineConfig,
+        stores: &'a [Rc<dyn PieceStore>],
+        body: &'a StoredBody,
+        range: Range<u64>,
+    ) -> Result<Self, ObjectError> {
+        let len = body.plaintext_bytes();
+        if range.start > range.end || range.end > len {
+            return Err(ObjectError::Range {
+                start: range.start,
+                end: range.end,
+                len,
+            });
+        }
+        Ok(Self {
+            config,
+            stores,
+            body,
+            decoder: SegmentDecoder::new(config.backend),
+            remaining: range,
+            report: DecodeReport::default(),
+            piece_failures: Vec::new(),
+        })
+    }
+
+    /// The next chunk of plaintext, or `None` at the end of the range.
+    pub async fn next_chunk(&mut self) -> Result<Option<AlignedBuf>, ObjectError> {
+        if self.remaining.start >= self.remaining.end {
+            return Ok(None);
+        }
+        let segments = match self.body {
+            StoredBody::Inline { sealed, seal } => {
+                let plain = open_inline(self.config.backend, seal, sealed)?;
+                let mut out = AlignedBuf::with_capacity(0);
+                out.extend_from_slice(
+                    &plain[self.remaining.start as usize..self.remaining.end as usize],
+                );
+                self.remaining.start = self.remaining.end;
+                return Ok(Some(out));
+            }
+            StoredBody::Segments(segments) => segments,
+        };
+        // Find the segment holding remaining.start.
+        let mut base = 0u64;
+        let segment = segments
+            .iter()
+            .find(|s| {
+                let hit = self.remaining.start < base + s.plaintext_bytes;
+                if !hit {
+                    base += s.plaintext_bytes;
+                }
+                hit
+            })
+            .expect("range checked against the object length");
+        let geometry = segment.geometry();
+        let stripe_plain = geometry.layout.stripe_plaintext_bytes() as u64;
+        let window_stripes = (self.config.window_bytes as u64 / stripe_plain).max(1);
+        let start = self.remaining.start - base;
+        let first = (start / stripe_plain) as u32;
+        let last = (first as u64 + window_stripes).min(geometry.stripe_count as u64) as u32;
+        let end = (self.remaining.end - base).min(geometry.stripe_plaintext(last - 1).end);
+        let range = start..end;
+        let stripes = geometry.stripes_covering(&range);
+        let sources: Vec<PieceSource> = segment
+            .pieces
+            .iter()
+            .map(|p| PieceSource {
+                piece: p.piece as usize,
+                store: self.stores[p.store as usize].clone(),
+                id: PieceId {
+                    segment: segment.id,
+                    piece: p.piece,
+                },
+            })
+            .collect();
+        let k = geometry.layout.required();
+        let mut fetch = WindowFetch::new(&sources, geometry, stripes.clone());
+        fetch.fetch(k, self.config.hedge).await;
+        let mut out = AlignedBuf::with_capacity((end - start) as usize);
+        loop {
+            let mut report = DecodeReport::default();
+            let result = self.decoder.decode(
+                &geometry,
+                &segment.seal,
+                stripes.clone(),
+                &fetch.windows(),
+                range.clone(),
+                &mut out,
+                &mut report,
+            );
+            match result {
+                Ok(()) => {
+                    self.report.corrupt_shares.extend(report.corrupt_shares);
+                    self.report.stripes_rebuilt += report.stripes_rebuilt;
+                    break;
+                }
+                Err(DecodeError::NotEnoughShares { .. } | DecodeError::Authentication { .. })
+                    if !fetch.exhausted() =>
+                {
+                    out.clear();
+                    let more = geometry.layout.total() - fetch.fetched();
+                    fetch.fetch(more, self.config.hedge).await;
+                }
+                Err(source) => {
+                    let failures = fetch
+                        .failures
+                        .iter()
+                        .map(|(i, e)| format!("piece {i}: {e}"))
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    return Err(ObjectError::Decode {
+                        segment: segment.id.to_hex(),
+                        source,
+                        failures,
+                    });
+                }
+            }
+        }
+        for (piece, error) in fetch.failures.drain(..) {
+            self.piece_failures.push((segment.id, piece, error));
+        }
+        self.remaining.start = base + end;
+        Ok(Some(out))
+    }
+}
