@@ -11,4 +11,5 @@ pub mod store;
 pub mod upload;
 
 pub use format::{PieceId, SegmentId};
+pub use local::LocalStore;
 pub use store::{LocalBoxFuture, PieceBytes, PieceStat, PieceStore, PieceWriter, StoreError};
