@@ -14,7 +14,7 @@ use ringgate::pipeline::{DigestRequest, ErasureParams, Layout};
 
 fn run<F: std::future::Future<Output = ()> + 'static>(make: impl FnOnce() -> F + Send + 'static) {
     glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
-        .spawn(move || make())
+        .spawn(make)
         .expect("executor starts")
         .join()
         .expect("test body does not panic");

@@ -71,6 +71,7 @@ impl SegmentDecoder {
 
     /// Appends `range` (segment-relative plaintext, non-empty, within `stripes`)
     /// to `out`. `pieces[i]` is piece i's window over `stripes`, or `None`.
+    #[allow(clippy::too_many_arguments)]
     pub fn decode(
         &mut self,
         geometry: &SegmentGeometry,
@@ -246,9 +247,9 @@ impl SegmentDecoder {
             }
         }
         let restored = codec.decode().expect("k shards were given");
-        for i in 0..k {
+        for (i, given) in shares.iter().enumerate().take(k) {
             let share = if set.contains(&i) {
-                shares[i].expect("chosen shares are healthy")
+                given.expect("chosen shares are healthy")
             } else {
                 restored
                     .restored_original(i)

@@ -272,7 +272,8 @@ mod tests {
 
     #[test]
     fn validation_names_the_bad_value() {
-        let cases: &[((usize, usize, usize, usize, u64), &str)] = &[
+        type Case = ((usize, usize, usize, usize, u64), &'static str);
+        let cases: &[Case] = &[
             ((0, 1, 1, 64, 1 << 20), "k=0"),
             ((4, 3, 6, 64, 1 << 20), "o=3"),
             ((4, 7, 6, 64, 1 << 20), "o=7"),
