@@ -1,6 +1,10 @@
 //! ringgate: an S3-compatible storage gateway that encrypts, erasure codes and
 //! spreads every object over piece stores. See ARCHITECTURE.md for the map.
 
+pub mod http;
+pub mod meta;
 pub mod object;
 pub mod pieces;
 pub mod pipeline;
+pub mod s3;
+pub mod sigv4;

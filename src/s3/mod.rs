@@ -1,0 +1,1 @@
+//! The S3 surface: operations and routing, S3 error codes, XML bodies.

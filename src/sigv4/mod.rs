@@ -1,0 +1,2 @@
+//! AWS Signature Version 4: canonical requests, signing keys, header and
+//! presigned (query) authentication, chunk and trailer signatures. Pure code.
