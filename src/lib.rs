@@ -1,6 +1,8 @@
 //! ringgate: an S3-compatible storage gateway that encrypts, erasure codes and
 //! spreads every object over piece stores. See ARCHITECTURE.md for the map.
 
+pub mod auth;
+pub mod config;
 pub mod http;
 pub mod meta;
 pub mod object;

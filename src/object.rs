@@ -88,25 +88,33 @@ impl SegmentRecord {
     }
 }
 
-/// An object's bytes: sealed inline, or segments on pieces.
-pub enum StoredBody {
+/// A run of an object's bytes: sealed whole in metadata, or a segment on pieces.
+/// An object is a sequence of extents: one for a small object, one per segment
+/// for a large one, and the concatenation of its parts' extents for a multipart one.
+pub enum BodyExtent {
     Inline { sealed: Vec<u8>, seal: SegmentSeal },
-    Segments(Vec<SegmentRecord>),
+    Segment(SegmentRecord),
 }
 
-impl StoredBody {
+impl BodyExtent {
     pub fn plaintext_bytes(&self) -> u64 {
         match self {
             Self::Inline { sealed, .. } => {
                 (sealed.len() - crate::pipeline::layout::TAG_BYTES) as u64
             }
-            Self::Segments(segments) => segments.iter().map(|s| s.plaintext_bytes).sum(),
+            Self::Segment(segment) => segment.plaintext_bytes,
         }
     }
 }
 
+/// Plaintext bytes of a sequence of extents.
+pub fn body_bytes(extents: &[BodyExtent]) -> u64 {
+    extents.iter().map(BodyExtent::plaintext_bytes).sum()
+}
+
+/// What one `ObjectWriter` produced: the extents and the digests of the plaintext.
 pub struct StoredObject {
-    pub body: StoredBody,
+    pub extents: Vec<BodyExtent>,
     pub digest: ObjectDigest,
 }
 
@@ -211,7 +219,7 @@ impl ObjectWriter {
             let seal = SegmentSeal::random();
             let sealed = seal_inline(self.config.backend, &seal, &small);
             return Ok(StoredObject {
-                body: StoredBody::Inline { sealed, seal },
+                extents: vec![BodyExtent::Inline { sealed, seal }],
                 digest: hasher.finish(self.digests),
             });
         }
@@ -225,11 +233,11 @@ impl ObjectWriter {
             }
         }
         let digest = self.encoder.finish_object();
-        let segments = std::mem::take(&mut self.done);
-        Ok(StoredObject {
-            body: StoredBody::Segments(segments),
-            digest,
-        })
+        let extents = std::mem::take(&mut self.done)
+            .into_iter()
+            .map(BodyExtent::Segment)
+            .collect();
+        Ok(StoredObject { extents, digest })
     }
 
     /// Gives up: cancels the open segment and deletes the pieces of finished ones.
@@ -394,7 +402,7 @@ pub fn delete_segment_pieces(stores: &Rc<[Rc<dyn PieceStore>]>, segment: &Segmen
 pub struct ObjectReader<'a> {
     config: &'a PipelineConfig,
     stores: &'a [Rc<dyn PieceStore>],
-    body: &'a StoredBody,
+    extents: &'a [BodyExtent],
     decoder: SegmentDecoder,
     /// Object-relative bytes still to produce.
     remaining: Range<u64>,
@@ -407,10 +415,10 @@ impl<'a> ObjectReader<'a> {
     pub fn new(
         config: &'a PipelineConfig,
         stores: &'a [Rc<dyn PieceStore>],
-        body: &'a StoredBody,
+        extents: &'a [BodyExtent],
         range: Range<u64>,
     ) -> Result<Self, ObjectError> {
-        let len = body.plaintext_bytes();
+        let len = body_bytes(extents);
         if range.start > range.end || range.end > len {
             return Err(ObjectError::Range {
                 start: range.start,
@@ -421,7 +429,7 @@ impl<'a> ObjectReader<'a> {
         Ok(Self {
             config,
             stores,
-            body,
+            extents,
             decoder: SegmentDecoder::new(config.backend),
             remaining: range,
             report: DecodeReport::default(),
@@ -434,30 +442,30 @@ impl<'a> ObjectReader<'a> {
         if self.remaining.start >= self.remaining.end {
             return Ok(None);
         }
-        let segments = match self.body {
-            StoredBody::Inline { sealed, seal } => {
-                let plain = open_inline(self.config.backend, seal, sealed)?;
-                let mut out = AlignedBuf::with_capacity(0);
-                out.extend_from_slice(
-                    &plain[self.remaining.start as usize..self.remaining.end as usize],
-                );
-                self.remaining.start = self.remaining.end;
-                return Ok(Some(out));
-            }
-            StoredBody::Segments(segments) => segments,
-        };
-        // Find the segment holding remaining.start.
+        // Find the extent holding remaining.start.
         let mut base = 0u64;
-        let segment = segments
+        let extent = self
+            .extents
             .iter()
-            .find(|s| {
-                let hit = self.remaining.start < base + s.plaintext_bytes;
+            .find(|e| {
+                let hit = self.remaining.start < base + e.plaintext_bytes();
                 if !hit {
-                    base += s.plaintext_bytes;
+                    base += e.plaintext_bytes();
                 }
                 hit
             })
             .expect("range checked against the object length");
+        let segment = match extent {
+            BodyExtent::Inline { sealed, seal } => {
+                let plain = open_inline(self.config.backend, seal, sealed)?;
+                let end = (self.remaining.end - base).min(plain.len() as u64);
+                let mut out = AlignedBuf::with_capacity(0);
+                out.extend_from_slice(&plain[(self.remaining.start - base) as usize..end as usize]);
+                self.remaining.start = base + end;
+                return Ok(Some(out));
+            }
+            BodyExtent::Segment(segment) => segment,
+        };
         let geometry = segment.geometry();
         let stripe_plain = geometry.layout.stripe_plaintext_bytes() as u64;
         let window_stripes = (self.config.window_bytes as u64 / stripe_plain).max(1);

@@ -6,7 +6,9 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use ringgate::object::{ObjectReader, ObjectWriter, PipelineConfig, StoredBody, StoredObject};
+use ringgate::object::{
+    BodyExtent, ObjectReader, ObjectWriter, PipelineConfig, SegmentRecord, StoredObject,
+};
 use ringgate::pieces::fault::{Event, Fault, FaultyStore};
 use ringgate::pieces::local::LocalStore;
 use ringgate::pieces::PieceStore;
@@ -96,7 +98,7 @@ impl Cluster {
 
     async fn get(
         &self,
-        body: &StoredBody,
+        body: &[BodyExtent],
         range: std::ops::Range<u64>,
     ) -> Result<Vec<u8>, ringgate::object::ObjectError> {
         let mut reader = ObjectReader::new(&self.config, &self.stores, body, range)?;
@@ -147,16 +149,17 @@ fn round_trips_and_ranges_across_segments() {
             let stored = c.put(&plain, 7001).await.unwrap();
             assert_eq!(stored.digest.plaintext_bytes, len as u64);
             assert_eq!(stored.digest.md5.unwrap(), md5_of(&plain));
-            match (&stored.body, len <= 4096) {
-                (StoredBody::Inline { .. }, true) | (StoredBody::Segments(_), false) => {}
+            match (stored.extents.as_slice(), len <= 4096) {
+                ([BodyExtent::Inline { .. }], true) => {}
+                (extents, false) => {
+                    let segments = segments_of(extents);
+                    assert_eq!(segments.len(), len.div_ceil(65472));
+                    assert!(segments.iter().all(|s| s.pieces.len() == 6));
+                }
                 _ => panic!("object of {len} bytes stored the wrong way"),
             }
-            if let StoredBody::Segments(segments) = &stored.body {
-                assert_eq!(segments.len(), len.div_ceil(65472));
-                assert!(segments.iter().all(|s| s.pieces.len() == 6));
-            }
             assert_eq!(
-                c.get(&stored.body, 0..len as u64).await.unwrap(),
+                c.get(&stored.extents, 0..len as u64).await.unwrap(),
                 plain,
                 "len {len}"
             );
@@ -171,13 +174,13 @@ fn round_trips_and_ranges_across_segments() {
                 let (a, b) = (a.min(len), b.min(len));
                 if a < b {
                     assert_eq!(
-                        c.get(&stored.body, a as u64..b as u64).await.unwrap(),
+                        c.get(&stored.extents, a as u64..b as u64).await.unwrap(),
                         &plain[a..b],
                         "len {len} {a}..{b}"
                     );
                 }
             }
-            assert!(c.get(&stored.body, 0..len as u64 + 1).await.is_err());
+            assert!(c.get(&stored.extents, 0..len as u64 + 1).await.is_err());
         }
     });
 }
@@ -189,9 +192,7 @@ fn slow_writer_is_cut_off_and_leaves_nothing() {
         c.inject(5, Fault::SlowWrite(Duration::from_millis(400)));
         let plain = data(400_000, 9);
         let stored = c.put(&plain, 65536).await.unwrap();
-        let StoredBody::Segments(segments) = &stored.body else {
-            panic!("expected segments")
-        };
+        let segments = segments_of(&stored.extents);
         let placed: Vec<u16> = segments[0].pieces.iter().map(|p| p.piece).collect();
         assert_eq!(
             placed,
@@ -213,7 +214,7 @@ fn slow_writer_is_cut_off_and_leaves_nothing() {
         );
         c.clear();
         assert_eq!(
-            c.get(&stored.body, 0..plain.len() as u64).await.unwrap(),
+            c.get(&stored.extents, 0..plain.len() as u64).await.unwrap(),
             plain
         );
     });
@@ -252,7 +253,7 @@ fn hedged_read_overtakes_a_slow_data_piece() {
         c.clear();
         c.inject(0, Fault::SlowRead(Duration::from_secs(5)));
         assert_eq!(
-            c.get(&stored.body, 0..plain.len() as u64).await.unwrap(),
+            c.get(&stored.extents, 0..plain.len() as u64).await.unwrap(),
             plain
         );
         let events = c.events();
@@ -277,13 +278,12 @@ fn reads_survive_corrupt_and_lost_pieces() {
         let c = cluster(4, 6, 6, 4096, 1 << 20).await;
         let plain = data(150_000, 12);
         let stored = c.put(&plain, 4096).await.unwrap();
-        let StoredBody::Segments(segments) = &stored.body else {
-            panic!("expected segments")
-        };
+        let segments = segments_of(&stored.extents);
         c.clear();
         c.inject(1, Fault::CorruptRead(5000));
         let mut reader =
-            ObjectReader::new(&c.config, &c.stores, &stored.body, 0..plain.len() as u64).unwrap();
+            ObjectReader::new(&c.config, &c.stores, &stored.extents, 0..plain.len() as u64)
+                .unwrap();
         let mut out = Vec::new();
         while let Some(chunk) = reader.next_chunk().await.unwrap() {
             out.extend_from_slice(&chunk);
@@ -316,12 +316,12 @@ fn reads_survive_corrupt_and_lost_pieces() {
             c.stores[at as usize].delete(id(lost)).await.unwrap();
         }
         assert_eq!(
-            c.get(&stored.body, 1000..120_000).await.unwrap(),
+            c.get(&stored.extents, 1000..120_000).await.unwrap(),
             &plain[1000..120_000]
         );
         let at = segment.pieces.iter().find(|p| p.piece == 2).unwrap().store;
         c.stores[at as usize].delete(id(2)).await.unwrap();
-        let err = c.get(&stored.body, 0..10).await.unwrap_err().to_string();
+        let err = c.get(&stored.extents, 0..10).await.unwrap_err().to_string();
         assert!(err.contains("healthy shares"), "{err}");
     });
 }
@@ -329,4 +329,15 @@ fn reads_survive_corrupt_and_lost_pieces() {
 fn md5_of(data: &[u8]) -> [u8; 16] {
     use md5::Digest;
     md5::Md5::digest(data).into()
+}
+
+/// The segments of an object stored on pieces (panics on an inline extent).
+fn segments_of(extents: &[BodyExtent]) -> Vec<&SegmentRecord> {
+    extents
+        .iter()
+        .map(|e| match e {
+            BodyExtent::Segment(s) => s,
+            BodyExtent::Inline { .. } => panic!("expected segments"),
+        })
+        .collect()
 }

@@ -1,0 +1,413 @@
+//! The gateway's configuration: every setting with its default, the TOML config
+//! file, and the rule that command-line flags win over the file. Everything is
+//! validated once here, so the rest of the server reads plain typed values.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::object::PipelineConfig;
+use crate::pipeline::{AeadBackend, ErasureParams, EtagMode, Layout, LayoutError};
+
+/// A validated configuration of `ringgate serve`.
+#[derive(Clone, Debug)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub data: PathBuf,
+    /// Directories of the local piece stores (default: six under `<data>/stores`).
+    pub stores: Vec<PathBuf>,
+    pub cores: usize,
+    pub region: String,
+    /// Base domain for virtual-hosted-style requests (`bucket.<domain>`).
+    pub domain: Option<String>,
+    pub tls: Option<TlsFiles>,
+    pub pipeline: PipelineConfig,
+    pub etag: EtagMode,
+    pub limits: Limits,
+    /// Segments released by overwrites and deletes wait this long before their
+    /// pieces are deleted, so a GET that started before the change can finish.
+    pub gc_delay: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// Limits on what clients may cost the server, all per core unless named otherwise.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub connections_per_core_max: usize,
+    pub request_line_bytes_max: usize,
+    pub head_bytes_max: usize,
+    pub headers_count_max: usize,
+    /// A kept-alive connection with no request for this long is closed.
+    pub idle_timeout: Duration,
+    /// A request head or body that makes no progress for this long is abandoned.
+    pub stall_timeout: Duration,
+    /// On SIGINT/SIGTERM, in-flight requests get this long to finish.
+    pub shutdown_grace: Duration,
+    /// Largest XML request body (DeleteObjects, CompleteMultipartUpload, ...).
+    pub xml_body_bytes_max: usize,
+    /// Largest single PUT (S3: 5 GiB) and part.
+    pub object_bytes_max: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            connections_per_core_max: 1024,
+            request_line_bytes_max: 8 << 10,
+            head_bytes_max: 32 << 10,
+            headers_count_max: 128,
+            idle_timeout: Duration::from_secs(60),
+            stall_timeout: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(10),
+            xml_body_bytes_max: 2 << 20,
+            object_bytes_max: 5 << 30,
+        }
+    }
+}
+
+/// Settings as they come from a flag or the config file: every one optional.
+/// The same struct is filled by clap (flags) and serde (TOML), so a setting can
+/// never exist in one and be forgotten in the other.
+#[derive(Clone, Debug, Default, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct ServeSettings {
+    /// Address of the S3 endpoint [default: 127.0.0.1:9000]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Data folder: metadata database, credentials, default piece stores [default: ./data]
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Piece store directories, one per disk [default: six under <data>/stores]
+    #[arg(long, value_name = "DIR", num_args = 1..)]
+    pub stores: Option<Vec<PathBuf>>,
+    /// Executor threads, one pinned per core [default: all cores]
+    #[arg(long, value_name = "N")]
+    pub cores: Option<usize>,
+    /// Erasure code k/o/n: any k of n pieces rebuild a segment, uploads finish at o [default: 4/5/6]
+    #[arg(long, value_name = "K/O/N")]
+    pub erasure: Option<String>,
+    /// Bytes per share (a multiple of 64) [default: 64KiB]
+    #[arg(long, value_name = "SIZE")]
+    pub share_size: Option<String>,
+    /// Largest segment of plaintext [default: 64MiB]
+    #[arg(long, value_name = "SIZE")]
+    pub segment_size: Option<String>,
+    /// Objects up to this size are kept inline in metadata [default: 4KiB]
+    #[arg(long, value_name = "SIZE")]
+    pub inline_max: Option<String>,
+    /// ETag kind: md5 (S3-compatible) or fast (CRC64NVME-based, no MD5 pass) [default: md5]
+    #[arg(long, value_name = "MODE")]
+    pub etag: Option<String>,
+    /// AES-256-GCM implementation: ring or rustcrypto [default: ring]
+    #[arg(long, value_name = "NAME")]
+    pub aead: Option<String>,
+    /// Region reported to clients and expected in signatures [default: us-east-1]
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Base domain for virtual-hosted-style addressing (bucket.DOMAIN)
+    #[arg(long, value_name = "DOMAIN")]
+    pub domain: Option<String>,
+    /// PEM certificate chain: serve HTTPS (needs --tls-key)
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Open connections per core before new ones are refused [default: 1024]
+    #[arg(long, value_name = "N")]
+    pub connections_per_core_max: Option<usize>,
+    /// Seconds an idle kept-alive connection stays open [default: 60]
+    #[arg(long, value_name = "SECS")]
+    pub idle_timeout_secs: Option<u64>,
+    /// Seconds a request may make no progress before it is abandoned [default: 60]
+    #[arg(long, value_name = "SECS")]
+    pub stall_timeout_secs: Option<u64>,
+    /// Seconds in-flight requests get to finish on SIGINT/SIGTERM [default: 10]
+    #[arg(long, value_name = "SECS")]
+    pub shutdown_grace_secs: Option<u64>,
+    /// Seconds released segments wait before their pieces are deleted [default: 60]
+    #[arg(long, value_name = "SECS")]
+    pub gc_delay_secs: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {path}: {reason}")]
+    File { path: String, reason: String },
+    #[error("{setting}: {reason}")]
+    Invalid {
+        setting: &'static str,
+        reason: String,
+    },
+}
+
+fn invalid(setting: &'static str, reason: impl ToString) -> ConfigError {
+    ConfigError::Invalid {
+        setting,
+        reason: reason.to_string(),
+    }
+}
+
+impl ServeSettings {
+    /// Reads a TOML config file holding any of the settings.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::File {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// `self` (flags) where set, else `file`.
+    pub fn over(self, file: ServeSettings) -> ServeSettings {
+        macro_rules! pick {
+            ($($field:ident),*) => { ServeSettings { $($field: self.$field.or(file.$field)),* } };
+        }
+        pick!(
+            listen,
+            data,
+            stores,
+            cores,
+            erasure,
+            share_size,
+            segment_size,
+            inline_max,
+            etag,
+            aead,
+            region,
+            domain,
+            tls_cert,
+            tls_key,
+            connections_per_core_max,
+            idle_timeout_secs,
+            stall_timeout_secs,
+            shutdown_grace_secs,
+            gc_delay_secs
+        )
+    }
+
+    /// Applies defaults and validates every value.
+    pub fn resolve(self) -> Result<ServeConfig, ConfigError> {
+        let data = self.data.unwrap_or_else(|| PathBuf::from("./data"));
+        let stores = match self.stores {
+            Some(stores) if stores.is_empty() => return Err(invalid("stores", "empty list")),
+            Some(stores) => stores,
+            None => (0..6)
+                .map(|i| data.join("stores").join(i.to_string()))
+                .collect(),
+        };
+        let erasure = ErasureParams::parse(self.erasure.as_deref().unwrap_or("4/5/6"))
+            .map_err(|e| invalid("erasure", e))?;
+        let share = parse_size(self.share_size.as_deref().unwrap_or("64KiB"))
+            .map_err(|e| invalid("share_size", e))?;
+        let segment = parse_size(self.segment_size.as_deref().unwrap_or("64MiB"))
+            .map_err(|e| invalid("segment_size", e))?;
+        let layout = Layout::new(erasure, share as usize, segment).map_err(|e| {
+            let setting = match e {
+                LayoutError::ShareSize(_) => "share_size",
+                LayoutError::SegmentSize { .. } => "segment_size",
+                _ => "erasure",
+            };
+            invalid(setting, e)
+        })?;
+        if stores.len() < erasure.total {
+            return Err(invalid(
+                "stores",
+                format!(
+                    "{} piece stores configured, the erasure code needs n={}",
+                    stores.len(),
+                    erasure.total
+                ),
+            ));
+        }
+        let mut pipeline = PipelineConfig::new(layout);
+        if let Some(inline) = self.inline_max {
+            let inline = parse_size(&inline).map_err(|e| invalid("inline_max", e))?;
+            if inline > 1 << 20 {
+                return Err(invalid("inline_max", "at most 1MiB"));
+            }
+            pipeline.inline_bytes_max = inline as usize;
+        }
+        if let Some(aead) = self.aead {
+            pipeline.backend = aead
+                .parse::<AeadBackend>()
+                .map_err(|e| invalid("aead", e))?;
+        }
+        let etag = match self.etag.as_deref() {
+            None | Some("md5") => EtagMode::Md5,
+            Some("fast") => EtagMode::Fast,
+            Some(other) => return Err(invalid("etag", format!("{other:?}: use md5 or fast"))),
+        };
+        let tls = match (self.tls_cert, self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => return Err(invalid("tls_cert", "--tls-cert and --tls-key go together")),
+        };
+        let cores_available = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = self.cores.unwrap_or(cores_available);
+        if cores == 0 || cores > 1024 {
+            return Err(invalid("cores", format!("{cores}: must be 1..=1024")));
+        }
+        let mut limits = Limits::default();
+        if let Some(n) = self.connections_per_core_max {
+            if n == 0 {
+                return Err(invalid("connections_per_core_max", "must be at least 1"));
+            }
+            limits.connections_per_core_max = n;
+        }
+        let secs = |v: Option<u64>, default: Duration| v.map_or(default, Duration::from_secs);
+        limits.idle_timeout = secs(self.idle_timeout_secs, limits.idle_timeout);
+        limits.stall_timeout = secs(self.stall_timeout_secs, limits.stall_timeout);
+        limits.shutdown_grace = secs(self.shutdown_grace_secs, limits.shutdown_grace);
+        let region = self.region.unwrap_or_else(|| "us-east-1".to_string());
+        if region.is_empty()
+            || !region
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(invalid("region", format!("{region:?}")));
+        }
+        Ok(ServeConfig {
+            listen: self
+                .listen
+                .unwrap_or_else(|| "127.0.0.1:9000".parse().expect("valid address")),
+            data,
+            stores,
+            cores,
+            region,
+            domain: self
+                .domain
+                .map(|d| d.trim_end_matches('.').to_ascii_lowercase()),
+            tls,
+            pipeline,
+            etag,
+            limits,
+            gc_delay: secs(self.gc_delay_secs, Duration::from_secs(60)),
+        })
+    }
+}
+
+/// Parses a byte size: a number with an optional unit (`B`, `KiB`, `MiB`, `GiB`,
+/// or their one-letter and SI forms: `k`/`KB` are 1000, `K`/`KiB` are 1024).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size"))?;
+    let multiplier: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "K" | "KiB" => 1 << 10,
+        "M" | "MiB" => 1 << 20,
+        "G" | "GiB" => 1 << 30,
+        "k" | "KB" | "kB" => 1000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        other => return Err(format!("unknown unit {other:?} in {text:?}")),
+    };
+    number
+        .checked_mul(multiplier)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        let cases = [
+            ("0", Ok(0)),
+            ("4096", Ok(4096)),
+            ("64KiB", Ok(65536)),
+            ("64K", Ok(65536)),
+            ("2MB", Ok(2_000_000)),
+            ("1GiB", Ok(1 << 30)),
+            ("", Err(())),
+            ("MiB", Err(())),
+            ("3 parsecs", Err(())),
+            ("99999999999999999999GiB", Err(())),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_size(text).map_err(|_| ()), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn defaults_and_precedence() {
+        let config = ServeSettings::default().resolve().unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:9000");
+        assert_eq!(config.stores.len(), 6);
+        assert_eq!(config.pipeline.layout.erasure().required, 4);
+        let file: ServeSettings =
+            toml::from_str("listen = \"127.0.0.1:9100\"\nerasure = \"2/3/4\"\ncores = 1\n")
+                .unwrap();
+        let flags = ServeSettings {
+            cores: Some(2),
+            ..Default::default()
+        };
+        let config = flags.over(file).resolve().unwrap();
+        assert_eq!(config.listen.port(), 9100);
+        assert_eq!(config.cores, 2);
+        assert_eq!(config.pipeline.layout.total(), 4);
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let cases: Vec<(ServeSettings, &str)> = vec![
+            (
+                ServeSettings {
+                    erasure: Some("4/9/6".into()),
+                    ..Default::default()
+                },
+                "erasure",
+            ),
+            (
+                ServeSettings {
+                    erasure: Some("4/6/8".into()),
+                    ..Default::default()
+                },
+                "stores",
+            ),
+            (
+                ServeSettings {
+                    tls_cert: Some("c.pem".into()),
+                    ..Default::default()
+                },
+                "tls_cert",
+            ),
+            (
+                ServeSettings {
+                    etag: Some("sha3".into()),
+                    ..Default::default()
+                },
+                "etag",
+            ),
+            (
+                ServeSettings {
+                    share_size: Some("100".into()),
+                    ..Default::default()
+                },
+                "share_size",
+            ),
+        ];
+        for (settings, name) in cases {
+            let err = settings.resolve().unwrap_err().to_string();
+            assert!(err.starts_with(name), "{err:?} should name {name}");
+        }
+        assert!(toml::from_str::<ServeSettings>("no_such_setting = 1").is_err());
+    }
+}
