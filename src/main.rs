@@ -1,71 +1,118 @@
-//! The `ringgate` command line.
+//! The `ringgate` command line: `serve` runs the gateway; the other commands
+//! inspect what it stores.
 
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
 use mimalloc::MiMalloc;
+use ringgate::config::ServeSettings;
 
 #[global_allocator]
 static GLOBAL: MiMalloc = MiMalloc;
 
-const USAGE: &str = "\
-ringgate: an S3-compatible storage gateway (encrypts, erasure codes, spreads pieces)
+/// ringgate: an S3-compatible storage gateway. Every object is encrypted with
+/// AES-256-GCM, erasure coded with Reed-Solomon and spread over piece stores.
+#[derive(Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-USAGE:
-    ringgate piece verify FILE...   check piece files: header, footer, digest, every share checksum
-    ringgate --help                 this text
-    ringgate --version
+#[derive(Subcommand)]
+enum Command {
+    /// Run the S3 gateway (embedded default: metadata and six piece stores in --data)
+    Serve {
+        /// TOML file with any of the settings below (flags win)
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        settings: ServeSettings,
+    },
+    /// Inspect piece files
+    Piece {
+        #[command(subcommand)]
+        command: PieceCommand,
+    },
+}
 
-The S3 server (`ringgate serve`) is being built in issue 3; see README.md.
-";
+#[derive(Subcommand)]
+enum PieceCommand {
+    /// Check piece files: header, footer, digest and every share checksum
+    Verify {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+}
 
-fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let words: Vec<&str> = args.iter().map(String::as_str).collect();
-    let code = match words.as_slice() {
-        ["piece", "verify", files @ ..] if !files.is_empty() => verify_pieces(files),
-        ["--version" | "-V"] => {
-            println!("ringgate {}", env!("CARGO_PKG_VERSION"));
-            0
-        }
-        ["--help" | "-h" | "help"] => {
-            print!("{USAGE}");
-            0
-        }
-        _ => {
-            eprint!("{USAGE}");
-            2
+fn main() -> ExitCode {
+    match Cli::parse().command {
+        Command::Serve { config, settings } => serve(config, settings),
+        Command::Piece {
+            command: PieceCommand::Verify { files },
+        } => verify_pieces(&files),
+    }
+}
+
+fn serve(config_file: Option<PathBuf>, flags: ServeSettings) -> ExitCode {
+    let file = match config_file {
+        Some(path) => match ServeSettings::from_file(&path) {
+            Ok(file) => file,
+            Err(e) => {
+                eprintln!("ringgate: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => ServeSettings::default(),
+    };
+    let config = match flags.over(file).resolve() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("ringgate: {e}");
+            return ExitCode::from(2);
         }
     };
-    std::process::exit(code);
+    match ringgate::runtime::serve(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ringgate: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Verifies whole piece files; prints one line each. Exit status 1 if any is bad.
-fn verify_pieces(files: &[&str]) -> i32 {
-    let mut status = 0;
+fn verify_pieces(files: &[PathBuf]) -> ExitCode {
+    let mut status = ExitCode::SUCCESS;
     for file in files {
-        match std::fs::read(file) {
+        let file = file.display();
+        match std::fs::read(file.to_string()) {
             Err(e) => {
                 println!("{file}: unreadable: {e}");
-                status = 1;
+                status = ExitCode::FAILURE;
             }
-            Ok(bytes) => {
-                match ringgate::pieces::format::verify_piece(&bytes) {
-                    Err(e) => {
-                        println!("{file}: bad: {e}");
-                        status = 1;
-                    }
-                    Ok((header, footer, bad)) if bad.is_empty() => println!(
-                        "{file}: ok: piece {} of {}/{}, {} stripes, digest {}",
-                        header.id,
-                        header.required,
-                        header.total,
-                        footer.stripe_count,
-                        ringgate::pipeline::checksum::hex(&footer.digest)
-                    ),
-                    Ok((header, _, bad)) => {
-                        println!("{file}: damaged: piece {}: shares of stripes {bad:?} fail their checksums", header.id);
-                        status = 1;
-                    }
+            Ok(bytes) => match ringgate::pieces::format::verify_piece(&bytes) {
+                Err(e) => {
+                    println!("{file}: bad: {e}");
+                    status = ExitCode::FAILURE;
                 }
-            }
+                Ok((header, footer, bad)) if bad.is_empty() => println!(
+                    "{file}: ok: piece {} of {}/{}, {} stripes, digest {}",
+                    header.id,
+                    header.required,
+                    header.total,
+                    footer.stripe_count,
+                    ringgate::pipeline::checksum::hex(&footer.digest)
+                ),
+                Ok((header, _, bad)) => {
+                    println!(
+                        "{file}: damaged: piece {}: shares of stripes {bad:?} fail their checksums",
+                        header.id
+                    );
+                    status = ExitCode::FAILURE;
+                }
+            },
         }
     }
     status
