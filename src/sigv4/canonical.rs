@@ -1,0 +1,425 @@
+//! The canonical request and the string to sign, exactly as S3 builds them,
+//! for the server and the client alike; AWS's `UriEncode`; decoding of the raw
+//! query into pairs.
+//!
+//! Decisions, each where real clients and servers part ways:
+//! - *Path.* S3 encodes the object key once and does not normalise `.`, `..`
+//!   or `//`. Every SDK sends the path already in `UriEncode` form (`/` kept),
+//!   so the canonical URI must equal the path as sent; this module decodes and
+//!   re-encodes each `/`-separated segment on its own, which is the identity
+//!   on such paths, fixes lowercase or needless escapes (`%7e` → `~`, raw `$` →
+//!   `%24`), and keeps an escaped slash (`%2F`) escaped, since the client that
+//!   sent it signed it that way.
+//! - *Query.* Names and values are decoded (`+` as a space, as S3 and form
+//!   encoders mean it) and re-encoded with `UriEncode`, `/` included; pairs are
+//!   sorted by encoded name, then encoded value; a name without `=` signs as
+//!   `name=`. The S3 layer must decode the query with [`query_pairs`] so the
+//!   request it serves is the request that was signed.
+//! - *Headers.* Values are trimmed, runs of spaces and tabs become one space,
+//!   and repeated headers join with `,` in the order received. A signed header
+//!   that is absent signs as `name:`; the signature then fails and the error
+//!   carries the canonical request that shows why.
+//!
+//! Malformed escapes (`%zz`, a lone `%`) are kept literally, so `%` becomes
+//! `%25`: the request then simply fails to verify; nothing here can fail.
+
+use std::fmt;
+
+use percent_encoding::percent_decode;
+use sha2::{Digest, Sha256};
+
+use super::{
+    is_ows, signature_hex, trim_ows, AmzDateTime, Authorization, PayloadHash, Scope, ALGORITHM,
+};
+
+/// The parts of an HTTP request SigV4 reads, as received: the path and query
+/// still percent-encoded, header names in any case, values as bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestParts<'a> {
+    pub method: &'a str,
+    /// The request target's path, before any decoding (`/bucket/a%20key`).
+    pub raw_path: &'a str,
+    /// Everything after `?`, without the `?`; empty when there is none.
+    pub raw_query: &'a str,
+    pub headers: &'a [(&'a str, &'a [u8])],
+}
+
+impl<'a> RequestParts<'a> {
+    /// The values of every header named `name` (ASCII case-insensitive), in order.
+    pub(crate) fn header_values<'s>(
+        &'s self,
+        name: &'s str,
+    ) -> impl Iterator<Item = &'a [u8]> + 's {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+    }
+}
+
+/// A canonical request: bytes, since header values need not be UTF-8 and
+/// must be hashed exactly as received. `Display` shows it lossily.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CanonicalRequest(Vec<u8>);
+
+impl CanonicalRequest {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    pub fn sha256(&self) -> [u8; 32] {
+        Sha256::digest(&self.0).into()
+    }
+}
+
+impl fmt::Display for CanonicalRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+/// The canonical request the server checks `auth` against: the signed
+/// headers in the order the client listed them, `X-Amz-Signature` left out of
+/// the query of a presigned URL, `payload` as the last line.
+pub fn canonical_request(
+    parts: &RequestParts,
+    auth: &Authorization,
+    payload: &PayloadHash,
+) -> CanonicalRequest {
+    build_canonical_request(
+        parts,
+        &auth.signed_headers,
+        payload.as_str(),
+        auth.presigned_expires_secs.is_some(),
+    )
+}
+
+/// The one builder behind the server's check and the client's signature.
+/// `signed_headers` are lowercase names.
+pub(crate) fn build_canonical_request(
+    parts: &RequestParts,
+    signed_headers: &[String],
+    payload: &str,
+    presigned: bool,
+) -> CanonicalRequest {
+    let mut out = Vec::with_capacity(256 + parts.raw_path.len() + parts.raw_query.len());
+    out.extend_from_slice(parts.method.as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(canonical_uri(parts.raw_path).as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(canonical_query(parts.raw_query, presigned).as_bytes());
+    out.push(b'\n');
+    for name in signed_headers {
+        out.extend_from_slice(name.as_bytes());
+        out.push(b':');
+        for (i, value) in parts.header_values(name).enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            push_header_value(&mut out, value);
+        }
+        out.push(b'\n');
+    }
+    out.push(b'\n');
+    for (i, name) in signed_headers.iter().enumerate() {
+        if i > 0 {
+            out.push(b';');
+        }
+        out.extend_from_slice(name.as_bytes());
+    }
+    out.push(b'\n');
+    out.extend_from_slice(payload.as_bytes());
+    CanonicalRequest(out)
+}
+
+/// The value trimmed, with each run of spaces and tabs made one space.
+fn push_header_value(out: &mut Vec<u8>, value: &[u8]) {
+    let mut in_space = false;
+    for &b in trim_ows(value) {
+        if is_ows(b) {
+            in_space = true;
+            continue;
+        }
+        if in_space {
+            out.push(b' ');
+            in_space = false;
+        }
+        out.push(b);
+    }
+}
+
+/// `AWS4-HMAC-SHA256`, the time, the scope and the canonical request's hash,
+/// one per line.
+pub fn string_to_sign(
+    datetime: AmzDateTime,
+    scope: &Scope,
+    canonical_request: &CanonicalRequest,
+) -> String {
+    format!(
+        "{ALGORITHM}\n{datetime}\n{scope}\n{}",
+        signature_hex(&canonical_request.sha256())
+    )
+}
+
+/// AWS `UriEncode`: every byte but `A-Z a-z 0-9 - _ . ~` as `%XX` (uppercase
+/// hex); `/` too unless `keep_slash`.
+pub fn uri_encode(bytes: &[u8], keep_slash: bool) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut s = String::with_capacity(bytes.len() * 3);
+    for &b in bytes {
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'.' | b'~')
+            || (keep_slash && b == b'/')
+        {
+            s.push(b as char);
+        } else {
+            s.push('%');
+            s.push(DIGITS[usize::from(b >> 4)] as char);
+            s.push(DIGITS[usize::from(b & 15)] as char);
+        }
+    }
+    s
+}
+
+/// The canonical URI of a raw path: each `/`-separated segment decoded and
+/// re-encoded on its own (see the module doc); an empty path is `/`.
+pub fn canonical_uri(raw_path: &str) -> String {
+    if raw_path.is_empty() {
+        return "/".to_owned();
+    }
+    let mut out = String::with_capacity(raw_path.len() + 16);
+    for (i, segment) in raw_path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        let decoded: Vec<u8> = percent_decode(segment.as_bytes()).collect();
+        out.push_str(&uri_encode(&decoded, false));
+    }
+    out
+}
+
+/// The canonical query string of a raw query; with `presigned`, without
+/// `X-Amz-Signature`.
+pub fn canonical_query(raw_query: &str, presigned: bool) -> String {
+    let mut pairs: Vec<(String, String)> = raw_pairs(raw_query)
+        .map(|(name, value)| (decode_query_component(name), decode_query_component(value)))
+        .filter(|(name, _)| !(presigned && name.as_slice() == b"X-Amz-Signature"))
+        .map(|(name, value)| (uri_encode(&name, false), uri_encode(&value, false)))
+        .collect();
+    pairs.sort_unstable();
+    let mut out = String::with_capacity(raw_query.len() + 16);
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(name);
+        out.push('=');
+        out.push_str(value);
+    }
+    out
+}
+
+/// The query's decoded (name, value) pairs in order (`+` is a space; bytes
+/// that are not UTF-8 become U+FFFD). Use this, not another decoder, for
+/// what the signature covers.
+pub fn query_pairs(raw_query: &str) -> Vec<(String, String)> {
+    raw_pairs(raw_query)
+        .map(|(name, value)| {
+            (
+                String::from_utf8_lossy(&decode_query_component(name)).into_owned(),
+                String::from_utf8_lossy(&decode_query_component(value)).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Raw `name=value` pieces; empty pieces (`a=1&&b=2`, a trailing `&`) skipped.
+fn raw_pairs(raw_query: &str) -> impl Iterator<Item = (&[u8], &[u8])> {
+    raw_query
+        .split('&')
+        .filter(|piece| !piece.is_empty())
+        .map(|piece| {
+            let piece = piece.as_bytes();
+            match piece.iter().position(|&b| b == b'=') {
+                Some(eq) => (&piece[..eq], &piece[eq + 1..]),
+                None => (piece, &piece[piece.len()..]),
+            }
+        })
+}
+
+fn decode_query_component(raw: &[u8]) -> Vec<u8> {
+    let plus_as_space: Vec<u8> = raw
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    percent_decode(&plus_as_space).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn check_uri(raw_path: &str, expected: &str) {
+        assert_eq!(canonical_uri(raw_path), expected, "{raw_path:?}");
+    }
+
+    fn check_query(raw_query: &str, presigned: bool, expected: &str) {
+        assert_eq!(
+            canonical_query(raw_query, presigned),
+            expected,
+            "{raw_query:?}"
+        );
+    }
+
+    #[test]
+    fn uri() {
+        check_uri("", "/");
+        check_uri("/", "/");
+        check_uri("/test.txt", "/test.txt");
+        // The AWS PUT example's key, sent raw and sent encoded.
+        check_uri("/test$file.text", "/test%24file.text");
+        check_uri("/test%24file.text", "/test%24file.text");
+        check_uri("/my%20key", "/my%20key");
+        check_uri("/a+b", "/a%2Bb");
+        check_uri("/a%2Bb", "/a%2Bb");
+        check_uri("/~user/x", "/~user/x");
+        check_uri("/%7Euser/%7ex", "/~user/~x");
+        check_uri("/%41%2d%5F", "/A-_");
+        // An escaped slash stays escaped; a literal one stays literal.
+        check_uri("/bucket/a%2Fb/c", "/bucket/a%2Fb/c");
+        check_uri("/bucket/a%2fb", "/bucket/a%2Fb");
+        // No normalisation: S3 keys may hold `.`, `..` and empty segments.
+        check_uri("/bucket//a/./b/../c/", "/bucket//a/./b/../c/");
+        // Unicode keys, raw or encoded, lowercase escapes uppercased.
+        check_uri("/caf%C3%A9", "/caf%C3%A9");
+        check_uri("/caf%c3%a9", "/caf%C3%A9");
+        check_uri("/café", "/caf%C3%A9");
+        check_uri("/%E6%97%A5%E6%9C%AC", "/%E6%97%A5%E6%9C%AC");
+        check_uri("/a%00b", "/a%00b");
+        // Malformed escapes are kept literally and so encoded.
+        check_uri("/a%zz", "/a%25zz");
+        check_uri("/a%", "/a%25");
+        check_uri("/a%4", "/a%254");
+        check_uri(
+            "/a:b@c=d,e;f!g*h'i(j)k",
+            "/a%3Ab%40c%3Dd%2Ce%3Bf%21g%2Ah%27i%28j%29k",
+        );
+    }
+
+    #[test]
+    fn query() {
+        check_query("", false, "");
+        check_query("lifecycle", false, "lifecycle=");
+        check_query("lifecycle=", false, "lifecycle=");
+        check_query("max-keys=2&prefix=J", false, "max-keys=2&prefix=J");
+        check_query("prefix=J&max-keys=2", false, "max-keys=2&prefix=J");
+        // Repeated names sort by value.
+        check_query("a=2&a=1&a=", false, "a=&a=1&a=2");
+        // Empty values and empty pieces.
+        check_query("b=&a&&c=3&", false, "a=&b=&c=3");
+        // `/` is encoded in the query, escaped or not.
+        check_query(
+            "delimiter=/&prefix=a%2Fb",
+            false,
+            "delimiter=%2F&prefix=a%2Fb",
+        );
+        // `+` is a space; an escaped plus is a plus.
+        check_query("prefix=a+b&q=a%2Bb", false, "prefix=a%20b&q=a%2Bb");
+        check_query("prefix=a%20b", false, "prefix=a%20b");
+        check_query("k=~&t=%7E", false, "k=~&t=~");
+        check_query(
+            "prefix=caf%c3%a9&x=caf\u{e9}",
+            false,
+            "prefix=caf%C3%A9&x=caf%C3%A9",
+        );
+        // Only the first `=` splits.
+        check_query("k=a=b", false, "k=a%3Db");
+        // Sorting is by encoded bytes: uppercase before lowercase, `-` before letters.
+        check_query("b=1&B=2&a-b=3&a=4", false, "B=2&a=4&a-b=3&b=1");
+        // Presigned: only X-Amz-Signature goes, by exact name.
+        check_query(
+            "X-Amz-Signature=abc&X-Amz-Date=20130524T000000Z&x-amz-signature=1",
+            true,
+            "X-Amz-Date=20130524T000000Z&x-amz-signature=1",
+        );
+        check_query("X-Amz-Signature=abc", false, "X-Amz-Signature=abc");
+        check_query(
+            "uploadId=abc%2Bdef%2Fghi%3D&partNumber=1",
+            false,
+            "partNumber=1&uploadId=abc%2Bdef%2Fghi%3D",
+        );
+    }
+
+    #[test]
+    fn pairs() {
+        assert_eq!(
+            query_pairs("a=1&b&c=x+y%2Fz&&d=%ff"),
+            vec![
+                ("a".into(), "1".into()),
+                ("b".into(), String::new()),
+                ("c".into(), "x y/z".into()),
+                ("d".into(), "\u{fffd}".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn header_values_are_trimmed_collapsed_and_joined() {
+        let headers: &[(&str, &[u8])] = &[
+            ("Host", b"example.com"),
+            ("X-Amz-Meta-A", b"  a   b \t c  "),
+            ("x-amz-meta-a", b"second"),
+            ("x-amz-meta-b", b""),
+            ("x-amz-meta-c", b"\xff\xfe"),
+        ];
+        let parts = RequestParts {
+            method: "GET",
+            raw_path: "/",
+            raw_query: "",
+            headers,
+        };
+        let signed: Vec<String> = [
+            "host",
+            "x-amz-meta-a",
+            "x-amz-meta-b",
+            "x-amz-meta-c",
+            "x-amz-meta-d",
+        ]
+        .map(String::from)
+        .into();
+        let cr = build_canonical_request(&parts, &signed, "UNSIGNED-PAYLOAD", false);
+        let mut expected =
+            b"GET\n/\n\nhost:example.com\nx-amz-meta-a:a b c,second\nx-amz-meta-b:\nx-amz-meta-c:"
+                .to_vec();
+        expected.extend_from_slice(
+            b"\xff\xfe\nx-amz-meta-d:\n\nhost;x-amz-meta-a;x-amz-meta-b;x-amz-meta-c;x-amz-meta-d\nUNSIGNED-PAYLOAD",
+        );
+        assert_eq!(cr.as_bytes(), expected.as_slice());
+    }
+
+    proptest! {
+        /// A path in `UriEncode` form (what every SDK sends) is its own canonical URI.
+        #[test]
+        fn encoded_paths_are_fixed_points(segments in proptest::collection::vec(".{0,12}", 1..5)) {
+            let path: String = segments.iter().map(|s| format!("/{}", uri_encode(s.as_bytes(), false))).collect();
+            prop_assert_eq!(canonical_uri(&path), path.clone());
+            prop_assert_eq!(canonical_uri(&canonical_uri(&path)), path);
+        }
+
+        #[test]
+        fn canonicalisation_is_idempotent(path in "[ -~]{0,40}", query in "[ -~]{0,40}") {
+            let uri = canonical_uri(&path);
+            prop_assert_eq!(canonical_uri(&uri), uri.clone());
+            let q = canonical_query(&query, false);
+            prop_assert_eq!(canonical_query(&q, false), q.clone());
+        }
+
+        #[test]
+        fn arbitrary_input_never_panics(path in any::<String>(), query in any::<String>()) {
+            let _ = canonical_uri(&path);
+            let _ = canonical_query(&query, true);
+            let _ = query_pairs(&query);
+        }
+    }
+}
