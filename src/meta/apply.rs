@@ -1,0 +1,672 @@
+//! Writes as data: the `Mutation`s and how a batch of them is applied in one
+//! write transaction.
+//!
+//! Each mutation is planned first, reading only: every check it makes, and
+//! every row it will write or delete, including the reference counts it moves.
+//! Only a plan that passed all its checks is applied. So a mutation that fails
+//! leaves nothing behind and does not fail its batch-mates, which see the
+//! effects of those before them in the batch. A storage error, on the other
+//! hand, abandons the whole transaction.
+
+use std::collections::BTreeMap;
+use std::ops::ControlFlow;
+
+use redb::{Durability, Table, WriteTransaction};
+use serde::Serialize;
+
+use super::codec::{self, encode};
+use super::error::{storage, MetaError};
+use super::store::{self, contains, get, scan_prefix, Bytes, MetaStore, SegmentRow, TableId};
+use super::types::*;
+use super::{
+    BUCKETS_PER_PROJECT_MAX, BUCKET_NAME_BYTES_MAX, OBJECT_KEY_BYTES_MAX, PART_NUMBER_MAX,
+};
+use crate::pieces::format::SegmentId;
+use crate::pipeline::layout::{ErasureParams, PIECES_MAX};
+
+/// One change to the metadata, applied atomically on its own.
+#[derive(Clone, Debug)]
+pub enum Mutation {
+    /// `ProjectAlreadyExists` if the id is taken.
+    CreateProject(ProjectRecord),
+    /// Inserts or replaces the record under the hash of an access key id.
+    PutAccess {
+        key_hash: [u8; 32],
+        record: Vec<u8>,
+    },
+    DeleteAccess {
+        key_hash: [u8; 32],
+    },
+    /// `NoSuchProject`, `BucketAlreadyOwnedByYou`, `TooManyBuckets`.
+    CreateBucket {
+        project: ProjectId,
+        record: BucketRecord,
+    },
+    /// `NoSuchBucket`, `BucketNotEmpty` while it holds objects. Uploads in
+    /// progress are aborted with it and their segments released.
+    DeleteBucket {
+        project: ProjectId,
+        bucket: String,
+    },
+    /// Stores `record` under `key`, replacing (and releasing) any previous object.
+    /// `new_segments` are inserted with one reference; `shared_segments` (a
+    /// server-side copy's) gain one each. Together they must be exactly the
+    /// record's segment extents. `NoSuchBucket`, `PreconditionFailed`,
+    /// `NoSuchKey` (If-Match on an absent key), `NoSuchSegment`.
+    PutObject {
+        project: ProjectId,
+        bucket: String,
+        key: String,
+        record: ObjectRecord,
+        new_segments: Vec<(SegmentId, SegmentInfo)>,
+        shared_segments: Vec<SegmentId>,
+        condition: Option<Precondition>,
+    },
+    /// `existed` tells whether there was an object; `NoSuchBucket`.
+    DeleteObject {
+        project: ProjectId,
+        bucket: String,
+        key: String,
+    },
+    /// `NoSuchBucket`.
+    CreateUpload {
+        project: ProjectId,
+        bucket: String,
+        record: UploadRecord,
+    },
+    /// Stores a part, replacing (and releasing) a previous one with its number.
+    /// Segment rules as for `PutObject`. `NoSuchUpload`, `InvalidPartNumber`.
+    PutPart {
+        upload: UploadRef,
+        record: PartRecord,
+        new_segments: Vec<(SegmentId, SegmentInfo)>,
+        shared_segments: Vec<SegmentId>,
+    },
+    /// Makes `record` (built by the caller from the parts it read) the object.
+    /// Re-checks that the upload exists and that each used part still has its
+    /// ETag (without quotes) and the segments `record` names, in order
+    /// (`InvalidPart` otherwise; `InvalidPartOrder` unless ascending). The used
+    /// parts' references move to the object; unused parts are released; the
+    /// upload and its parts are deleted; a previous object is replaced as by `PutObject`.
+    CompleteUpload {
+        upload: UploadRef,
+        parts_used: Vec<(u32, String)>,
+        record: ObjectRecord,
+        condition: Option<Precondition>,
+    },
+    /// `NoSuchUpload`; releases every part.
+    AbortUpload {
+        upload: UploadRef,
+    },
+    /// Removes GC queue entries once their pieces are deleted; absent ids are ignored.
+    GcDone(Vec<SegmentId>),
+}
+
+/// What a mutation that succeeded did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MutationOutcome {
+    /// A record was there before: the object or part replaced, the object or
+    /// access record deleted, a GC entry removed.
+    pub existed: bool,
+    /// Segments whose last reference this mutation released; they are now in
+    /// the GC queue (a hint to wake the collector).
+    pub segments_queued_for_gc: u32,
+}
+
+enum Write {
+    Put(TableId, Vec<u8>, Vec<u8>),
+    Delete(TableId, Vec<u8>),
+}
+
+/// Every table, opened once per batch.
+struct WriteTables<'txn> {
+    tables: Vec<Table<'txn, Bytes, Bytes>>,
+}
+
+impl<'txn> WriteTables<'txn> {
+    fn open(txn: &'txn WriteTransaction) -> Result<Self, MetaError> {
+        let tables = TableId::ALL
+            .iter()
+            .map(|id| {
+                txn.open_table(id.definition())
+                    .map_err(storage("open table"))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { tables })
+    }
+
+    fn get(&self, id: TableId) -> &Table<'txn, Bytes, Bytes> {
+        &self.tables[id as usize]
+    }
+
+    fn apply(&mut self, writes: Vec<Write>) -> Result<(), MetaError> {
+        for write in writes {
+            match write {
+                Write::Put(id, key, value) => {
+                    self.tables[id as usize]
+                        .insert(key.as_slice(), value.as_slice())
+                        .map_err(storage("insert"))?;
+                }
+                Write::Delete(id, key) => {
+                    self.tables[id as usize]
+                        .remove(key.as_slice())
+                        .map_err(storage("remove"))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A segments-table row written from a borrowed info; same bytes as `SegmentRow`.
+#[derive(Serialize)]
+struct SegmentRowRef<'a> {
+    refs: u32,
+    info: &'a SegmentInfo,
+}
+
+/// The checked effects of one mutation, not yet written.
+#[derive(Default)]
+struct Plan<'m> {
+    writes: Vec<Write>,
+    /// Net reference change per existing segment (a self-copy nets to zero).
+    refs: BTreeMap<SegmentId, i64>,
+    created: Vec<(SegmentId, &'m SegmentInfo)>,
+    outcome: MutationOutcome,
+}
+
+impl<'m> Plan<'m> {
+    fn put(&mut self, table: TableId, key: impl Into<Vec<u8>>, value: Vec<u8>) {
+        self.writes.push(Write::Put(table, key.into(), value));
+    }
+
+    fn delete(&mut self, table: TableId, key: impl Into<Vec<u8>>) {
+        self.writes.push(Write::Delete(table, key.into()));
+    }
+
+    fn acquire(&mut self, ids: impl IntoIterator<Item = SegmentId>) {
+        for id in ids {
+            *self.refs.entry(id).or_default() += 1;
+        }
+    }
+
+    fn release(&mut self, extents: &[Extent]) {
+        for id in segment_ids(extents) {
+            *self.refs.entry(id).or_default() -= 1;
+        }
+    }
+
+    fn create(&mut self, segments: &'m [(SegmentId, SegmentInfo)]) {
+        self.created
+            .extend(segments.iter().map(|(id, info)| (*id, info)));
+    }
+
+    /// Resolves the reference changes into rows (still only reading), and
+    /// returns the writes, the outcome and the count of dangling releases.
+    fn finish(
+        mut self,
+        t: &WriteTables<'_>,
+    ) -> Result<(Vec<Write>, MutationOutcome, u64), MetaError> {
+        let segments = t.get(TableId::Segments);
+        let gc = t.get(TableId::Gc);
+        for &(id, info) in &self.created {
+            if contains(segments, &id.0)? || contains(gc, &id.0)? {
+                return Err(MetaError::InconsistentMutation(
+                    "a new segment id is already in use",
+                ));
+            }
+            if self.refs.contains_key(&id) {
+                return Err(MetaError::InconsistentMutation(
+                    "a new segment is also shared or released",
+                ));
+            }
+            let row = postcard_row(1, info);
+            self.writes
+                .push(Write::Put(TableId::Segments, id.0.to_vec(), row));
+        }
+        let mut dangling = 0u64;
+        for (&id, &delta) in &self.refs {
+            if delta == 0 {
+                continue;
+            }
+            let Some(row) = get::<_, SegmentRow>(segments, TableId::Segments, &id.0)? else {
+                if delta > 0 {
+                    return Err(MetaError::NoSuchSegment(id));
+                }
+                dangling += delta.unsigned_abs();
+                continue;
+            };
+            let refs = i64::from(row.refs) + delta;
+            if refs > 0 {
+                let refs = u32::try_from(refs).map_err(|_| {
+                    MetaError::InconsistentMutation("segment reference count overflow")
+                })?;
+                self.writes.push(Write::Put(
+                    TableId::Segments,
+                    id.0.to_vec(),
+                    postcard_row(refs, &row.info),
+                ));
+            } else {
+                dangling += refs.unsigned_abs();
+                self.writes
+                    .push(Write::Delete(TableId::Segments, id.0.to_vec()));
+                self.writes
+                    .push(Write::Put(TableId::Gc, id.0.to_vec(), encode(&row.info)));
+                self.outcome.segments_queued_for_gc += 1;
+            }
+        }
+        Ok((self.writes, self.outcome, dangling))
+    }
+}
+
+fn postcard_row(refs: u32, info: &SegmentInfo) -> Vec<u8> {
+    encode(&SegmentRowRef { refs, info })
+}
+
+fn check_bucket_name(name: &str) -> Result<(), MetaError> {
+    let reason = if name.is_empty() {
+        "empty"
+    } else if name.len() > BUCKET_NAME_BYTES_MAX {
+        "too long"
+    } else if name.contains('\0') {
+        "holds a NUL byte"
+    } else {
+        return Ok(());
+    };
+    Err(MetaError::InvalidBucketName { reason })
+}
+
+fn check_object_key(key: &str) -> Result<(), MetaError> {
+    let reason = if key.is_empty() {
+        "empty"
+    } else if key.len() > OBJECT_KEY_BYTES_MAX {
+        "longer than 1024 bytes"
+    } else if key.contains('\0') {
+        "holds a NUL byte"
+    } else {
+        return Ok(());
+    };
+    Err(MetaError::InvalidObjectKey { reason })
+}
+
+/// The declared segments must be exactly the record's segment extents, so the
+/// reference counts stay equal to the references.
+fn check_segments(
+    extents: &[Extent],
+    new_segments: &[(SegmentId, SegmentInfo)],
+    shared_segments: &[SegmentId],
+) -> Result<(), MetaError> {
+    // The codec stores piece counts as u16; the layout never makes more than PIECES_MAX.
+    let erasure_fits = |e: &ErasureParams| e.required.max(e.optimal).max(e.total) <= PIECES_MAX;
+    if !new_segments
+        .iter()
+        .all(|(_, info)| erasure_fits(&info.erasure))
+    {
+        return Err(MetaError::InconsistentMutation(
+            "erasure parameters out of range",
+        ));
+    }
+    let mut new: Vec<SegmentId> = new_segments.iter().map(|(id, _)| *id).collect();
+    new.sort_unstable();
+    if new.windows(2).any(|w| w[0] == w[1]) {
+        return Err(MetaError::InconsistentMutation(
+            "a new segment is listed twice",
+        ));
+    }
+    let mut declared: Vec<SegmentId> = new
+        .into_iter()
+        .chain(shared_segments.iter().copied())
+        .collect();
+    declared.sort_unstable();
+    let mut referenced: Vec<SegmentId> = segment_ids(extents).collect();
+    referenced.sort_unstable();
+    if declared != referenced {
+        return Err(MetaError::InconsistentMutation(
+            "the record's segment extents differ from its new and shared segments",
+        ));
+    }
+    Ok(())
+}
+
+fn check_condition(
+    condition: Option<&Precondition>,
+    existing: Option<&ObjectRecord>,
+) -> Result<(), MetaError> {
+    match (condition, existing) {
+        (None, _) | (Some(Precondition::IfNoneMatchStar), None) => Ok(()),
+        (Some(Precondition::IfNoneMatchStar), Some(_)) => Err(MetaError::PreconditionFailed),
+        // S3 answers If-Match on an absent key with 404 NoSuchKey, not 412.
+        (Some(Precondition::IfMatch(_)), None) => Err(MetaError::NoSuchKey),
+        (Some(Precondition::IfMatch(etag)), Some(object)) if object.etag == *etag => Ok(()),
+        (Some(Precondition::IfMatch(_)), Some(_)) => Err(MetaError::PreconditionFailed),
+    }
+}
+
+fn require_bucket(t: &WriteTables<'_>, project: ProjectId, bucket: &str) -> Result<(), MetaError> {
+    if contains(t.get(TableId::Buckets), &codec::bucket_key(project, bucket))? {
+        Ok(())
+    } else {
+        Err(MetaError::NoSuchBucket)
+    }
+}
+
+fn upload_key(upload: &UploadRef) -> Vec<u8> {
+    codec::upload_key(
+        upload.project,
+        &upload.bucket,
+        &upload.key,
+        upload.upload_id,
+    )
+}
+
+fn require_upload(t: &WriteTables<'_>, upload: &UploadRef) -> Result<Vec<u8>, MetaError> {
+    let key = upload_key(upload);
+    if contains(t.get(TableId::Uploads), &key)? {
+        Ok(key)
+    } else {
+        Err(MetaError::NoSuchUpload)
+    }
+}
+
+/// Every part of an upload with its row key, by part number.
+fn read_parts(
+    t: &WriteTables<'_>,
+    upload_id: UploadId,
+) -> Result<Vec<(Vec<u8>, PartRecord)>, MetaError> {
+    let mut parts = Vec::new();
+    scan_prefix(t.get(TableId::Parts), &upload_id.0, |key, value| {
+        parts.push((key.to_vec(), codec::decode(TableId::Parts.name(), value)?));
+        Ok(ControlFlow::Continue(()))
+    })?;
+    Ok(parts)
+}
+
+/// Deletes an upload's parts and releases their segments.
+fn drop_parts(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    upload_id: UploadId,
+) -> Result<(), MetaError> {
+    for (key, part) in read_parts(t, upload_id)? {
+        plan.release(&part.extents);
+        plan.delete(TableId::Parts, key);
+    }
+    Ok(())
+}
+
+fn plan<'m>(t: &WriteTables<'_>, mutation: &'m Mutation) -> Result<Plan<'m>, MetaError> {
+    let mut plan = Plan::default();
+    match mutation {
+        Mutation::CreateProject(record) => {
+            if contains(t.get(TableId::Projects), &record.id.0)? {
+                return Err(MetaError::ProjectAlreadyExists);
+            }
+            plan.put(TableId::Projects, record.id.0, encode(record));
+        }
+        Mutation::PutAccess { key_hash, record } => {
+            plan.outcome.existed = contains(t.get(TableId::Access), key_hash)?;
+            plan.put(TableId::Access, *key_hash, record.clone());
+        }
+        Mutation::DeleteAccess { key_hash } => {
+            if contains(t.get(TableId::Access), key_hash)? {
+                plan.outcome.existed = true;
+                plan.delete(TableId::Access, *key_hash);
+            }
+        }
+        Mutation::CreateBucket { project, record } => {
+            check_bucket_name(&record.name)?;
+            if !contains(t.get(TableId::Projects), &project.0)? {
+                return Err(MetaError::NoSuchProject);
+            }
+            let key = codec::bucket_key(*project, &record.name);
+            if contains(t.get(TableId::Buckets), &key)? {
+                return Err(MetaError::BucketAlreadyOwnedByYou);
+            }
+            let mut owned = 0usize;
+            scan_prefix(t.get(TableId::Buckets), &project.0, |_, _| {
+                owned += 1;
+                Ok(ControlFlow::Continue(()))
+            })?;
+            if owned >= BUCKETS_PER_PROJECT_MAX {
+                return Err(MetaError::TooManyBuckets {
+                    max: BUCKETS_PER_PROJECT_MAX,
+                });
+            }
+            plan.put(TableId::Buckets, key, encode(record));
+        }
+        Mutation::DeleteBucket { project, bucket } => {
+            require_bucket(t, *project, bucket)?;
+            if !store::bucket_is_empty(t.get(TableId::Objects), *project, bucket)? {
+                return Err(MetaError::BucketNotEmpty);
+            }
+            let mut uploads = Vec::new();
+            scan_prefix(
+                t.get(TableId::Uploads),
+                &codec::bucket_prefix(*project, bucket),
+                |key, value| {
+                    let record: UploadRecord = codec::decode(TableId::Uploads.name(), value)?;
+                    uploads.push((key.to_vec(), record.upload_id));
+                    Ok(ControlFlow::Continue(()))
+                },
+            )?;
+            for (key, upload_id) in uploads {
+                drop_parts(t, &mut plan, upload_id)?;
+                plan.delete(TableId::Uploads, key);
+            }
+            plan.delete(TableId::Buckets, codec::bucket_key(*project, bucket));
+        }
+        Mutation::PutObject {
+            project,
+            bucket,
+            key,
+            record,
+            new_segments,
+            shared_segments,
+            condition,
+        } => {
+            check_object_key(key)?;
+            require_bucket(t, *project, bucket)?;
+            check_segments(&record.extents, new_segments, shared_segments)?;
+            plan.create(new_segments);
+            plan.acquire(shared_segments.iter().copied());
+            put_object(
+                t,
+                &mut plan,
+                *project,
+                bucket,
+                key,
+                record,
+                condition.as_ref(),
+            )?;
+        }
+        Mutation::DeleteObject {
+            project,
+            bucket,
+            key,
+        } => {
+            require_bucket(t, *project, bucket)?;
+            let object_key = codec::object_key(*project, bucket, key);
+            let existing: Option<ObjectRecord> =
+                get(t.get(TableId::Objects), TableId::Objects, &object_key)?;
+            if let Some(existing) = existing {
+                plan.outcome.existed = true;
+                plan.release(&existing.extents);
+                plan.delete(TableId::Objects, object_key);
+            }
+        }
+        Mutation::CreateUpload {
+            project,
+            bucket,
+            record,
+        } => {
+            check_object_key(&record.key)?;
+            require_bucket(t, *project, bucket)?;
+            let key = codec::upload_key(*project, bucket, &record.key, record.upload_id);
+            if contains(t.get(TableId::Uploads), &key)? {
+                return Err(MetaError::InconsistentMutation(
+                    "the upload id is already in use",
+                ));
+            }
+            plan.put(TableId::Uploads, key, encode(record));
+        }
+        Mutation::PutPart {
+            upload,
+            record,
+            new_segments,
+            shared_segments,
+        } => {
+            if !(1..=PART_NUMBER_MAX).contains(&record.part_number) {
+                return Err(MetaError::InvalidPartNumber(record.part_number));
+            }
+            require_upload(t, upload)?;
+            check_segments(&record.extents, new_segments, shared_segments)?;
+            let key = codec::part_key(upload.upload_id, record.part_number);
+            let existing: Option<PartRecord> = get(t.get(TableId::Parts), TableId::Parts, &key)?;
+            if let Some(existing) = existing {
+                plan.outcome.existed = true;
+                plan.release(&existing.extents);
+            }
+            plan.create(new_segments);
+            plan.acquire(shared_segments.iter().copied());
+            plan.put(TableId::Parts, key, encode(record));
+        }
+        Mutation::CompleteUpload {
+            upload,
+            parts_used,
+            record,
+            condition,
+        } => {
+            let upload_row = require_upload(t, upload)?;
+            if parts_used.windows(2).any(|w| w[0].0 >= w[1].0) {
+                return Err(MetaError::InvalidPartOrder);
+            }
+            // Both in ascending part-number order (the parts by their keys), so
+            // 10,000 parts cost binary searches, not a quadratic scan.
+            let parts = read_parts(t, upload.upload_id)?;
+            let used = |number: u32| {
+                parts_used
+                    .binary_search_by_key(&number, |(n, _)| *n)
+                    .is_ok()
+            };
+            let mut referenced = segment_ids(&record.extents);
+            for (part_number, etag) in parts_used {
+                let part = parts
+                    .binary_search_by_key(part_number, |(_, part)| part.part_number)
+                    .ok()
+                    .map(|i| &parts[i].1)
+                    .filter(|part| part.etag == *etag)
+                    .ok_or(MetaError::InvalidPart {
+                        part_number: *part_number,
+                    })?;
+                // Same ETag but other segments: the part was uploaded again since
+                // the caller read it, and the record names released segments.
+                if !segment_ids(&part.extents).all(|id| referenced.next() == Some(id)) {
+                    return Err(MetaError::InvalidPart {
+                        part_number: *part_number,
+                    });
+                }
+            }
+            if referenced.next().is_some() {
+                return Err(MetaError::InconsistentMutation(
+                    "the record references segments no used part holds",
+                ));
+            }
+            for (key, part) in &parts {
+                if !used(part.part_number) {
+                    plan.release(&part.extents);
+                }
+                plan.delete(TableId::Parts, key.clone());
+            }
+            plan.delete(TableId::Uploads, upload_row);
+            put_object(
+                t,
+                &mut plan,
+                upload.project,
+                &upload.bucket,
+                &upload.key,
+                record,
+                condition.as_ref(),
+            )?;
+        }
+        Mutation::AbortUpload { upload } => {
+            let key = require_upload(t, upload)?;
+            drop_parts(t, &mut plan, upload.upload_id)?;
+            plan.delete(TableId::Uploads, key);
+        }
+        Mutation::GcDone(ids) => {
+            for id in ids {
+                if contains(t.get(TableId::Gc), &id.0)? {
+                    plan.outcome.existed = true;
+                    plan.delete(TableId::Gc, id.0);
+                }
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// The shared tail of PutObject and CompleteUpload: condition, replacement, write.
+fn put_object(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    project: ProjectId,
+    bucket: &str,
+    key: &str,
+    record: &ObjectRecord,
+    condition: Option<&Precondition>,
+) -> Result<(), MetaError> {
+    let object_key = codec::object_key(project, bucket, key);
+    let existing: Option<ObjectRecord> =
+        get(t.get(TableId::Objects), TableId::Objects, &object_key)?;
+    check_condition(condition, existing.as_ref())?;
+    if let Some(existing) = existing {
+        plan.outcome.existed = true;
+        plan.release(&existing.extents);
+    }
+    plan.put(TableId::Objects, object_key, encode(record));
+    Ok(())
+}
+
+impl MetaStore {
+    /// Applies `batch` in one durable write transaction (one fsync) and returns
+    /// each mutation's own result, in order. `Err` only when the transaction
+    /// itself fails; then nothing of the batch was applied.
+    pub fn commit_batch(
+        &self,
+        batch: &[Mutation],
+    ) -> Result<Vec<Result<MutationOutcome, MetaError>>, MetaError> {
+        let mut txn = self
+            .database()
+            .begin_write()
+            .map_err(storage("begin write"))?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(storage("set durability"))?;
+        let mut results = Vec::with_capacity(batch.len());
+        let mut dangling = 0;
+        {
+            let mut tables = WriteTables::open(&txn)?;
+            for mutation in batch {
+                match plan(&tables, mutation).and_then(|plan| plan.finish(&tables)) {
+                    Ok((writes, outcome, released_dangling)) => {
+                        tables.apply(writes)?;
+                        dangling += released_dangling;
+                        results.push(Ok(outcome));
+                    }
+                    Err(e) if e.is_storage() => return Err(e),
+                    Err(e) => results.push(Err(e)),
+                }
+            }
+        }
+        txn.commit().map_err(storage("commit"))?;
+        self.count_dangling(dangling);
+        Ok(results)
+    }
+
+    /// One mutation in its own transaction: for tools and tests; the gateway
+    /// goes through the commit thread.
+    pub fn commit_one(&self, mutation: Mutation) -> Result<MutationOutcome, MetaError> {
+        self.commit_batch(std::slice::from_ref(&mutation))?
+            .pop()
+            .expect("one result per mutation")
+    }
+}

@@ -1,0 +1,378 @@
+//! The on-disk encoding: table keys as byte strings, and records as one format
+//! version byte followed by postcard. The single source of truth for both.
+//!
+//! ```text
+//! table       key                                                  value
+//! format      "version"                                            u64 (= FORMAT_VERSION)
+//! projects    project(16)                                          v ‖ ProjectRecord
+//! access      sha256(access key id)(32)                            opaque bytes (auth's ciphertext)
+//! buckets     project(16) ‖ name                                   v ‖ BucketRecord
+//! objects     project(16) ‖ bucket ‖ 00 ‖ key                      v ‖ ObjectRecord
+//! segments    segment(16)                                          v ‖ refs (varint) ‖ SegmentInfo
+//! uploads     project(16) ‖ bucket ‖ 00 ‖ key ‖ 00 ‖ upload(16)    v ‖ UploadRecord
+//! parts       upload(16) ‖ part number (u32 BE)                    v ‖ PartRecord
+//! gc          segment(16)                                          v ‖ SegmentInfo
+//! ```
+//!
+//! Keys compare as bytes, so one bucket's objects are one contiguous range in
+//! S3's (UTF-8 byte) order, and one upload's parts are in part-number order.
+//! Bucket names and object keys never hold a 00 byte (checked on every write),
+//! which keeps a bucket's range apart from that of a bucket whose name extends
+//! its name, and orders uploads by key, then id. `v` is [`RECORD_VERSION`]: a later build
+//! reads version-1 rows by dispatching on it; postcard itself is not
+//! self-describing, so a record's fields may never be reordered or changed in place.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::error::MetaError;
+use super::types::{ProjectId, UploadId};
+use crate::pieces::format::SegmentId;
+
+/// The version byte leading every record written by this build.
+pub const RECORD_VERSION: u8 = 1;
+
+/// Separates a bucket name from the key that follows, and a key from an upload id.
+pub const SEPARATOR: u8 = 0x00;
+
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    postcard::to_extend(value, vec![RECORD_VERSION])
+        .expect("postcard encodes every metadata record into a Vec")
+}
+
+fn payload<'b>(table: &'static str, bytes: &'b [u8]) -> Result<&'b [u8], MetaError> {
+    match bytes.split_first() {
+        Some((&RECORD_VERSION, rest)) => Ok(rest),
+        Some((version, _)) => Err(MetaError::Corrupt {
+            table,
+            reason: format!("record version {version} is not readable by this build"),
+        }),
+        None => Err(MetaError::Corrupt {
+            table,
+            reason: "empty record".into(),
+        }),
+    }
+}
+
+/// Decodes a whole record; trailing bytes are corruption.
+pub fn decode<T: DeserializeOwned>(table: &'static str, bytes: &[u8]) -> Result<T, MetaError> {
+    let (value, rest) =
+        postcard::take_from_bytes(payload(table, bytes)?).map_err(|e| MetaError::Corrupt {
+            table,
+            reason: e.to_string(),
+        })?;
+    if !rest.is_empty() {
+        return Err(MetaError::Corrupt {
+            table,
+            reason: format!("{} bytes after the record", rest.len()),
+        });
+    }
+    Ok(value)
+}
+
+/// Decodes the leading fields of a record as `T` and ignores the rest (used to
+/// read an [`super::ObjectSummary`] without the object's extents).
+pub fn decode_prefix<T: DeserializeOwned>(
+    table: &'static str,
+    bytes: &[u8],
+) -> Result<T, MetaError> {
+    postcard::take_from_bytes(payload(table, bytes)?)
+        .map(|(value, _rest)| value)
+        .map_err(|e| MetaError::Corrupt {
+            table,
+            reason: e.to_string(),
+        })
+}
+
+pub fn bucket_key(project: ProjectId, bucket: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(16 + bucket.len());
+    key.extend_from_slice(&project.0);
+    key.extend_from_slice(bucket.as_bytes());
+    key
+}
+
+/// The prefix every key of one bucket's objects (and uploads) starts with.
+pub fn bucket_prefix(project: ProjectId, bucket: &str) -> Vec<u8> {
+    let mut key = bucket_key(project, bucket);
+    key.push(SEPARATOR);
+    key
+}
+
+pub fn object_key(project: ProjectId, bucket: &str, key: &str) -> Vec<u8> {
+    let mut out = bucket_prefix(project, bucket);
+    out.extend_from_slice(key.as_bytes());
+    out
+}
+
+/// An upload's key relative to its bucket prefix: `key ‖ 00 ‖ upload id`.
+pub fn upload_suffix(key: &[u8], upload_id: UploadId) -> Vec<u8> {
+    let mut out = Vec::with_capacity(key.len() + 17);
+    out.extend_from_slice(key);
+    out.push(SEPARATOR);
+    out.extend_from_slice(&upload_id.0);
+    out
+}
+
+pub fn upload_key(project: ProjectId, bucket: &str, key: &str, upload_id: UploadId) -> Vec<u8> {
+    let mut out = bucket_prefix(project, bucket);
+    out.extend_from_slice(&upload_suffix(key.as_bytes(), upload_id));
+    out
+}
+
+/// The object key inside an upload suffix (`key ‖ 00 ‖ id`).
+pub fn upload_suffix_key(suffix: &[u8]) -> &[u8] {
+    &suffix[..suffix.len().saturating_sub(17)]
+}
+
+pub fn upload_suffix_id(suffix: &[u8]) -> Option<UploadId> {
+    let at = suffix.len().checked_sub(16)?;
+    Some(UploadId(suffix[at..].try_into().ok()?))
+}
+
+pub fn part_key(upload_id: UploadId, part_number: u32) -> [u8; 20] {
+    let mut key = [0u8; 20];
+    key[..16].copy_from_slice(&upload_id.0);
+    key[16..].copy_from_slice(&part_number.to_be_bytes());
+    key
+}
+
+pub fn segment_id_of(table: &'static str, key: &[u8]) -> Result<SegmentId, MetaError> {
+    key.try_into()
+        .map(SegmentId)
+        .map_err(|_| MetaError::Corrupt {
+            table,
+            reason: format!("segment key of {} bytes", key.len()),
+        })
+}
+
+/// The smallest byte string greater than every string starting with `prefix`,
+/// or `None` if there is none (an empty or all-FF prefix).
+pub fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut next = prefix.to_vec();
+    while let Some(last) = next.pop() {
+        if last != 0xff {
+            next.push(last + 1);
+            return Some(next);
+        }
+    }
+    None
+}
+
+/// `ErasureParams` as three u16 (pieces never exceed `PIECES_MAX` = 1024).
+pub mod erasure {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::pipeline::layout::ErasureParams;
+
+    pub fn serialize<S: Serializer>(e: &ErasureParams, s: S) -> Result<S::Ok, S::Error> {
+        let narrow = |n: usize| u16::try_from(n).map_err(serde::ser::Error::custom);
+        (narrow(e.required)?, narrow(e.optimal)?, narrow(e.total)?).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ErasureParams, D::Error> {
+        let (required, optimal, total) = <(u16, u16, u16)>::deserialize(d)?;
+        Ok(ErasureParams {
+            required: required.into(),
+            optimal: optimal.into(),
+            total: total.into(),
+        })
+    }
+}
+
+pub mod segment_id {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::pieces::format::SegmentId;
+
+    pub fn serialize<S: Serializer>(id: &SegmentId, s: S) -> Result<S::Ok, S::Error> {
+        id.0.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SegmentId, D::Error> {
+        <[u8; 16]>::deserialize(d).map(SegmentId)
+    }
+}
+
+/// Checksum algorithms as fixed one-byte codes, independent of enum order.
+pub mod checksum_algorithm {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::pipeline::checksum::ChecksumAlgorithm;
+
+    pub fn code(algorithm: ChecksumAlgorithm) -> u8 {
+        match algorithm {
+            ChecksumAlgorithm::Crc32 => 1,
+            ChecksumAlgorithm::Crc32c => 2,
+            ChecksumAlgorithm::Crc64Nvme => 3,
+            ChecksumAlgorithm::Sha1 => 4,
+            ChecksumAlgorithm::Sha256 => 5,
+        }
+    }
+
+    pub fn from_code(code: u8) -> Option<ChecksumAlgorithm> {
+        ChecksumAlgorithm::ALL
+            .into_iter()
+            .find(|&a| self::code(a) == code)
+    }
+
+    pub fn serialize<S: Serializer>(a: &ChecksumAlgorithm, s: S) -> Result<S::Ok, S::Error> {
+        code(*a).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ChecksumAlgorithm, D::Error> {
+        let c = u8::deserialize(d)?;
+        from_code(c)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown checksum algorithm {c}")))
+    }
+}
+
+pub mod checksum_algorithm_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::checksum_algorithm::{code, from_code};
+    use crate::pipeline::checksum::ChecksumAlgorithm;
+
+    pub fn serialize<S: Serializer>(
+        a: &Option<ChecksumAlgorithm>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        a.map(code).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<ChecksumAlgorithm>, D::Error> {
+        match Option::<u8>::deserialize(d)? {
+            None => Ok(None),
+            Some(c) => from_code(c)
+                .map(Some)
+                .ok_or_else(|| serde::de::Error::custom(format!("unknown checksum algorithm {c}"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::types::*;
+    use crate::pipeline::checksum::ChecksumAlgorithm;
+    use crate::pipeline::layout::ErasureParams;
+
+    fn object() -> ObjectRecord {
+        ObjectRecord {
+            size: 5000,
+            etag: "abc-2".into(),
+            last_modified_ms: 1_700_000_000_000,
+            checksum: Some(StoredChecksum {
+                algorithm: ChecksumAlgorithm::Crc64Nvme,
+                value: "AAAAAAAAAAA=".into(),
+                composite_parts: Some(2),
+            }),
+            content_type: Some("text/plain".into()),
+            headers: vec![("cache-control".into(), "no-cache".into())],
+            user_metadata: vec![("a".into(), "b".into())],
+            part_sizes: vec![4000, 1000],
+            extents: vec![
+                Extent::Segment {
+                    id: SegmentId([7; 16]),
+                    plaintext_bytes: 4000,
+                    wrapped_key: vec![1; 60],
+                    nonce_prefix: [1, 2, 3, 4],
+                },
+                Extent::Inline {
+                    sealed: vec![9; 1016],
+                    wrapped_key: vec![2; 60],
+                    nonce_prefix: [5, 6, 7, 8],
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn records_round_trip_and_summaries_read_a_prefix() {
+        let record = object();
+        let bytes = encode(&record);
+        assert_eq!(bytes[0], RECORD_VERSION);
+        assert_eq!(decode::<ObjectRecord>("objects", &bytes).unwrap(), record);
+        let summary: ObjectSummary = decode_prefix("objects", &bytes).unwrap();
+        assert_eq!(
+            summary,
+            ObjectSummary {
+                size: record.size,
+                etag: record.etag.clone(),
+                last_modified_ms: record.last_modified_ms,
+                checksum: record.checksum.clone(),
+            }
+        );
+        let info = SegmentInfo {
+            erasure: ErasureParams {
+                required: 4,
+                optimal: 5,
+                total: 6,
+            },
+            share_bytes: 65536,
+            plaintext_bytes: 1 << 26,
+            pieces: vec![PiecePlacement {
+                piece: 3,
+                store: 9,
+                digest: [4; 32],
+            }],
+        };
+        assert_eq!(decode::<SegmentInfo>("gc", &encode(&info)).unwrap(), info);
+    }
+
+    #[test]
+    fn bad_records_are_corrupt_not_panics() {
+        let bytes = encode(&object());
+        for bad in [&[][..], &[2, 0, 0][..], &bytes[..bytes.len() - 1]] {
+            assert!(matches!(
+                decode::<ObjectRecord>("objects", bad),
+                Err(MetaError::Corrupt { .. })
+            ));
+        }
+        let mut trailing = bytes.clone();
+        trailing.push(0);
+        assert!(decode::<ObjectRecord>("objects", &trailing).is_err());
+        for code in 0..=255u8 {
+            if let Some(a) = checksum_algorithm::from_code(code) {
+                assert_eq!(checksum_algorithm::code(a), code);
+            }
+        }
+    }
+
+    #[test]
+    fn keys_order_buckets_apart_and_uploads_by_key_then_id() {
+        let p = ProjectId([1; 16]);
+        // Bucket "a"'s range must not contain bucket "ab"'s keys.
+        let a = bucket_prefix(p, "a");
+        assert!(!object_key(p, "ab", "x").starts_with(&a));
+        assert!(object_key(p, "a", "zzz") < object_key(p, "ab", ""));
+        let low = UploadId([0; 16]);
+        let high = UploadId([0xff; 16]);
+        assert!(upload_key(p, "b", "k", high) < upload_key(p, "b", "k0", low));
+        assert!(upload_key(p, "b", "k", low) < upload_key(p, "b", "k", high));
+        let suffix = upload_suffix(b"some/key", high);
+        assert_eq!(upload_suffix_key(&suffix), b"some/key");
+        assert_eq!(upload_suffix_id(&suffix), Some(high));
+        assert_eq!(part_key(low, 10_000)[16..], 10_000u32.to_be_bytes());
+        assert!(part_key(low, 2) < part_key(low, 10));
+    }
+
+    #[test]
+    fn prefix_successor_bounds_every_extension() {
+        assert_eq!(prefix_successor(b"a/"), Some(b"a0".to_vec()));
+        assert_eq!(prefix_successor(&[1, 0xff, 0xff]), Some(vec![2]));
+        assert_eq!(prefix_successor(&[0xff]), None);
+        assert_eq!(prefix_successor(b""), None);
+    }
+
+    #[test]
+    fn ids_round_trip_through_hex() {
+        let id = UploadId::random();
+        assert_eq!(UploadId::from_hex(&id.to_hex()), Some(id));
+        assert_eq!(UploadId::from_hex("zz"), None);
+        assert_eq!(UploadId::from_hex(&"+f".repeat(16)), None);
+        let p = ProjectId::random();
+        assert_eq!(ProjectId::from_hex(&p.to_hex()), Some(p));
+    }
+}

@@ -1,0 +1,278 @@
+//! The records of the metadata contract: what a project, bucket, object, segment,
+//! multipart upload and part are, as the rest of the gateway sees them and as
+//! they are stored (postcard, field order is the on-disk order; see `codec`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::pieces::format::SegmentId;
+use crate::pipeline::checksum::{hex, ChecksumAlgorithm};
+use crate::pipeline::layout::ErasureParams;
+
+fn parse_hex_16(text: &str) -> Option<[u8; 16]> {
+    if text.len() != 32 {
+        return None;
+    }
+    let mut id = [0u8; 16];
+    for (i, byte) in id.iter_mut().enumerate() {
+        let pair = text.get(2 * i..2 * i + 2)?;
+        if !pair.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        *byte = u8::from_str_radix(pair, 16).ok()?;
+    }
+    Some(id)
+}
+
+/// A tenant: owns access keys and buckets. Bucket names are unique per project.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ProjectId(pub [u8; 16]);
+
+impl ProjectId {
+    pub fn random() -> Self {
+        let mut id = [0u8; 16];
+        crate::pipeline::crypto::fill_random(&mut id);
+        Self(id)
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex(&self.0)
+    }
+
+    pub fn from_hex(text: &str) -> Option<Self> {
+        parse_hex_16(text).map(Self)
+    }
+}
+
+/// A multipart upload's 128-bit random identity (S3's `uploadId`, as hex).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct UploadId(pub [u8; 16]);
+
+impl UploadId {
+    pub fn random() -> Self {
+        let mut id = [0u8; 16];
+        crate::pipeline::crypto::fill_random(&mut id);
+        Self(id)
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex(&self.0)
+    }
+
+    pub fn from_hex(text: &str) -> Option<Self> {
+        parse_hex_16(text).map(Self)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectRecord {
+    pub id: ProjectId,
+    pub name: String,
+    pub created_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketRecord {
+    pub name: String,
+    pub created_ms: u64,
+    /// The region name given at creation (S3's `LocationConstraint`).
+    pub location: String,
+}
+
+/// Where one piece of a segment lives and the digest its footer carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PiecePlacement {
+    pub piece: u16,
+    pub store: u32,
+    pub digest: [u8; 32],
+}
+
+/// Everything needed to find and decode a segment's pieces, except its key
+/// (which lives in each referencing [`Extent`], wrapped for that object).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentInfo {
+    #[serde(with = "crate::meta::codec::erasure")]
+    pub erasure: ErasureParams,
+    pub share_bytes: u32,
+    pub plaintext_bytes: u64,
+    pub pieces: Vec<PiecePlacement>,
+}
+
+/// One run of an object's bytes, in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Extent {
+    /// A small object sealed whole and kept in metadata (`pipeline::inline`).
+    Inline {
+        sealed: Vec<u8>,
+        wrapped_key: Vec<u8>,
+        nonce_prefix: [u8; 4],
+    },
+    /// A reference to a segment in the segments table; counted there.
+    Segment {
+        #[serde(with = "crate::meta::codec::segment_id")]
+        id: SegmentId,
+        plaintext_bytes: u64,
+        wrapped_key: Vec<u8>,
+        nonce_prefix: [u8; 4],
+    },
+}
+
+impl Extent {
+    pub fn segment_id(&self) -> Option<SegmentId> {
+        match self {
+            Extent::Inline { .. } => None,
+            Extent::Segment { id, .. } => Some(*id),
+        }
+    }
+}
+
+/// The segment ids an object or part body references, in order, repeats kept:
+/// a segment's reference count counts these references.
+pub fn segment_ids(extents: &[Extent]) -> impl Iterator<Item = SegmentId> + '_ {
+    extents.iter().filter_map(Extent::segment_id)
+}
+
+/// A stored `x-amz-checksum-*` value, as S3 returns it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredChecksum {
+    #[serde(with = "crate::meta::codec::checksum_algorithm")]
+    pub algorithm: ChecksumAlgorithm,
+    /// Base64, as in the response header.
+    pub value: String,
+    /// For a checksum of checksums over a multipart upload: the part count, which
+    /// S3 appends as `-N`.
+    pub composite_parts: Option<u32>,
+}
+
+/// An object's metadata and body.
+///
+/// Field order is part of the on-disk format, and the first four fields double
+/// as [`ObjectSummary`]: listing decodes only them (postcard reads a prefix).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectRecord {
+    pub size: u64,
+    /// Without quotes.
+    pub etag: String,
+    pub last_modified_ms: u64,
+    pub checksum: Option<StoredChecksum>,
+    pub content_type: Option<String>,
+    /// cache-control, content-disposition, content-encoding, content-language,
+    /// expires: as the client gave them.
+    pub headers: Vec<(String, String)>,
+    /// `x-amz-meta-*`, names without the prefix.
+    pub user_metadata: Vec<(String, String)>,
+    /// Each part's size for a multipart object (GET `?partNumber=`); empty otherwise.
+    pub part_sizes: Vec<u64>,
+    pub extents: Vec<Extent>,
+}
+
+/// What a listing shows of an object: the leading fields of its record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectSummary {
+    pub size: u64,
+    pub etag: String,
+    pub last_modified_ms: u64,
+    pub checksum: Option<StoredChecksum>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadRecord {
+    pub upload_id: UploadId,
+    pub key: String,
+    pub initiated_ms: u64,
+    pub content_type: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub user_metadata: Vec<(String, String)>,
+    #[serde(with = "crate::meta::codec::checksum_algorithm_option")]
+    pub checksum_algorithm: Option<ChecksumAlgorithm>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartRecord {
+    pub part_number: u32,
+    pub size: u64,
+    /// Without quotes.
+    pub etag: String,
+    pub last_modified_ms: u64,
+    /// The part's `x-amz-checksum-*` value (base64) in the upload's algorithm.
+    pub checksum: Option<String>,
+    pub extents: Vec<Extent>,
+}
+
+/// Names one multipart upload the way every S3 request does: bucket, key and id.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct UploadRef {
+    pub project: ProjectId,
+    pub bucket: String,
+    pub key: String,
+    pub upload_id: UploadId,
+}
+
+/// A segment no object or part references any longer: its pieces may be deleted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GcEntry {
+    pub segment: SegmentId,
+    pub info: SegmentInfo,
+}
+
+/// The conditional-write headers S3 honours on PUT and CompleteMultipartUpload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Precondition {
+    /// `If-None-Match: *`: only if no object has this key.
+    IfNoneMatchStar,
+    /// `If-Match: <etag>` (without quotes): only if the current object has this ETag.
+    IfMatch(String),
+}
+
+/// `list_objects`: S3's ListObjects (v1 and v2) parameters, decoded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    pub prefix: String,
+    /// `None` or empty: no grouping.
+    pub delimiter: Option<String>,
+    /// Exclusive: v1 `marker`, v2 `start-after` or the decoded continuation token.
+    pub start_after: String,
+    /// Clamped to [`crate::meta::LIST_ENTRIES_MAX`]; 0 answers an empty, complete page.
+    pub max_keys: usize,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListPage {
+    pub entries: Vec<(String, ObjectSummary)>,
+    pub common_prefixes: Vec<String>,
+    pub is_truncated: bool,
+    /// The last key or common prefix of this page when it is truncated: the
+    /// `start_after` of the next page (v1 `NextMarker`, v2 token content).
+    pub next_marker: Option<String>,
+}
+
+/// `list_uploads`: S3's ListMultipartUploads parameters, decoded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UploadListQuery {
+    pub prefix: String,
+    pub delimiter: Option<String>,
+    /// Exclusive, unless `upload_id_marker` is given: then uploads of this key with
+    /// a greater id come first.
+    pub key_marker: String,
+    pub upload_id_marker: Option<UploadId>,
+    /// Clamped to [`crate::meta::LIST_ENTRIES_MAX`]; 0 answers an empty, complete page.
+    pub max_uploads: usize,
+}
+
+/// Uploads are ordered by key, then by upload id (S3 orders one key's uploads by
+/// initiation time; ids here are random, so the order among them is arbitrary but stable).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UploadPage {
+    pub uploads: Vec<UploadRecord>,
+    pub common_prefixes: Vec<String>,
+    pub is_truncated: bool,
+    pub next_key_marker: Option<String>,
+    /// `None` when the page ended on a common prefix.
+    pub next_upload_id_marker: Option<UploadId>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PartPage {
+    pub parts: Vec<PartRecord>,
+    pub is_truncated: bool,
+    pub next_part_number_marker: Option<u32>,
+}
