@@ -1,0 +1,279 @@
+//! The process: one glommio executor per core, each pinned, each with its own
+//! SO_REUSEPORT listener, io_uring and piece-store handles, serving every
+//! connection it accepts from first byte to last; the metadata commit thread;
+//! start-up (default project and credentials, the sweep of orphaned pieces) and
+//! graceful shutdown on SIGINT/SIGTERM.
+
+pub mod bootstrap;
+pub mod gc;
+pub mod shutdown;
+
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use futures_lite::future;
+use glommio::net::TcpListener;
+use glommio::{LocalExecutorBuilder, Placement};
+
+use crate::config::ServeConfig;
+use crate::http::conn::{serve_connection, ConnSettings};
+use crate::http::head::HeadLimits;
+use crate::http::transport::Transport;
+use crate::meta::{CommitConfig, Committer, Meta, MetaStore};
+use crate::pieces::{LocalStore, PieceStore};
+use crate::s3::gateway::Gateway;
+use shutdown::ShutdownSignal;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("data folder {path}: {source}")]
+    Data {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Meta(#[from] crate::meta::MetaError),
+    #[error("tls: {0}")]
+    Tls(String),
+    #[error("listening on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("piece store {0}")]
+    Store(String),
+    #[error("signals: {0}")]
+    Signals(std::io::Error),
+    #[error("core {core}: {reason}")]
+    Core { core: usize, reason: String },
+}
+
+/// Runs the gateway until SIGINT or SIGTERM.
+pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
+    std::fs::create_dir_all(&config.data).map_err(|source| ServeError::Data {
+        path: config.data.display().to_string(),
+        source,
+    })?;
+    let store = MetaStore::open(config.data.join("meta.redb"))?;
+    let committer = Committer::start(store.clone(), CommitConfig::default());
+    let meta = Meta::new(store, committer.handle());
+    let tls = match &config.tls {
+        Some(files) => Some(
+            crate::http::transport::tls_config(&files.cert, &files.key)
+                .map_err(ServeError::Tls)?,
+        ),
+        None => None,
+    };
+    let welcome = bootstrap::ensure_default_project(&meta, &config)?;
+    let swept = gc::sweep_orphans(&meta, &config.stores)?;
+    if swept > 0 {
+        eprintln!("ringgate: removed {swept} orphaned pieces left by an earlier crash");
+    }
+
+    let config = Arc::new(config);
+    let cores = config.cores;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel::<Result<SocketAddr, ServeError>>();
+    let mut shutdown_senders = Vec::with_capacity(cores);
+    let mut executors = Vec::with_capacity(cores);
+    let mut listen = config.listen;
+    for core in 0..cores {
+        let (stop_tx, stop_rx) = futures_channel::oneshot::channel::<()>();
+        shutdown_senders.push(stop_tx);
+        let config = config.clone();
+        let meta = meta.clone();
+        let tls = tls.clone();
+        let addr_tx = addr_tx.clone();
+        let placement = if cores <= cpus {
+            Placement::Fixed(core)
+        } else {
+            Placement::Unbound
+        };
+        let executor = LocalExecutorBuilder::new(placement)
+            .name(&format!("ringgate-core{core}"))
+            .spawn(move || async move {
+                run_core(core, listen, config, meta, tls, stop_rx, addr_tx).await;
+            })
+            .map_err(|e| ServeError::Core {
+                core,
+                reason: e.to_string(),
+            })?;
+        executors.push(executor);
+        // Core 0 binds first: with port 0 the others need the port it got.
+        match addr_rx.recv() {
+            Ok(Ok(addr)) => listen = addr,
+            Ok(Err(e)) => {
+                stop_all(shutdown_senders);
+                return Err(e);
+            }
+            Err(_) => {
+                return Err(ServeError::Core {
+                    core,
+                    reason: "stopped while starting".into(),
+                })
+            }
+        }
+    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!(
+        "ringgate: listening on {scheme}://{listen} ({cores} cores, erasure {}/{}/{}, {} piece stores)",
+        config.pipeline.layout.erasure().required,
+        config.pipeline.layout.erasure().optimal,
+        config.pipeline.layout.erasure().total,
+        config.stores.len()
+    );
+    bootstrap::print_welcome(&welcome, &config, &format!("{scheme}://{listen}"));
+
+    wait_for_signal(shutdown_senders)?;
+    for executor in executors {
+        let _ = executor.join();
+    }
+    committer.shutdown();
+    eprintln!("ringgate: stopped");
+    Ok(())
+}
+
+fn stop_all(senders: Vec<futures_channel::oneshot::Sender<()>>) {
+    for sender in senders {
+        let _ = sender.send(());
+    }
+}
+
+/// Blocks until SIGINT or SIGTERM, then tells every core to stop. A second
+/// signal exits at once.
+fn wait_for_signal(
+    senders: Vec<futures_channel::oneshot::Sender<()>>,
+) -> Result<(), ServeError> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals =
+        signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(ServeError::Signals)?;
+    let mut forever = signals.forever();
+    if let Some(signal) = forever.next() {
+        eprintln!("ringgate: signal {signal}: finishing requests in flight");
+    }
+    stop_all(senders);
+    std::thread::spawn(move || {
+        if forever.next().is_some() {
+            eprintln!("ringgate: second signal: exiting now");
+            std::process::exit(130);
+        }
+    });
+    Ok(())
+}
+
+async fn run_core(
+    core: usize,
+    listen: SocketAddr,
+    config: Arc<ServeConfig>,
+    meta: Meta,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    stop: futures_channel::oneshot::Receiver<()>,
+    started: std::sync::mpsc::Sender<Result<SocketAddr, ServeError>>,
+) {
+    let mut stores: Vec<Rc<dyn PieceStore>> = Vec::with_capacity(config.stores.len());
+    for dir in &config.stores {
+        match LocalStore::open(dir).await {
+            Ok(store) => stores.push(Rc::new(store)),
+            Err(e) => {
+                let _ = started.send(Err(ServeError::Store(e.to_string())));
+                return;
+            }
+        }
+    }
+    let listener = match TcpListener::bind(listen) {
+        Ok(listener) => listener,
+        Err(e) => {
+            let _ = started.send(Err(ServeError::Listen {
+                addr: listen,
+                source: std::io::Error::other(e.to_string()),
+            }));
+            return;
+        }
+    };
+    let addr = listener.local_addr().unwrap_or(listen);
+    let stores: Rc<[Rc<dyn PieceStore>]> = stores.into();
+    let shutdown = ShutdownSignal::new();
+    let gateway = Rc::new(Gateway::new(
+        core,
+        config.clone(),
+        meta.clone(),
+        stores.clone(),
+    ));
+    let settings = Rc::new(ConnSettings {
+        head: HeadLimits {
+            request_line_bytes_max: config.limits.request_line_bytes_max,
+            head_bytes_max: config.limits.head_bytes_max,
+            headers_count_max: config.limits.headers_count_max,
+        },
+        idle_timeout: config.limits.idle_timeout,
+        stall_timeout: config.limits.stall_timeout,
+    });
+    {
+        let shutdown = shutdown.clone();
+        glommio::spawn_local(async move {
+            let _ = stop.await;
+            shutdown.trigger();
+        })
+        .detach();
+    }
+    if core == 0 {
+        gc::spawn_collector(meta, stores, config.gc_delay, shutdown.clone());
+    }
+    let _ = started.send(Ok(addr));
+
+    let gate = glommio::sync::Gate::new();
+    let connections = Rc::new(std::cell::Cell::new(0usize));
+    loop {
+        let accepted = future::or(async { Some(listener.accept().await) }, async {
+            shutdown.wait().await;
+            None
+        })
+        .await;
+        let Some(accepted) = accepted else { break };
+        let stream = match accepted {
+            Ok(stream) => stream,
+            Err(e) => {
+                // Out of descriptors or memory: back off instead of spinning.
+                eprintln!("ringgate: core {core}: accept: {e}");
+                glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        if connections.get() >= config.limits.connections_per_core_max {
+            drop(stream);
+            continue;
+        }
+        let transport = match Transport::new(stream, tls.as_ref()) {
+            Ok(transport) => transport,
+            Err(_) => continue,
+        };
+        connections.set(connections.get() + 1);
+        let (gateway, settings, shutdown, connections) = (
+            gateway.clone(),
+            settings.clone(),
+            shutdown.clone(),
+            connections.clone(),
+        );
+        let spawned = gate.spawn(async move {
+            serve_connection(gateway, transport, settings, shutdown).await;
+            connections.set(connections.get() - 1);
+        });
+        if let Ok(task) = spawned {
+            task.detach();
+        }
+    }
+    drop(listener);
+    let drained = glommio::timer::timeout(config.limits.shutdown_grace, async {
+        let _ = gate.close().await;
+        Ok(())
+    })
+    .await;
+    if drained.is_err() {
+        eprintln!(
+            "ringgate: core {core}: {} connections still open after {:?}, closing them",
+            connections.get(),
+            config.limits.shutdown_grace
+        );
+    }
+}

@@ -1,0 +1,185 @@
+//! The one place where every layer's errors become S3 errors: HTTP framing,
+//! SigV4, metadata, the object pipeline and the request body. Handlers write
+//! `.map_err(map::meta_error)?` and never pick codes for another layer.
+
+use crate::http::conn::BodyError;
+use crate::http::HttpError;
+use crate::meta::MetaError;
+use crate::object::ObjectError;
+use crate::s3::error::{S3Error, S3ErrorCode as C};
+use crate::sigv4::SigV4Error;
+
+/// Errors met before a request reached a handler: bad heads and framings.
+pub fn http_error(e: &HttpError) -> S3Error {
+    let status = e.status();
+    let code = match status {
+        431 => C::RequestHeaderSectionTooLarge,
+        414 => C::InvalidURI,
+        501 => C::NotImplemented,
+        505 => C::NotImplemented,
+        411 => C::MissingContentLength,
+        417 => C::InvalidRequest,
+        _ => C::InvalidRequest,
+    };
+    S3Error::with_message(code, e.to_string())
+}
+
+/// The HTTP status to send for an early error: the parser's own where S3 has
+/// no better one (431, 414, 417, 505), else the S3 code's.
+pub fn http_error_status(e: &HttpError, s3: &S3Error) -> u16 {
+    match e.status() {
+        status @ (431 | 414 | 417 | 505) => status,
+        _ => s3.status(),
+    }
+}
+
+pub fn sigv4_error(e: SigV4Error) -> S3Error {
+    let message = e.to_string();
+    match e {
+        SigV4Error::MalformedAuthorization(_) => {
+            S3Error::with_message(C::AuthorizationHeaderMalformed, message)
+        }
+        SigV4Error::MalformedPresignedQuery(_) => {
+            S3Error::with_message(C::AuthorizationQueryParametersError, message)
+        }
+        SigV4Error::UnsupportedAlgorithm { presigned, .. } => {
+            if presigned {
+                S3Error::with_message(
+                    C::AuthorizationQueryParametersError,
+                    "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"",
+                )
+            } else {
+                S3Error::invalid_request(
+                    "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
+                )
+            }
+        }
+        SigV4Error::MultipleAuthMechanisms => {
+            S3Error::with_message(C::InvalidArgument, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified")
+        }
+        SigV4Error::MissingAmzDate | SigV4Error::InvalidAmzDate { .. } => S3Error::with_message(
+            C::AccessDenied,
+            "AWS authentication requires a valid Date or x-amz-date header",
+        ),
+        SigV4Error::WrongRegion {
+            region,
+            expected,
+            presigned,
+        } => {
+            let code = if presigned {
+                C::AuthorizationQueryParametersError
+            } else {
+                C::AuthorizationHeaderMalformed
+            };
+            S3Error::with_message(
+                code,
+                format!("The authorization header is malformed; the region '{region}' is wrong; expecting '{expected}'"),
+            )
+            .field("Region", expected)
+        }
+        SigV4Error::RequestTimeTooSkewed {
+            request_time,
+            server_time_unix,
+        } => S3Error::new(C::RequestTimeTooSkewed)
+            .field("RequestTime", request_time.to_string())
+            .field(
+                "ServerTime",
+                crate::sigv4::AmzDateTime::from_unix_secs(server_time_unix)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+            )
+            .field("MaxAllowedSkewMilliseconds", "900000"),
+        SigV4Error::RequestExpired { .. } => {
+            S3Error::with_message(C::AccessDenied, "Request has expired")
+        }
+        SigV4Error::RequestNotYetValid { .. } => {
+            S3Error::with_message(C::AccessDenied, "Request is not valid yet")
+        }
+        SigV4Error::MissingContentSha256 => S3Error::invalid_request(
+            "Missing required header for this request: x-amz-content-sha256",
+        ),
+        SigV4Error::InvalidContentSha256 { .. } => S3Error::with_message(
+            C::InvalidArgument,
+            "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.",
+        ),
+        SigV4Error::UnsupportedPayloadMode { .. } => S3Error::not_implemented(message),
+        SigV4Error::ContentSha256Mismatch {
+            expected,
+            calculated,
+        } => S3Error::new(C::XAmzContentSHA256Mismatch)
+            .field("ClientComputedContentSHA256", expected)
+            .field("S3ComputedContentSHA256", calculated),
+        SigV4Error::HeaderNotSigned { name } => S3Error::with_message(
+            C::AccessDenied,
+            "There were headers present in the request which were not signed",
+        )
+        .field("HeadersNotSigned", name),
+        SigV4Error::SignatureDoesNotMatch { string_to_sign, .. } => {
+            S3Error::new(C::SignatureDoesNotMatch).field("StringToSign", string_to_sign)
+        }
+        SigV4Error::ChunkSignatureDoesNotMatch { .. }
+        | SigV4Error::TrailerSignatureDoesNotMatch
+        | SigV4Error::MissingTrailerSignature => {
+            S3Error::with_message(C::SignatureDoesNotMatch, message)
+        }
+        SigV4Error::MalformedTrailer { .. } => S3Error::invalid_request(message),
+    }
+}
+
+pub fn meta_error(e: MetaError) -> S3Error {
+    match e {
+        MetaError::NoSuchBucket => S3Error::new(C::NoSuchBucket),
+        MetaError::BucketAlreadyOwnedByYou => S3Error::new(C::BucketAlreadyOwnedByYou),
+        MetaError::BucketNotEmpty => S3Error::new(C::BucketNotEmpty),
+        MetaError::TooManyBuckets { .. } => S3Error::new(C::TooManyBuckets),
+        MetaError::InvalidBucketName { reason } => {
+            S3Error::with_message(C::InvalidBucketName, reason)
+        }
+        MetaError::InvalidObjectKey { reason } => S3Error::with_message(C::KeyTooLongError, reason),
+        MetaError::NoSuchKey => S3Error::new(C::NoSuchKey),
+        MetaError::NoSuchUpload => S3Error::new(C::NoSuchUpload),
+        MetaError::InvalidPart { part_number } => {
+            S3Error::new(C::InvalidPart).field("PartNumber", part_number.to_string())
+        }
+        MetaError::InvalidPartOrder => S3Error::new(C::InvalidPartOrder),
+        MetaError::InvalidPartNumber(n) => S3Error::invalid_argument(
+            "Part number must be an integer between 1 and 10000, inclusive",
+            "partNumber",
+            &n.to_string(),
+        ),
+        MetaError::PreconditionFailed => S3Error::new(C::PreconditionFailed),
+        // A copy source released while the copy ran: S3 would have copied
+        // first; asking the client to retry is the honest answer.
+        MetaError::NoSuchSegment(_) => S3Error::new(C::OperationAborted),
+        MetaError::NoSuchProject => S3Error::with_message(
+            C::InvalidAccessKeyId,
+            "The project of this access key no longer exists",
+        ),
+        other => S3Error::with_message(C::InternalError, format!("metadata: {other}")),
+    }
+}
+
+pub fn body_error(e: BodyError) -> S3Error {
+    match e {
+        BodyError::Incomplete { .. } => S3Error::with_message(C::IncompleteBody, e.to_string()),
+        BodyError::Framing(_) => S3Error::invalid_request(e.to_string()),
+        BodyError::Io(ref io) if io.kind() == std::io::ErrorKind::TimedOut => {
+            S3Error::new(C::RequestTimeout)
+        }
+        BodyError::Io(_) => S3Error::with_message(C::IncompleteBody, e.to_string()),
+    }
+}
+
+pub fn object_error(e: ObjectError) -> S3Error {
+    match e {
+        ObjectError::Range { len, start, end } => {
+            S3Error::invalid_range(len, &format!("bytes={start}-{}", end.saturating_sub(1)))
+        }
+        // Too few piece stores answered, or a segment could not be decoded:
+        // the service is degraded, the request may succeed later.
+        ObjectError::Upload { .. } | ObjectError::TooFewStores { .. } => {
+            S3Error::with_message(C::ServiceUnavailable, e.to_string())
+        }
+        other => S3Error::with_message(C::InternalError, other.to_string()),
+    }
+}
