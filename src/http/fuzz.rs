@@ -267,30 +267,62 @@ pub fn fuzz_target(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
-    /// The fuzz entry points run clean on a few interesting seeds; a fuzzer
-    /// starts from corpora like these.
-    #[test]
-    fn seeds() {
-        let heads: &[&[u8]] = &[
-            b"PUT /b/k?partNumber=1&uploadId=x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n",
-            b"GET / HTTP/1.0\r\n\r\n",
-            b"GET / HTTP/1.1\nHost: h\n\n",
-            b"\r\n\r\nGET http://h/x%zz HTTP/1.1\r\nHost: h\r\n\r\n",
-        ];
-        for head in heads {
-            fuzz_request_head(head);
-        }
-        fuzz_chunked(b"5;a=b\r\nhello\r\n0\r\nx: y\r\n\r\n");
-        fuzz_chunked(b"5\r\nhel");
+    /// Valid or nearly valid inputs, where the interesting bugs live: a fuzzer
+    /// starts from a corpus like this, and the property test below mutates it.
+    fn seeds() -> Vec<Vec<u8>> {
         let sig = "ab".repeat(32);
-        fuzz_aws_chunked(
-            format!("\x00a;chunk-signature={sig}\r\n0123456789\r\n0;chunk-signature={sig}\r\n\r\n")
-                .as_bytes(),
-        );
-        fuzz_aws_chunked(format!("\x01\x30;chunk-signature={sig}\r\nx-amz-checksum-crc32:AAAAAA==\r\nx-amz-trailer-signature:{sig}\r\n\r\n").as_bytes());
-        fuzz_aws_chunked(b"\x025\r\nhello\r\n0\r\n");
-        fuzz_target(b"/b/k?a=%2B+b");
-        fuzz_target(b"x\r\nSet-Cookie: y");
+        vec![
+            b"PUT /b/k?partNumber=1&uploadId=x HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n".to_vec(),
+            b"GET / HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 5, 5\r\n\r\n".to_vec(),
+            b"GET / HTTP/1.1\nHost: h\n\n".to_vec(),
+            b"\r\n\r\nGET http://h/x%zz?a+b=%2B HTTP/1.1\r\nHost: h\r\n\r\n".to_vec(),
+            b"5;a=b\r\nhello\r\n0\r\nx: y\r\n\r\n".to_vec(),
+            b"5\r\nhel".to_vec(),
+            format!("\x00a;chunk-signature={sig}\r\n0123456789\r\n0;chunk-signature={sig}\r\n\r\n").into_bytes(),
+            format!("\x01\x30;chunk-signature={sig}\r\nx-amz-checksum-crc32:AAAAAA==\r\nx-amz-trailer-signature:{sig}\r\n\r\n").into_bytes(),
+            b"\x025\r\nhello\r\n0\r\n".to_vec(),
+            b"/b/k?a=%2B+b".to_vec(),
+            b"x\r\nSet-Cookie: y".to_vec(),
+        ]
+    }
+
+    fn fuzz_all(data: &[u8]) {
+        fuzz_request_head(data);
+        fuzz_chunked(data);
+        fuzz_aws_chunked(data);
+        fuzz_target(data);
+    }
+
+    #[test]
+    fn seeds_run_clean() {
+        for seed in seeds() {
+            fuzz_all(&seed);
+        }
+    }
+
+    proptest! {
+        /// A small fuzzing campaign on every test run: seeds with a few bytes
+        /// replaced, inserted or removed, and plain random bytes.
+        #[test]
+        fn mutated_seeds_keep_the_invariants(seed in 0..11usize,
+                                             edits in proptest::collection::vec((any::<usize>(), any::<u8>(), 0..3u8), 0..6),
+                                             random in proptest::collection::vec(any::<u8>(), 0..128)) {
+            let mut data = seeds()[seed].clone();
+            for (at, byte, kind) in edits {
+                let at = at % (data.len() + 1);
+                match kind {
+                    0 if at < data.len() => data[at] = byte,
+                    1 => data.insert(at, byte),
+                    _ if at < data.len() => {
+                        data.remove(at);
+                    }
+                    _ => {}
+                }
+            }
+            fuzz_all(&data);
+            fuzz_all(&random);
+        }
     }
 }
