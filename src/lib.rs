@@ -8,5 +8,6 @@ pub mod meta;
 pub mod object;
 pub mod pieces;
 pub mod pipeline;
+pub mod runtime;
 pub mod s3;
 pub mod sigv4;

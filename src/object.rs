@@ -63,12 +63,7 @@ impl PipelineConfig {
 }
 
 /// Where piece `piece` of a segment lives, and its digest for audits.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PiecePlacement {
-    pub piece: u16,
-    pub store: u32,
-    pub digest: [u8; 32],
-}
+pub use crate::meta::PiecePlacement;
 
 /// Everything needed to read a segment back.
 pub struct SegmentRecord {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use futures_lite::future;
 
-use super::chunked::{ChunkedDecoder, ChunkedStep};
+use super::chunked::{ChunkedDecoder, ChunkedLimits, ChunkedStep};
 use super::head::{parse_request_head, HeadLimits, Method, RequestHead};
 use super::response::write_response_head;
 use super::transport::Transport;
@@ -111,42 +111,41 @@ pub async fn serve_connection<H: RequestHandler>(
     shutdown: Rc<ShutdownSignal>,
 ) {
     let mut io = ConnIo::new(transport);
-    let mut head_out = Vec::with_capacity(1024);
     loop {
         let head = match read_head(&mut io, &settings, &shutdown).await {
             Ok(Some(head)) => head,
             Ok(None) => break,
             Err(HeadRead::Io) => break,
             Err(HeadRead::Http(error)) => {
-                let id = handler.request_id();
-                let (status, content_type, body) = handler.reject(&error, &id);
-                let headers = [("content-type", content_type), ("connection", "close")];
-                head_out.clear();
-                write_response_head(&mut head_out, status, standard(&id, &headers));
-                head_out.extend_from_slice(&content_length_line(body.len() as u64));
-                head_out.extend_from_slice(&body);
-                let _ = io.write(&head_out).await;
+                reject(&mut io, &*handler, &error).await;
                 break;
             }
         };
         let framing = match BodyFraming::from_head(&head) {
             Ok(framing) => framing,
             Err(error) => {
-                let id = handler.request_id();
-                let (status, content_type, body) = handler.reject(&HttpError::from(error), &id);
-                let headers = [("content-type", content_type), ("connection", "close")];
-                head_out.clear();
-                write_response_head(&mut head_out, status, standard(&id, &headers));
-                head_out.extend_from_slice(&content_length_line(body.len() as u64));
-                head_out.extend_from_slice(&body);
-                let _ = io.write(&head_out).await;
+                reject(&mut io, &*handler, &HttpError::from(error)).await;
                 break;
             }
         };
         let _ = io.transport.set_read_timeout(Some(settings.stall_timeout));
         let _ = io.transport.set_write_timeout(Some(settings.stall_timeout));
+        let expects_continue = match head.expects_continue() {
+            Ok(expects) => expects,
+            Err(error) => {
+                reject(&mut io, &*handler, &HttpError::from(error)).await;
+                break;
+            }
+        };
         let keep_alive = head.keep_alive() && !shutdown.is_triggered();
-        let mut exchange = Exchange::new(&mut io, head, framing, handler.request_id(), keep_alive);
+        let mut exchange = Exchange::new(
+            &mut io,
+            head,
+            framing,
+            expects_continue,
+            handler.request_id(),
+            keep_alive,
+        );
         handler.handle(&mut exchange).await;
         let keep = exchange.finish().await;
         if !keep || shutdown.is_triggered() {
@@ -216,22 +215,24 @@ async fn read_head(
     }
 }
 
-fn content_length_line(len: u64) -> Vec<u8> {
-    format!("content-length: {len}\r\n\r\n").into_bytes()
-}
-
-/// The headers every response carries, then `extra`.
-fn standard<'a>(
-    request_id: &'a str,
-    extra: &'a [(&'a str, &'a str)],
-) -> impl Iterator<Item = (&'a str, &'a str)> {
-    [
+/// Answers a request that failed before reaching the handler, and closes.
+async fn reject<H: RequestHandler>(io: &mut ConnIo, handler: &H, error: &HttpError) {
+    let id = handler.request_id();
+    let (status, content_type, body) = handler.reject(error, &id);
+    let length = body.len().to_string();
+    let headers = [
         ("server", "ringgate"),
-        ("x-amz-request-id", request_id),
-        ("x-amz-id-2", request_id),
-    ]
-    .into_iter()
-    .chain(extra.iter().copied())
+        ("x-amz-request-id", id.as_str()),
+        ("x-amz-id-2", id.as_str()),
+        ("content-type", content_type),
+        ("content-length", length.as_str()),
+        ("connection", "close"),
+    ];
+    let mut out = Vec::with_capacity(512 + body.len());
+    if write_response_head(&mut out, status, headers).is_ok() {
+        out.extend_from_slice(&body);
+        let _ = io.write(&out).await;
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -277,6 +278,7 @@ impl<'c> Exchange<'c> {
         io: &'c mut ConnIo,
         head: RequestHead,
         framing: BodyFraming,
+        expects_continue: bool,
         request_id: String,
         keep_alive: bool,
     ) -> Self {
@@ -284,9 +286,12 @@ impl<'c> Exchange<'c> {
             BodyFraming::None => (BodyState::Done, Some(0)),
             BodyFraming::Length(0) => (BodyState::Done, Some(0)),
             BodyFraming::Length(n) => (BodyState::Length { remaining: n }, Some(n)),
-            BodyFraming::Chunked => (BodyState::Chunked(Box::default()), None),
+            BodyFraming::Chunked => (
+                BodyState::Chunked(Box::new(ChunkedDecoder::new(ChunkedLimits::default()))),
+                None,
+            ),
         };
-        let continue_pending = head.expects_continue() && !matches!(body, BodyState::Done);
+        let continue_pending = expects_continue && !matches!(body, BodyState::Done);
         Self {
             io,
             head,
@@ -303,7 +308,12 @@ impl<'c> Exchange<'c> {
     }
 
     pub fn is_head_request(&self) -> bool {
-        self.head.method == Method::Head
+        *self.head.method() == Method::Head
+    }
+
+    /// Whether a response head has been produced (an error can no longer be sent).
+    pub fn response_started(&self) -> bool {
+        !matches!(self.response, ResponseState::NotStarted)
     }
 
     /// Content-Length of the body, when the client declared one.
@@ -441,33 +451,38 @@ impl<'c> Exchange<'c> {
             // anyway is up to the client, so the connection cannot be reused.
             self.continue_pending = false;
             self.keep_alive = false;
-        } else if !matches!(self.body, BodyState::Done | BodyState::Length { remaining: ..=DRAIN_BYTES_MAX })
-        {
+        } else if !matches!(
+            self.body,
+            BodyState::Done
+                | BodyState::Length {
+                    remaining: ..=DRAIN_BYTES_MAX
+                }
+        ) {
             // Answering before a large body was read: draining it would cost
             // more than a new connection.
             self.keep_alive = false;
         }
         let date = httpdate::fmt_http_date(std::time::SystemTime::now());
-        let mut all: Vec<(&str, &str)> = Vec::with_capacity(headers.len() + 6);
+        let has_body = status != 204 && status != 304 && !(100..200).contains(&status);
+        // HEAD and 304 announce the length of the body they do not carry.
+        let length = (has_body || status == 304).then(|| content_length.to_string());
+        let mut all: Vec<(&str, &str)> = Vec::with_capacity(headers.len() + 7);
         all.extend_from_slice(&[
             ("server", "ringgate"),
             ("x-amz-request-id", &self.request_id),
             ("x-amz-id-2", &self.request_id),
             ("date", &date),
         ]);
+        if let Some(length) = &length {
+            all.push(("content-length", length));
+        }
         if !self.keep_alive {
             all.push(("connection", "close"));
         }
         all.extend_from_slice(headers);
         self.head_out.clear();
-        write_response_head(&mut self.head_out, status, all.iter().copied());
-        let has_body = status != 204 && status != 304 && !(100..200).contains(&status);
-        if has_body || status == 304 {
-            // HEAD and 304 announce the length of the body they do not carry.
-            self.head_out
-                .extend_from_slice(format!("content-length: {content_length}\r\n").as_bytes());
-        }
-        self.head_out.extend_from_slice(b"\r\n");
+        write_response_head(&mut self.head_out, status, all.iter().copied())
+            .map_err(io::Error::other)?;
         let remaining = if has_body && !self.is_head_request() {
             content_length
         } else {

@@ -95,11 +95,13 @@
 
 pub mod aws_chunked;
 pub mod chunked;
+pub mod conn;
 pub mod framing;
 pub mod fuzz;
 pub mod head;
 pub mod query;
 pub mod response;
+pub mod transport;
 
 pub use aws_chunked::{
     AwsChunkedDecoder, AwsChunkedError, AwsChunkedLimits, AwsChunkedMode, AwsChunkedStep,
@@ -109,3 +111,24 @@ pub use framing::{BodyFraming, FramingError};
 pub use head::{parse_request_head, HeadError, HeadLimits, MalformedHead, Method, RequestHead};
 pub use query::{decode_path, parse_query, Target, TargetError};
 pub use response::{reason_phrase, write_response_head, ResponseError};
+
+/// What can go wrong with a request before a handler sees it, with its status.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error(transparent)]
+    Head(#[from] HeadError),
+    #[error(transparent)]
+    Framing(#[from] FramingError),
+    #[error(transparent)]
+    Chunked(#[from] ChunkedError),
+}
+
+impl HttpError {
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Head(e) => e.status(),
+            Self::Framing(e) => e.status(),
+            Self::Chunked(e) => e.status(),
+        }
+    }
+}

@@ -78,13 +78,13 @@ impl Transport {
     pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.tcp()
             .set_read_timeout(timeout)
-            .map_err(io::Error::other)
+            .map_err(|e| io::Error::other(e.to_string()))
     }
 
     pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
         self.tcp()
             .set_write_timeout(timeout)
-            .map_err(io::Error::other)
+            .map_err(|e| io::Error::other(e.to_string()))
     }
 
     /// Reads plaintext; 0 means the peer closed.

@@ -47,6 +47,47 @@ impl Meta {
         }
     }
 
+    /// Applies many mutations, submitted together so they share group commits;
+    /// the results come back in order.
+    pub async fn commit_all(
+        &self,
+        mutations: Vec<Mutation>,
+    ) -> Vec<Result<MutationOutcome, MetaError>> {
+        let mut receivers = Vec::with_capacity(mutations.len());
+        for mutation in mutations {
+            let mut mutation = mutation;
+            loop {
+                match self.commits.submit(mutation) {
+                    Ok(receiver) => {
+                        receivers.push(Some(receiver));
+                        break;
+                    }
+                    Err(SubmitError::Full(back)) => {
+                        mutation = *back;
+                        glommio::timer::sleep(QUEUE_FULL_RETRY).await;
+                    }
+                    Err(SubmitError::Closed) => {
+                        receivers.push(None);
+                        break;
+                    }
+                }
+            }
+        }
+        let mut results = Vec::with_capacity(receivers.len());
+        for receiver in receivers {
+            results.push(match receiver {
+                Some(receiver) => receiver.await.unwrap_or(Err(MetaError::Closed)),
+                None => Err(MetaError::Closed),
+            });
+        }
+        results
+    }
+
+    /// The commit queue, for threads that may block (start-up, tools).
+    pub fn commit_handle(&self) -> &CommitHandle {
+        &self.commits
+    }
+
     /// Runs one blocking read on this executor's blocking pool.
     async fn read<T, F>(&self, read: F) -> Result<T, MetaError>
     where

@@ -119,7 +119,10 @@ pub fn print_welcome(welcome: &Welcome, config: &ServeConfig, endpoint: &str) {
         secret_key,
     } = welcome
     {
-        println!("ringgate: created the default project; its credentials (shown once, kept in {}):", credentials.display());
+        println!(
+            "ringgate: created the default project; its credentials (shown once, kept in {}):",
+            credentials.display()
+        );
         println!("  access key: {}", access_key.expose());
         println!("  secret key: {}", secret_key.as_str());
     }

@@ -60,8 +60,7 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let meta = Meta::new(store, committer.handle());
     let tls = match &config.tls {
         Some(files) => Some(
-            crate::http::transport::tls_config(&files.cert, &files.key)
-                .map_err(ServeError::Tls)?,
+            crate::http::transport::tls_config(&files.cert, &files.key).map_err(ServeError::Tls)?,
         ),
         None => None,
     };
@@ -142,19 +141,16 @@ fn stop_all(senders: Vec<futures_channel::oneshot::Sender<()>>) {
 
 /// Blocks until SIGINT or SIGTERM, then tells every core to stop. A second
 /// signal exits at once.
-fn wait_for_signal(
-    senders: Vec<futures_channel::oneshot::Sender<()>>,
-) -> Result<(), ServeError> {
+fn wait_for_signal(senders: Vec<futures_channel::oneshot::Sender<()>>) -> Result<(), ServeError> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals =
         signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(ServeError::Signals)?;
-    let mut forever = signals.forever();
-    if let Some(signal) = forever.next() {
+    if let Some(signal) = signals.forever().next() {
         eprintln!("ringgate: signal {signal}: finishing requests in flight");
     }
     stop_all(senders);
     std::thread::spawn(move || {
-        if forever.next().is_some() {
+        if signals.forever().next().is_some() {
             eprintln!("ringgate: second signal: exiting now");
             std::process::exit(130);
         }

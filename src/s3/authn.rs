@@ -45,10 +45,18 @@ pub struct RecordCache {
 }
 
 impl RecordCache {
-    async fn sealed_record(&self, meta: &Meta, id: &AccessKeyId) -> Result<Option<Rc<[u8]>>, S3Error> {
+    async fn sealed_record(
+        &self,
+        meta: &Meta,
+        id: &AccessKeyId,
+    ) -> Result<Option<Rc<[u8]>>, S3Error> {
         let row = id.row_key();
         if let Some(hit) = self.entries.borrow().get(&row) {
-            let ttl = if hit.sealed.is_some() { RECORD_TTL } else { UNKNOWN_TTL };
+            let ttl = if hit.sealed.is_some() {
+                RECORD_TTL
+            } else {
+                UNKNOWN_TTL
+            };
             if hit.fetched.elapsed() < ttl {
                 return Ok(hit.sealed.clone());
             }

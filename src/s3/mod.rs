@@ -9,9 +9,28 @@
 //! - `names`: bucket-name and key rules, the user-metadata size limit;
 //! - `xml`: request-body parsers and response-body writers.
 //!
-//! Handlers, grouped per operation family, live beside these files.
+//! The service half does I/O through the connection's `Exchange` and the
+//! metadata facade:
+//! - `gateway`: one core's service: route, authenticate, dispatch, errors;
+//! - `authn`: SigV4 verification and the sealed access-record cache;
+//! - `payload`: the request body as signed (aws-chunked, chunk signatures,
+//!   trailers, payload hashes) and the digest claims checked against it;
+//! - `map`: the one place other layers' errors become S3 errors;
+//! - `extents`: content keys wrapped, unwrapped and rewrapped per object;
+//! - handlers per operation family: `bucket`, `list`, `object`, `copy`,
+//!   `multipart`.
 
+pub mod authn;
+pub mod bucket;
+pub mod copy;
 pub mod error;
+pub mod extents;
+pub mod gateway;
+pub mod list;
+pub mod map;
+pub mod multipart;
 pub mod names;
+pub mod object;
+pub mod payload;
 pub mod route;
 pub mod xml;

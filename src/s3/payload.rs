@@ -60,9 +60,7 @@ impl DigestClaims {
                     .ok()
                     .filter(|b| b.len() == algorithm.digest_bytes())
                     .ok_or_else(|| {
-                        S3Error::invalid_request(format!(
-                            "Value for {name} header is invalid."
-                        ))
+                        S3Error::invalid_request(format!("Value for {name} header is invalid."))
                     })?;
                 claims.algorithm = Some(algorithm);
                 claims.value = Some(bytes);
@@ -89,13 +87,12 @@ impl DigestClaims {
         }
         if claims.algorithm.is_none() {
             if let Some(name) = header("x-amz-sdk-checksum-algorithm") {
-                claims.algorithm = Some(ChecksumAlgorithm::from_name(name.trim()).ok_or_else(
-                    || {
+                claims.algorithm =
+                    Some(ChecksumAlgorithm::from_name(name.trim()).ok_or_else(|| {
                         S3Error::invalid_request(format!(
                             "Checksum algorithm {name} is not supported"
                         ))
-                    },
-                )?);
+                    })?);
             }
         }
         Ok(claims)
@@ -103,7 +100,11 @@ impl DigestClaims {
 
     /// Compares the claims with what the pipeline computed. `trailers` are the
     /// aws-chunked trailer fields.
-    pub fn check(&self, digest: &ObjectDigest, trailers: &[(String, String)]) -> Result<(), S3Error> {
+    pub fn check(
+        &self,
+        digest: &ObjectDigest,
+        trailers: &[(String, String)],
+    ) -> Result<(), S3Error> {
         if let (Some(want), Some(got)) = (self.content_md5, digest.md5) {
             if want != got {
                 return Err(S3Error::bad_digest(&B64.encode(want), &B64.encode(got)));
@@ -235,8 +236,9 @@ impl Payload {
     fn count(&mut self, n: usize) -> Result<(), S3Error> {
         self.bytes += n as u64;
         if self.bytes > self.bytes_max {
-            return Err(S3Error::new(C::EntityTooLarge)
-                .field("MaxSizeAllowed", self.bytes_max.to_string()));
+            return Err(
+                S3Error::new(C::EntityTooLarge).field("MaxSizeAllowed", self.bytes_max.to_string())
+            );
         }
         if self.decoded_length.is_some_and(|n| self.bytes > n) {
             return Err(S3Error::with_message(
@@ -340,9 +342,9 @@ impl Payload {
 
     fn end_aws_chunked(&mut self) -> Result<(), S3Error> {
         let decoder = self.aws.as_ref().expect("aws-chunked payload");
-        decoder
-            .finish()
-            .map_err(|e| S3Error::with_message(C::IncompleteBody, format!("aws-chunked body: {e}")))?;
+        decoder.finish().map_err(|e| {
+            S3Error::with_message(C::IncompleteBody, format!("aws-chunked body: {e}"))
+        })?;
         if let Some(n) = self.decoded_length {
             if n != self.bytes {
                 return Err(S3Error::with_message(
@@ -356,9 +358,9 @@ impl Payload {
         }
         if matches!(self.mode, PayloadHash::StreamingSignedTrailer) {
             let chain = self.chunks.as_ref().expect("signed mode has a chain");
-            let signature = self
-                .trailer_signature
-                .ok_or_else(|| map::sigv4_error(crate::sigv4::SigV4Error::MissingTrailerSignature))?;
+            let signature = self.trailer_signature.ok_or_else(|| {
+                map::sigv4_error(crate::sigv4::SigV4Error::MissingTrailerSignature)
+            })?;
             let mut trailer = decoder.trailers_canonical().to_vec();
             trailer.extend_from_slice(b"x-amz-trailer-signature:");
             trailer.extend_from_slice(signature_hex(&signature).as_bytes());

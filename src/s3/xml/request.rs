@@ -389,7 +389,7 @@ fn parse_tree(body: &[u8]) -> Result<Element, NotWellFormed> {
             Event::GeneralRef(reference) => {
                 let resolved = match reference.resolve_char_ref()? {
                     Some(ch) => ch,
-                    None => match reference.as_ref() {
+                    None => match AsRef::<[u8]>::as_ref(&*reference) {
                         b"amp" => '&',
                         b"lt" => '<',
                         b"gt" => '>',

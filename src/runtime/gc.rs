@@ -1,0 +1,145 @@
+//! Garbage collection of pieces no object references. Two sources: segments
+//! released by overwrites, deletes and aborted uploads (the metadata's GC
+//! queue, durable, drained by a background task on core 0 after a grace delay
+//! so reads that started before the release can finish), and pieces left by a
+//! crash between writing pieces and committing metadata (the start-up sweep:
+//! before any core accepts a request, every piece whose segment the metadata
+//! does not know is an orphan).
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use super::shutdown::ShutdownSignal;
+use super::ServeError;
+use crate::meta::{Meta, Mutation};
+use crate::pieces::{LocalStore, PieceId, PieceStore, SegmentId};
+
+/// How often the collector looks at the GC queue.
+const COLLECT_INTERVAL: Duration = Duration::from_secs(1);
+/// Segments handled per pass.
+const SEGMENTS_PER_PASS_MAX: usize = 512;
+
+/// Deletes every piece whose segment the metadata does not reference. Runs
+/// before the cores start, so no upload can be in flight.
+pub fn sweep_orphans(meta: &Meta, stores: &[PathBuf]) -> Result<usize, ServeError> {
+    let referenced: HashSet<SegmentId> = meta.store().referenced_segments()?.into_iter().collect();
+    let stores = stores.to_vec();
+    let swept = glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
+        .name("ringgate-sweep")
+        .spawn(move || async move {
+            let mut swept = 0usize;
+            for dir in stores {
+                let store = LocalStore::open(&dir)
+                    .await
+                    .map_err(|e| ServeError::Store(e.to_string()))?;
+                let pieces = store
+                    .list()
+                    .await
+                    .map_err(|e| ServeError::Store(e.to_string()))?;
+                for piece in pieces {
+                    if !referenced.contains(&piece.segment) {
+                        store
+                            .delete(piece)
+                            .await
+                            .map_err(|e| ServeError::Store(e.to_string()))?;
+                        swept += 1;
+                    }
+                }
+            }
+            Ok::<usize, ServeError>(swept)
+        })
+        .map_err(|e| ServeError::Core {
+            core: 0,
+            reason: format!("sweep executor: {e}"),
+        })?
+        .join()
+        .map_err(|e| ServeError::Core {
+            core: 0,
+            reason: format!("sweep executor: {e}"),
+        })??;
+    Ok(swept)
+}
+
+/// Starts the collector on this core, in a task queue with few shares so it
+/// yields to requests.
+pub fn spawn_collector(
+    meta: Meta,
+    stores: Rc<[Rc<dyn PieceStore>]>,
+    delay: Duration,
+    shutdown: Rc<ShutdownSignal>,
+) {
+    let queue = glommio::executor().create_task_queue(
+        glommio::Shares::Static(50),
+        glommio::Latency::NotImportant,
+        "gc",
+    );
+    let task = glommio::spawn_local_into(
+        async move {
+            let mut first_seen: HashMap<SegmentId, Instant> = HashMap::new();
+            while !shutdown.is_triggered() {
+                let sleep = glommio::timer::sleep(COLLECT_INTERVAL);
+                futures_lite::future::or(sleep, shutdown.wait()).await;
+                if shutdown.is_triggered() {
+                    break;
+                }
+                if let Err(e) = collect(&meta, &stores, delay, &mut first_seen).await {
+                    eprintln!("ringgate: gc: {e}");
+                }
+            }
+        },
+        queue,
+    );
+    if let Ok(task) = task {
+        task.detach();
+    }
+}
+
+/// One pass: deletes the pieces of queued segments released at least `delay` ago.
+async fn collect(
+    meta: &Meta,
+    stores: &Rc<[Rc<dyn PieceStore>]>,
+    delay: Duration,
+    first_seen: &mut HashMap<SegmentId, Instant>,
+) -> Result<(), String> {
+    let pending = meta
+        .gc_pending(SEGMENTS_PER_PASS_MAX)
+        .await
+        .map_err(|e| e.to_string())?;
+    let now = Instant::now();
+    let queued: HashSet<SegmentId> = pending.iter().map(|e| e.segment).collect();
+    first_seen.retain(|id, _| queued.contains(id));
+    let mut done = Vec::new();
+    for entry in pending {
+        let seen = *first_seen.entry(entry.segment).or_insert(now);
+        if now.duration_since(seen) < delay {
+            continue;
+        }
+        let mut all_deleted = true;
+        for placement in &entry.info.pieces {
+            let Some(store) = stores.get(placement.store as usize) else {
+                continue;
+            };
+            let piece = PieceId {
+                segment: entry.segment,
+                piece: placement.piece,
+            };
+            if store.delete(piece).await.is_err() {
+                all_deleted = false;
+            }
+        }
+        if all_deleted {
+            done.push(entry.segment);
+        }
+    }
+    if !done.is_empty() {
+        for id in &done {
+            first_seen.remove(id);
+        }
+        meta.commit(Mutation::GcDone(done))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,327 @@
+//! Server-side copies: CopyObject and UploadPartCopy. Within a project a copy
+//! shares the source's segments and rewraps their content keys for the new
+//! object, so no byte is read, decrypted or written again. Only a part copy of
+//! a byte range that does not line up with the source's extents streams the
+//! range through the pipeline.
+
+use base64::Engine as _;
+
+use crate::http::conn::Exchange;
+use crate::meta::{segment_ids, Mutation, ObjectRecord, PartRecord};
+use crate::object::{ObjectReader, ObjectWriter};
+use crate::pipeline::checksum::DigestRequest;
+use crate::pipeline::EtagMode;
+use crate::s3::error::{S3Error, S3ErrorCode as C};
+use crate::s3::gateway::{now_ms, Gateway, Request};
+use crate::s3::list::{part_checksums, upload_ref};
+use crate::s3::multipart::part_algorithm;
+use crate::s3::object::{io_error, write_condition, ObjectHeaders, B64};
+use crate::s3::xml::response::{Checksums, CopyResult};
+use crate::s3::{extents, map};
+
+const XML: (&str, &str) = ("content-type", "application/xml");
+
+/// `x-amz-copy-source`: `[/]bucket/key[?versionId=null]`, URL-encoded.
+fn copy_source(ex: &Exchange<'_>) -> Result<(String, String), S3Error> {
+    let raw = ex.head.header_str("x-amz-copy-source").unwrap_or("");
+    let bad = || {
+        S3Error::invalid_argument(
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+            "x-amz-copy-source",
+            raw,
+        )
+    };
+    let (path, query) = match raw.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (raw, None),
+    };
+    if let Some(query) = query {
+        for (name, value) in crate::sigv4::query_pairs(query) {
+            if name == "versionId" && value != "null" {
+                return Err(S3Error::invalid_argument(
+                    "Invalid version id specified",
+                    "x-amz-copy-source",
+                    raw,
+                ));
+            }
+        }
+    }
+    let decoded = crate::http::query::percent_decode(path, false).map_err(|_| bad())?;
+    let decoded = decoded.strip_prefix('/').unwrap_or(&decoded);
+    let (bucket, key) = decoded.split_once('/').ok_or_else(bad)?;
+    if bucket.is_empty() || key.is_empty() {
+        return Err(bad());
+    }
+    crate::s3::names::validate_key(key)?;
+    Ok((bucket.to_string(), key.to_string()))
+}
+
+/// Reads the copy source and checks the `x-amz-copy-source-if-*` conditions
+/// (each failing one is 412 for a copy, never 304).
+async fn source(
+    gw: &Gateway,
+    ex: &Exchange<'_>,
+    req: &Request,
+) -> Result<(String, String, ObjectRecord), S3Error> {
+    let (bucket, key) = copy_source(ex)?;
+    let record = gw
+        .meta
+        .object(req.project(), bucket.clone(), key.clone())
+        .await
+        .map_err(|e| match e {
+            crate::meta::MetaError::NoSuchBucket => S3Error::no_such_bucket(&bucket),
+            other => map::meta_error(other),
+        })?
+        .ok_or_else(|| S3Error::no_such_key(&key))?;
+    if crate::s3::object::copy_conditions_fail(&ex.head, &record) {
+        return Err(S3Error::new(C::PreconditionFailed));
+    }
+    Ok((bucket, key, record))
+}
+
+fn checksums_of(record: &ObjectRecord) -> Checksums {
+    match &record.checksum {
+        Some(c) if c.composite_parts.is_none() => {
+            let mut checksums = part_checksums(c.algorithm, Some(c.value.clone()));
+            checksums.checksum_type = Some("FULL_OBJECT".into());
+            checksums
+        }
+        _ => Checksums::default(),
+    }
+}
+
+pub async fn copy_object(
+    gw: &Gateway,
+    ex: &mut Exchange<'_>,
+    req: &Request,
+) -> Result<(), S3Error> {
+    let (src_bucket, src_key, src) = source(gw, ex, req).await?;
+    let replace = match ex
+        .head
+        .header_str("x-amz-metadata-directive")
+        .map(str::trim)
+    {
+        None | Some("COPY") => false,
+        Some("REPLACE") => true,
+        Some(other) => {
+            return Err(S3Error::invalid_argument(
+                "Unknown metadata directive.",
+                "x-amz-metadata-directive",
+                other,
+            ))
+        }
+    };
+    if !replace && src_bucket == req.bucket() && src_key == req.key() {
+        return Err(S3Error::invalid_request(
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+        ));
+    }
+    let condition = write_condition(&ex.head)?;
+    let from = extents::object_identity(req.project(), &src_bucket, &src_key);
+    let to = extents::object_identity(req.project(), req.bucket(), req.key());
+    let body = extents::rewrap(&src.extents, &req.caller.root_key, &from, &to)?;
+    let shared: Vec<_> = segment_ids(&src.extents).collect();
+    let (content_type, headers, user_metadata) = if replace {
+        let h = ObjectHeaders::from_request(&ex.head)?;
+        (h.content_type, h.headers, h.user_metadata)
+    } else {
+        (
+            src.content_type.clone(),
+            src.headers.clone(),
+            src.user_metadata.clone(),
+        )
+    };
+    let record = ObjectRecord {
+        size: src.size,
+        etag: src.etag.clone(),
+        last_modified_ms: now_ms(),
+        checksum: src.checksum.clone(),
+        content_type,
+        headers,
+        user_metadata,
+        part_sizes: src.part_sizes.clone(),
+        extents: body,
+    };
+    let last_modified_ms = record.last_modified_ms;
+    gw.meta
+        .commit(Mutation::PutObject {
+            project: req.project(),
+            bucket: req.bucket().to_string(),
+            key: req.key().to_string(),
+            record,
+            new_segments: Vec::new(),
+            shared_segments: shared,
+            condition,
+        })
+        .await
+        .map_err(map::meta_error)?;
+    let xml = CopyResult {
+        last_modified_ms: last_modified_ms as i64,
+        etag: src.etag.clone(),
+        checksums: checksums_of(&src),
+    }
+    .to_copy_object_xml();
+    ex.respond(200, &[XML], &xml).await.map_err(io_error)
+}
+
+/// `x-amz-copy-source-range: bytes=first-last` against a source of `size` bytes.
+fn copy_range(ex: &Exchange<'_>, size: u64) -> Result<Option<std::ops::Range<u64>>, S3Error> {
+    let Some(raw) = ex.head.header_str("x-amz-copy-source-range") else {
+        return Ok(None);
+    };
+    let bad = || {
+        S3Error::invalid_argument(
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy",
+            "x-amz-copy-source-range",
+            raw,
+        )
+    };
+    let (first, last) = raw
+        .trim()
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .ok_or_else(bad)?;
+    let first: u64 = first.trim().parse().map_err(|_| bad())?;
+    let last: u64 = last.trim().parse().map_err(|_| bad())?;
+    if first > last {
+        return Err(bad());
+    }
+    if last >= size {
+        return Err(S3Error::with_message(
+            C::InvalidRange,
+            format!("Range specified is not valid for source object of size: {size}"),
+        ));
+    }
+    Ok(Some(first..last + 1))
+}
+
+pub async fn upload_part_copy(
+    gw: &Gateway,
+    ex: &mut Exchange<'_>,
+    req: &Request,
+) -> Result<(), S3Error> {
+    let upload = upload_ref(req)?;
+    let record = gw
+        .meta
+        .upload(upload.clone())
+        .await
+        .map_err(map::meta_error)?
+        .ok_or_else(|| S3Error::no_such_upload(&upload.upload_id.to_hex()))?;
+    let part_number = req
+        .route
+        .part_number
+        .expect("routed UploadPartCopy has a part number");
+    let (src_bucket, src_key, src) = source(gw, ex, req).await?;
+    let range = copy_range(ex, src.size)?.unwrap_or(0..src.size);
+    let algorithm = part_algorithm(&record);
+    let from = extents::object_identity(req.project(), &src_bucket, &src_key);
+    let to = extents::part_identity(
+        req.project(),
+        req.bucket(),
+        req.key(),
+        upload.upload_id,
+        part_number,
+    );
+    let whole = range.start == 0 && range.end == src.size;
+    let reusable_checksum = src
+        .checksum
+        .as_ref()
+        .filter(|c| c.algorithm == algorithm && c.composite_parts.is_none())
+        .map(|c| c.value.clone());
+    let (part, new_segments, shared) = match (whole, reusable_checksum) {
+        // The whole source: share its segments.
+        (true, Some(checksum)) => {
+            let body = extents::rewrap(&src.extents, &req.caller.root_key, &from, &to)?;
+            let shared: Vec<_> = segment_ids(&src.extents).collect();
+            let part = PartRecord {
+                part_number,
+                size: src.size,
+                etag: src.etag.clone(),
+                last_modified_ms: now_ms(),
+                checksum: Some(checksum),
+                extents: body,
+            };
+            (part, Vec::new(), shared)
+        }
+        // A range, or a checksum to compute: stream it through the pipeline.
+        _ => {
+            let infos = gw
+                .meta
+                .object_with_segments(req.project(), src_bucket.clone(), src_key.clone())
+                .await
+                .map_err(map::meta_error)?
+                .filter(|(again, _)| {
+                    again.etag == src.etag && again.last_modified_ms == src.last_modified_ms
+                })
+                .ok_or_else(|| S3Error::new(C::OperationAborted))?
+                .1;
+            let body = extents::open(&src.extents, &infos, &req.caller.root_key, &from)?;
+            let digests = DigestRequest {
+                md5: true,
+                checksum: Some(algorithm),
+            };
+            let mut writer = ObjectWriter::new(gw.pipeline.clone(), gw.stores.clone(), digests)
+                .map_err(map::object_error)?;
+            let mut reader = ObjectReader::new(&gw.pipeline, &gw.stores, &body, range.clone())
+                .map_err(map::object_error)?;
+            loop {
+                match reader.next_chunk().await {
+                    Ok(Some(chunk)) => writer.write(&chunk).await.map_err(map::object_error)?,
+                    Ok(None) => break,
+                    Err(e) => {
+                        writer.abort();
+                        return Err(map::object_error(e));
+                    }
+                }
+            }
+            let stored = writer.finish().await.map_err(map::object_error)?;
+            let checksum = stored
+                .digest
+                .checksum
+                .as_ref()
+                .map(|c| B64.encode(&c.bytes));
+            let etag = stored.digest.etag(EtagMode::Md5);
+            let size = stored.digest.plaintext_bytes;
+            let (body, new_segments) = extents::seal(stored.extents, &req.caller.root_key, &to);
+            let part = PartRecord {
+                part_number,
+                size,
+                etag,
+                last_modified_ms: now_ms(),
+                checksum,
+                extents: body,
+            };
+            (part, new_segments, Vec::new())
+        }
+    };
+    let etag = part.etag.clone();
+    let last_modified_ms = part.last_modified_ms;
+    let checksum = part.checksum.clone();
+    let outcome = gw
+        .meta
+        .commit(Mutation::PutPart {
+            upload,
+            record: part,
+            new_segments: new_segments.clone(),
+            shared_segments: shared,
+        })
+        .await;
+    if let Err(e) = outcome {
+        if !matches!(e, crate::meta::MetaError::Closed) {
+            extents::discard(&gw.stores, &new_segments);
+        }
+        return Err(map::meta_error(e));
+    }
+    let checksums = if record.checksum_algorithm.is_some() {
+        part_checksums(algorithm, checksum)
+    } else {
+        Checksums::default()
+    };
+    let xml = CopyResult {
+        last_modified_ms: last_modified_ms as i64,
+        etag,
+        checksums,
+    }
+    .to_copy_part_xml();
+    ex.respond(200, &[XML], &xml).await.map_err(io_error)
+}

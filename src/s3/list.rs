@@ -1,0 +1,382 @@
+//! Listing operations: ListObjects (v1 and v2), ListObjectVersions,
+//! ListMultipartUploads and ListParts. The listing algorithm itself lives in
+//! `meta`; this file turns S3's query parameters into its queries and its pages
+//! into S3's XML.
+
+use base64::Engine as _;
+
+use crate::http::conn::Exchange;
+use crate::meta::{
+    ListQuery, ObjectSummary, UploadId, UploadListQuery, UploadRef, LIST_ENTRIES_MAX,
+};
+use crate::pipeline::checksum::ChecksumAlgorithm;
+use crate::s3::bucket::owner;
+use crate::s3::error::S3Error;
+use crate::s3::gateway::{Gateway, Request};
+use crate::s3::map;
+use crate::s3::object::io_error;
+use crate::s3::xml::response::{
+    Checksums, ListBucketResult, ListMultipartUploadsResult, ListPagination, ListPartsResult,
+    ListVersionsResult, ObjectEntry, PartEntry, UploadEntry, STORAGE_CLASS_STANDARD,
+};
+
+const XML: (&str, &str) = ("content-type", "application/xml");
+const TOKEN: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// A non-negative count parameter (max-keys, max-uploads, max-parts), clamped.
+fn count_param(req: &Request, name: &str, default: usize, max: usize) -> Result<usize, S3Error> {
+    match req.query(name) {
+        None => Ok(default),
+        Some(value) => value
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .map(|n| (n as usize).min(max))
+            .ok_or_else(|| {
+                S3Error::invalid_argument(
+                    format!("Provided {name} not an integer or within integer range"),
+                    name,
+                    value,
+                )
+            }),
+    }
+}
+
+fn encoding_url(req: &Request) -> Result<bool, S3Error> {
+    match req.query("encoding-type") {
+        None => Ok(false),
+        Some(e) if e.eq_ignore_ascii_case("url") => Ok(true),
+        Some(e) => Err(S3Error::invalid_argument(
+            "Invalid Encoding Method specified in Request",
+            "encoding-type",
+            e,
+        )),
+    }
+}
+
+fn delimiter(req: &Request) -> Option<String> {
+    req.query("delimiter")
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+}
+
+fn entry(
+    key: String,
+    summary: ObjectSummary,
+    owner: Option<crate::s3::xml::response::Owner>,
+) -> ObjectEntry {
+    ObjectEntry {
+        key,
+        last_modified_ms: summary.last_modified_ms as i64,
+        etag: summary.etag,
+        size: summary.size,
+        storage_class: STORAGE_CLASS_STANDARD.to_string(),
+        owner,
+        checksum_type: summary.checksum.as_ref().map(|c| {
+            if c.composite_parts.is_some() {
+                "COMPOSITE"
+            } else {
+                "FULL_OBJECT"
+            }
+            .to_string()
+        }),
+        checksum_algorithm: summary
+            .checksum
+            .map(|c| c.algorithm.header_name().to_ascii_uppercase()),
+    }
+}
+
+pub async fn list_objects(
+    gw: &Gateway,
+    ex: &mut Exchange<'_>,
+    req: &Request,
+    v2: bool,
+) -> Result<(), S3Error> {
+    let max_keys = count_param(req, "max-keys", LIST_ENTRIES_MAX, LIST_ENTRIES_MAX)?;
+    let url = encoding_url(req)?;
+    let prefix = req.query("prefix").unwrap_or("").to_string();
+    let delimiter = delimiter(req);
+    let continuation_token = req.query("continuation-token").map(str::to_string);
+    let start_after = req.query("start-after").map(str::to_string);
+    let marker = req.query("marker").unwrap_or("").to_string();
+    let after = if v2 {
+        match &continuation_token {
+            Some(token) => TOKEN
+                .decode(token)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| {
+                    S3Error::invalid_argument(
+                        "The continuation token provided is incorrect",
+                        "continuation-token",
+                        token,
+                    )
+                })?,
+            None => start_after.clone().unwrap_or_default(),
+        }
+    } else {
+        marker.clone()
+    };
+    let page = gw
+        .meta
+        .list_objects(
+            req.project(),
+            req.bucket().to_string(),
+            ListQuery {
+                prefix: prefix.clone(),
+                delimiter: delimiter.clone(),
+                start_after: after,
+                max_keys,
+            },
+        )
+        .await
+        .map_err(map::meta_error)?;
+    let fetch_owner = !v2 || req.query("fetch-owner").is_some_and(|v| v == "true");
+    let owner = fetch_owner.then(|| owner(req));
+    let pagination = if v2 {
+        ListPagination::V2 {
+            continuation_token,
+            next_continuation_token: page
+                .next_marker
+                .as_ref()
+                .filter(|_| page.is_truncated)
+                .map(|m| TOKEN.encode(m)),
+            start_after,
+        }
+    } else {
+        ListPagination::V1 {
+            marker,
+            next_marker: page.next_marker.clone().filter(|_| page.is_truncated),
+        }
+    };
+    let xml = ListBucketResult {
+        name: req.bucket().to_string(),
+        prefix,
+        delimiter,
+        max_keys: max_keys as u32,
+        encoding_type_url: url,
+        is_truncated: page.is_truncated,
+        contents: page
+            .entries
+            .into_iter()
+            .map(|(key, summary)| entry(key, summary, owner.clone()))
+            .collect(),
+        common_prefixes: page.common_prefixes,
+        pagination,
+    }
+    .to_xml();
+    ex.respond(200, &[XML], &xml).await.map_err(io_error)
+}
+
+pub async fn list_object_versions(
+    gw: &Gateway,
+    ex: &mut Exchange<'_>,
+    req: &Request,
+) -> Result<(), S3Error> {
+    let max_keys = count_param(req, "max-keys", LIST_ENTRIES_MAX, LIST_ENTRIES_MAX)?;
+    let url = encoding_url(req)?;
+    let prefix = req.query("prefix").unwrap_or("").to_string();
+    let delimiter = delimiter(req);
+    let key_marker = req.query("key-marker").unwrap_or("").to_string();
+    let version_id_marker = req.query("version-id-marker").unwrap_or("").to_string();
+    if !version_id_marker.is_empty() && version_id_marker != "null" {
+        return Err(S3Error::invalid_argument(
+            "Invalid version id specified",
+            "version-id-marker",
+            &version_id_marker,
+        ));
+    }
+    // Every object has exactly one version, null: a key marker with the null
+    // version marker means "after this key", as a key marker alone does.
+    let page = gw
+        .meta
+        .list_objects(
+            req.project(),
+            req.bucket().to_string(),
+            ListQuery {
+                prefix: prefix.clone(),
+                delimiter: delimiter.clone(),
+                start_after: key_marker.clone(),
+                max_keys,
+            },
+        )
+        .await
+        .map_err(map::meta_error)?;
+    let owner = owner(req);
+    let xml = ListVersionsResult {
+        name: req.bucket().to_string(),
+        prefix,
+        key_marker,
+        version_id_marker,
+        next_key_marker: page.next_marker.clone().filter(|_| page.is_truncated),
+        max_keys: max_keys as u32,
+        delimiter,
+        encoding_type_url: url,
+        is_truncated: page.is_truncated,
+        versions: page
+            .entries
+            .into_iter()
+            .map(|(key, summary)| entry(key, summary, Some(owner.clone())))
+            .collect(),
+        common_prefixes: page.common_prefixes,
+    }
+    .to_xml();
+    ex.respond(200, &[XML], &xml).await.map_err(io_error)
+}
+
+pub async fn list_multipart_uploads(
+    gw: &Gateway,
+    ex: &mut Exchange<'_>,
+    req: &Request,
+) -> Result<(), S3Error> {
+    let max_uploads = count_param(req, "max-uploads", LIST_ENTRIES_MAX, LIST_ENTRIES_MAX)?;
+    let url = encoding_url(req)?;
+    let prefix = req.query("prefix").unwrap_or("").to_string();
+    let delimiter = delimiter(req);
+    let key_marker = req.query("key-marker").unwrap_or("").to_string();
+    let upload_id_marker = req.query("upload-id-marker").unwrap_or("").to_string();
+    let upload_marker = if upload_id_marker.is_empty() || key_marker.is_empty() {
+        None
+    } else {
+        Some(UploadId::from_hex(&upload_id_marker).ok_or_else(|| {
+            S3Error::invalid_argument(
+                "Invalid uploadId marker",
+                "upload-id-marker",
+                &upload_id_marker,
+            )
+        })?)
+    };
+    let page = gw
+        .meta
+        .list_uploads(
+            req.project(),
+            req.bucket().to_string(),
+            UploadListQuery {
+                prefix: prefix.clone(),
+                delimiter: delimiter.clone(),
+                key_marker: key_marker.clone(),
+                upload_id_marker: upload_marker,
+                max_uploads,
+            },
+        )
+        .await
+        .map_err(map::meta_error)?;
+    let owner = owner(req);
+    let xml = ListMultipartUploadsResult {
+        bucket: req.bucket().to_string(),
+        key_marker,
+        upload_id_marker,
+        next_key_marker: page.next_key_marker.clone(),
+        next_upload_id_marker: page.next_upload_id_marker.map(|id| id.to_hex()),
+        delimiter,
+        prefix: (!prefix.is_empty()).then_some(prefix),
+        max_uploads: max_uploads as u32,
+        encoding_type_url: url,
+        is_truncated: page.is_truncated,
+        uploads: page
+            .uploads
+            .into_iter()
+            .map(|u| UploadEntry {
+                key: u.key,
+                upload_id: u.upload_id.to_hex(),
+                initiator: owner.clone(),
+                owner: owner.clone(),
+                storage_class: STORAGE_CLASS_STANDARD.to_string(),
+                initiated_ms: u.initiated_ms as i64,
+                checksum_algorithm: u
+                    .checksum_algorithm
+                    .map(|a| a.header_name().to_ascii_uppercase()),
+                checksum_type: None,
+            })
+            .collect(),
+        common_prefixes: page.common_prefixes,
+    }
+    .to_xml();
+    ex.respond(200, &[XML], &xml).await.map_err(io_error)
+}
+
+/// A part's checksum in the upload's algorithm, as ListParts shows it.
+pub fn part_checksums(algorithm: ChecksumAlgorithm, value: Option<String>) -> Checksums {
+    let mut checksums = Checksums::default();
+    let slot = match algorithm {
+        ChecksumAlgorithm::Crc32 => &mut checksums.crc32,
+        ChecksumAlgorithm::Crc32c => &mut checksums.crc32c,
+        ChecksumAlgorithm::Crc64Nvme => &mut checksums.crc64nvme,
+        ChecksumAlgorithm::Sha1 => &mut checksums.sha1,
+        ChecksumAlgorithm::Sha256 => &mut checksums.sha256,
+    };
+    *slot = value;
+    checksums
+}
+
+/// The upload a request names, or NoSuchUpload.
+pub fn upload_ref(req: &Request) -> Result<UploadRef, S3Error> {
+    let id = req.route.upload_id.as_deref().unwrap_or("");
+    let upload_id = UploadId::from_hex(id).ok_or_else(|| S3Error::no_such_upload(id))?;
+    Ok(UploadRef {
+        project: req.project(),
+        bucket: req.bucket().to_string(),
+        key: req.key().to_string(),
+        upload_id,
+    })
+}
+
+pub async fn list_parts(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Result<(), S3Error> {
+    let upload = upload_ref(req)?;
+    let max_parts = count_param(req, "max-parts", 1000, 1000)?;
+    let marker = match req.query("part-number-marker") {
+        None => 0,
+        Some(value) => value.trim().parse::<u32>().map_err(|_| {
+            S3Error::invalid_argument("Invalid part-number-marker", "part-number-marker", value)
+        })?,
+    };
+    let record = gw
+        .meta
+        .upload(upload.clone())
+        .await
+        .map_err(map::meta_error)?
+        .ok_or_else(|| S3Error::no_such_upload(&upload.upload_id.to_hex()))?;
+    let page = gw
+        .meta
+        .list_parts(upload.clone(), marker, max_parts)
+        .await
+        .map_err(map::meta_error)?;
+    let algorithm = record
+        .checksum_algorithm
+        .unwrap_or(ChecksumAlgorithm::Crc64Nvme);
+    let owner = owner(req);
+    let xml = ListPartsResult {
+        bucket: req.bucket().to_string(),
+        key: req.key().to_string(),
+        upload_id: upload.upload_id.to_hex(),
+        initiator: owner.clone(),
+        owner,
+        storage_class: STORAGE_CLASS_STANDARD.to_string(),
+        checksum_algorithm: record
+            .checksum_algorithm
+            .map(|a| a.header_name().to_ascii_uppercase()),
+        checksum_type: None,
+        part_number_marker: marker,
+        next_part_number_marker: page.next_part_number_marker.unwrap_or(0),
+        max_parts: max_parts as u32,
+        is_truncated: page.is_truncated,
+        parts: page
+            .parts
+            .into_iter()
+            .map(|p| PartEntry {
+                part_number: p.part_number,
+                last_modified_ms: p.last_modified_ms as i64,
+                etag: p.etag,
+                size: p.size,
+                checksums: if record.checksum_algorithm.is_some() {
+                    part_checksums(algorithm, p.checksum)
+                } else {
+                    Checksums::default()
+                },
+            })
+            .collect(),
+    }
+    .to_xml();
+    ex.respond(200, &[XML], &xml).await.map_err(io_error)
+}

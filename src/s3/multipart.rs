@@ -1,0 +1,379 @@
+//! Multipart uploads: CreateMultipartUpload, UploadPart, CompleteMultipartUpload
+//! and AbortMultipartUpload. A part is stored like an object (its own segments,
+//! keys wrapped under the part's identity); completing an upload moves the
+//! parts' segments into the object by rewrapping their keys — no data moves.
+
+use base64::Engine as _;
+
+use crate::http::conn::Exchange;
+use crate::meta::{Mutation, ObjectRecord, PartRecord, StoredChecksum, UploadId, UploadRecord};
+use crate::pipeline::checksum::{ChecksumAlgorithm, ChecksumState};
+use crate::s3::error::{S3Error, S3ErrorCode as C};
+use crate::s3::gateway::{now_ms, Gateway, Request};
+use crate::s3::list::{part_checksums, upload_ref};
+use crate::s3::object::{
+    etag_digest_input, io_error, md5_hex, read_small_body, receive, write_condition, ObjectHeaders,
+    B64,
+};
+use crate::s3::xml::quote_etag;
+use crate::s3::xml::request::{parse_complete_multipart_upload, CompletedPart};
+use crate::s3::xml::response::{CompleteMultipartUploadResult, InitiateMultipartUploadResult};
+use crate::s3::{extents, map};
+
+const XML: (&str, &str) = ("content-type", "application/xml");
+/// S3's smallest part, but for the last.
+pub const PART_BYTES_MIN: u64 = 5 << 20;
+
+/// The algorithm of a part's stored checksum: the upload's, else CRC64NVME,
+/// which the pipeline computes on every write and which combines into a
+/// whole-object CRC64NVME when the upload completes.
+pub fn part_algorithm(upload: &UploadRecord) -> ChecksumAlgorithm {
+    upload
+        .checksum_algorithm
+        .unwrap_or(ChecksumAlgorithm::Crc64Nvme)
+}
+
+pub async fn create(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Result<(), S3Error> {
+    let headers = ObjectHeaders::from_request(&ex.head)?;
+    let checksum_algorithm = match ex.head.header_str("x-amz-checksum-algorithm") {
+        None => None,
+        Some(name) => Some(ChecksumAlgorithm::from_name(name.trim()).ok_or_else(|| {
+            S3Error::invalid_request(format!("Checksum algorithm {name} is not supported"))
+        })?),
+    };
+    if let Some(kind) = ex.head.header_str("x-amz-checksum-type") {
+        let supported = match (kind.trim(), checksum_algorithm) {
+            ("COMPOSITE", Some(a)) => a != ChecksumAlgorithm::Crc64Nvme,
+            ("FULL_OBJECT", Some(a)) => a == ChecksumAlgorithm::Crc64Nvme,
+            _ => false,
+        };
+        if !supported {
+            return Err(S3Error::not_implemented(format!(
+                "x-amz-checksum-type {kind} with this algorithm: multipart checksums here are FULL_OBJECT for CRC64NVME and COMPOSITE for the others"
+            )));
+        }
+    }
+    let upload_id = UploadId::random();
+    gw.meta
+        .commit(Mutation::CreateUpload {
+            project: req.project(),
+            bucket: req.bucket().to_string(),
+            record: UploadRecord {
+                upload_id,
+                key: req.key().to_string(),
+                initiated_ms: now_ms(),
+                content_type: headers.content_type,
+                headers: headers.headers,
+                user_metadata: headers.user_metadata,
+                checksum_algorithm,
+            },
+        })
+        .await
+        .map_err(map::meta_error)?;
+    let xml = InitiateMultipartUploadResult {
+        bucket: req.bucket().to_string(),
+        key: req.key().to_string(),
+        upload_id: upload_id.to_hex(),
+    }
+    .to_xml();
+    let algorithm = checksum_algorithm.map(|a| a.header_name().to_ascii_uppercase());
+    let mut response = vec![XML];
+    if let Some(a) = &algorithm {
+        response.push(("x-amz-checksum-algorithm", a.as_str()));
+    }
+    ex.respond(200, &response, &xml).await.map_err(io_error)
+}
+
+pub async fn upload_part(
+    gw: &Gateway,
+    ex: &mut Exchange<'_>,
+    req: &Request,
+) -> Result<(), S3Error> {
+    let upload = upload_ref(req)?;
+    let record = gw
+        .meta
+        .upload(upload.clone())
+        .await
+        .map_err(map::meta_error)?
+        .ok_or_else(|| S3Error::no_such_upload(&upload.upload_id.to_hex()))?;
+    let part_number = req
+        .route
+        .part_number
+        .expect("routed UploadPart has a part number");
+    let algorithm = part_algorithm(&record);
+    let received = receive(gw, ex, req, Some(algorithm)).await?;
+    if let Some(claimed) = received.claims.algorithm.filter(|a| *a != algorithm) {
+        if record.checksum_algorithm.is_some() {
+            extents::discard_written(&gw.stores, &received.stored.extents);
+            return Err(S3Error::invalid_request(format!(
+                "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
+                algorithm.header_name(),
+                claimed.header_name()
+            )));
+        }
+    }
+    let part_checksum = match &received.stored.digest.checksum {
+        Some(value) if value.algorithm == algorithm => B64.encode(&value.bytes),
+        _ => B64.encode(received.stored.digest.crc64nvme.to_be_bytes()),
+    };
+    let identity = extents::part_identity(
+        req.project(),
+        req.bucket(),
+        req.key(),
+        upload.upload_id,
+        part_number,
+    );
+    let size = received.stored.digest.plaintext_bytes;
+    let claimed_value = received.stored.digest.checksum.clone();
+    let claimed_algorithm = received.claims.algorithm;
+    let (body, new_segments) =
+        extents::seal(received.stored.extents, &req.caller.root_key, &identity);
+    let outcome = gw
+        .meta
+        .commit(Mutation::PutPart {
+            upload,
+            record: PartRecord {
+                part_number,
+                size,
+                etag: received.etag.clone(),
+                last_modified_ms: now_ms(),
+                checksum: Some(part_checksum),
+                extents: body,
+            },
+            new_segments: new_segments.clone(),
+            shared_segments: Vec::new(),
+        })
+        .await;
+    if let Err(e) = outcome {
+        if !matches!(e, crate::meta::MetaError::Closed) {
+            extents::discard(&gw.stores, &new_segments);
+        }
+        return Err(map::meta_error(e));
+    }
+    let etag = quote_etag(&received.etag);
+    let mut response = vec![("etag".to_string(), etag)];
+    if let (Some(a), Some(value)) = (claimed_algorithm, claimed_value) {
+        response.push((
+            format!("x-amz-checksum-{}", a.header_name()),
+            B64.encode(&value.bytes),
+        ));
+    }
+    let refs: Vec<(&str, &str)> = response
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    ex.respond(200, &refs, b"").await.map_err(io_error)
+}
+
+/// The checksum value a CompleteMultipartUpload request gives for a part, if any.
+fn claimed_part_checksum(part: &CompletedPart, algorithm: ChecksumAlgorithm) -> Option<&str> {
+    match algorithm {
+        ChecksumAlgorithm::Crc32 => part.checksum_crc32.as_deref(),
+        ChecksumAlgorithm::Crc32c => part.checksum_crc32c.as_deref(),
+        ChecksumAlgorithm::Crc64Nvme => part.checksum_crc64nvme.as_deref(),
+        ChecksumAlgorithm::Sha1 => part.checksum_sha1.as_deref(),
+        ChecksumAlgorithm::Sha256 => part.checksum_sha256.as_deref(),
+    }
+}
+
+/// The object's checksum from its parts': CRC64NVME combined into the
+/// checksum of the whole object (S3's FULL_OBJECT), the others as S3's
+/// COMPOSITE checksum of checksums, `<base64>-<parts>`.
+fn object_checksum(
+    algorithm: ChecksumAlgorithm,
+    parts: &[&PartRecord],
+) -> Result<StoredChecksum, S3Error> {
+    let decoded: Vec<Vec<u8>> = parts
+        .iter()
+        .map(|p| {
+            p.checksum
+                .as_deref()
+                .and_then(|c| B64.decode(c).ok())
+                .filter(|b| b.len() == algorithm.digest_bytes())
+                .ok_or_else(|| {
+                    S3Error::with_message(C::InvalidPart, "a part has no stored checksum")
+                        .field("PartNumber", p.part_number.to_string())
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    if algorithm == ChecksumAlgorithm::Crc64Nvme {
+        let mut crc = 0u64;
+        for (i, (part, bytes)) in parts.iter().zip(&decoded).enumerate() {
+            let value = u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes"));
+            crc = if i == 0 {
+                value
+            } else {
+                crc_fast::checksum_combine(crc_fast::CrcAlgorithm::Crc64Nvme, crc, value, part.size)
+            };
+        }
+        return Ok(StoredChecksum {
+            algorithm,
+            value: B64.encode(crc.to_be_bytes()),
+            composite_parts: None,
+        });
+    }
+    let mut state = ChecksumState::new(algorithm);
+    for bytes in &decoded {
+        state.update(bytes);
+    }
+    Ok(StoredChecksum {
+        algorithm,
+        value: B64.encode(state.finish().bytes),
+        composite_parts: Some(parts.len() as u32),
+    })
+}
+
+pub async fn complete(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Result<(), S3Error> {
+    let upload = upload_ref(req)?;
+    let condition = write_condition(&ex.head)?;
+    let (body, _) = read_small_body(ex, req, gw.config.limits.xml_body_bytes_max).await?;
+    let request = parse_complete_multipart_upload(&body)?;
+    if request.parts.is_empty() {
+        return Err(S3Error::with_message(
+            C::MalformedXML,
+            "You must specify at least one part",
+        ));
+    }
+    request.check_part_order()?;
+    let record = gw
+        .meta
+        .upload(upload.clone())
+        .await
+        .map_err(map::meta_error)?
+        .ok_or_else(|| S3Error::no_such_upload(&upload.upload_id.to_hex()))?;
+    let page = gw
+        .meta
+        .list_parts(upload.clone(), 0, crate::meta::PART_NUMBER_MAX as usize)
+        .await
+        .map_err(map::meta_error)?;
+    let algorithm = part_algorithm(&record);
+    let mut used: Vec<&PartRecord> = Vec::with_capacity(request.parts.len());
+    for (i, asked) in request.parts.iter().enumerate() {
+        let invalid = || {
+            S3Error::new(C::InvalidPart)
+                .field("UploadId", upload.upload_id.to_hex())
+                .field("PartNumber", asked.part_number.to_string())
+                .field("ETag", asked.etag.clone())
+        };
+        let part = page
+            .parts
+            .iter()
+            .find(|p| p.part_number == asked.part_number)
+            .filter(|p| p.etag == asked.etag)
+            .ok_or_else(invalid)?;
+        if let Some(claimed) = claimed_part_checksum(asked, algorithm) {
+            if Some(claimed.trim()) != part.checksum.as_deref() {
+                return Err(invalid());
+            }
+        }
+        let last = i + 1 == request.parts.len();
+        if !last && part.size < PART_BYTES_MIN {
+            return Err(S3Error::new(C::EntityTooSmall)
+                .field("ProposedSize", part.size.to_string())
+                .field("MinSizeAllowed", PART_BYTES_MIN.to_string())
+                .field("PartNumber", part.part_number.to_string())
+                .field("ETag", part.etag.clone()));
+        }
+        used.push(part);
+    }
+    let mut etag_input = Vec::with_capacity(16 * used.len());
+    for part in &used {
+        etag_input.extend_from_slice(&etag_digest_input(&part.etag));
+    }
+    let etag = format!("{}-{}", md5_hex(&etag_input), used.len());
+    let checksum = object_checksum(algorithm, &used)?;
+    let target = extents::object_identity(req.project(), req.bucket(), req.key());
+    let mut body = Vec::new();
+    for part in &used {
+        let from = extents::part_identity(
+            req.project(),
+            req.bucket(),
+            req.key(),
+            upload.upload_id,
+            part.part_number,
+        );
+        body.extend(extents::rewrap(
+            &part.extents,
+            &req.caller.root_key,
+            &from,
+            &target,
+        )?);
+    }
+    let object = ObjectRecord {
+        size: used.iter().map(|p| p.size).sum(),
+        etag: etag.clone(),
+        last_modified_ms: now_ms(),
+        checksum: Some(checksum.clone()),
+        content_type: record.content_type.clone(),
+        headers: record.headers.clone(),
+        user_metadata: record.user_metadata.clone(),
+        part_sizes: used.iter().map(|p| p.size).collect(),
+        extents: body,
+    };
+    let parts_used = used
+        .iter()
+        .map(|p| (p.part_number, p.etag.clone()))
+        .collect();
+    gw.meta
+        .commit(Mutation::CompleteUpload {
+            upload,
+            parts_used,
+            record: object,
+            condition,
+        })
+        .await
+        .map_err(map::meta_error)?;
+    let scheme = if gw.config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let host = ex
+        .head
+        .header_str("host")
+        .unwrap_or("localhost")
+        .to_string();
+    let mut checksums = if record.checksum_algorithm.is_some() {
+        part_checksums(
+            algorithm,
+            Some(match checksum.composite_parts {
+                Some(n) => format!("{}-{n}", checksum.value),
+                None => checksum.value.clone(),
+            }),
+        )
+    } else {
+        Default::default()
+    };
+    if record.checksum_algorithm.is_some() {
+        checksums.checksum_type = Some(
+            if checksum.composite_parts.is_some() {
+                "COMPOSITE"
+            } else {
+                "FULL_OBJECT"
+            }
+            .into(),
+        );
+    }
+    let xml = CompleteMultipartUploadResult {
+        location: format!("{scheme}://{host}/{}/{}", req.bucket(), req.key()),
+        bucket: req.bucket().to_string(),
+        key: req.key().to_string(),
+        etag,
+        checksums,
+    }
+    .to_xml();
+    ex.respond(200, &[XML], &xml).await.map_err(io_error)
+}
+
+pub async fn abort(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Result<(), S3Error> {
+    let upload = upload_ref(req)?;
+    let id = upload.upload_id.to_hex();
+    gw.meta
+        .commit(Mutation::AbortUpload { upload })
+        .await
+        .map_err(|e| match e {
+            crate::meta::MetaError::NoSuchUpload => S3Error::no_such_upload(&id),
+            other => map::meta_error(other),
+        })?;
+    ex.respond(204, &[], b"").await.map_err(io_error)
+}
