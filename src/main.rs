@@ -28,7 +28,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
         #[command(flatten)]
-        settings: ServeSettings,
+        settings: Box<ServeSettings>,
     },
     /// Inspect piece files
     Piece {
@@ -48,7 +48,7 @@ enum PieceCommand {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Serve { config, settings } => serve(config, settings),
+        Command::Serve { config, settings } => serve(config, *settings),
         Command::Piece {
             command: PieceCommand::Verify { files },
         } => verify_pieces(&files),

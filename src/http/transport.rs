@@ -27,7 +27,11 @@ pub enum Transport {
 pub struct TlsTransport {
     tcp: TcpStream,
     tls: ServerConnection,
+    /// Ciphertext read from the socket; `incoming_start..incoming_end` is not
+    /// yet handed to rustls.
     incoming: Vec<u8>,
+    incoming_start: usize,
+    incoming_end: usize,
     outgoing: Vec<u8>,
 }
 
@@ -62,6 +66,8 @@ impl Transport {
                 tcp,
                 tls: ServerConnection::new(config.clone()).map_err(io::Error::other)?,
                 incoming: vec![0; TLS_READ_BUFFER_BYTES],
+                incoming_start: 0,
+                incoming_end: 0,
                 outgoing: Vec::new(),
             })),
         })
@@ -124,21 +130,27 @@ impl TlsTransport {
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
                 Err(e) => return Err(e),
             }
+            if self.incoming_start < self.incoming_end {
+                // Feed rustls what it will take; its plaintext buffer is
+                // bounded, so the rest waits until the plaintext is read.
+                let mut pending = &self.incoming[self.incoming_start..self.incoming_end];
+                let fed = self.tls.read_tls(&mut pending)?;
+                self.incoming_start += fed;
+                if let Err(e) = self.tls.process_new_packets() {
+                    // Send the alert rustls queued, then fail the connection.
+                    let _ = self.flush().await;
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, e));
+                }
+                continue;
+            }
             // rustls needs records: answer the handshake first, then read more.
             self.flush().await?;
             let n = self.tcp.read(&mut self.incoming).await?;
             if n == 0 {
                 return Ok(0);
             }
-            let mut fed = &self.incoming[..n];
-            while !fed.is_empty() {
-                self.tls.read_tls(&mut fed)?;
-                if let Err(e) = self.tls.process_new_packets() {
-                    // Send the alert rustls queued, then fail the connection.
-                    let _ = self.flush().await;
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, e));
-                }
-            }
+            self.incoming_start = 0;
+            self.incoming_end = n;
         }
     }
 

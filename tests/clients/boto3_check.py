@@ -27,7 +27,9 @@ s3 = boto3.client(
     "s3",
     endpoint_url=endpoint,
     verify=ca_bundle if ca_bundle else True,
-    config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
+    # s3v4: boto3 still presigns with SigV2 by default, which ringgate does not accept.
+    config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1},
+                  signature_version="s3v4"),
 )
 bucket = f"boto3-{'tls' if endpoint.startswith('https') else 'plain'}-{int(time.time())}-{os.getpid()}"
 

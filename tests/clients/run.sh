@@ -45,23 +45,24 @@ head -c 5000000 /dev/urandom >"$work/src/nested/deeper/five-mb.bin"
 : >"$work/src/empty"
 
 # ---------------------------------------------------------------- AWS CLI
-aws_() { "$venv/bin/aws" --endpoint-url "$endpoint" --only-show-errors "$@"; }
+aws_() { "$venv/bin/aws" --endpoint-url "$endpoint" "$@"; }
+q=--only-show-errors
 b="cli-$run_id"
 step "aws cli: mb, cp ${big_mib} MiB up and down"
 aws_ s3 mb "s3://$b"
-aws_ s3 cp "$work/big.bin" "s3://$b/big.bin"
-aws_ s3 cp "s3://$b/big.bin" "$work/down/big.bin"
+aws_ s3 cp $q "$work/big.bin" "s3://$b/big.bin"
+aws_ s3 cp $q "s3://$b/big.bin" "$work/down/big.bin"
 same "$work/big.bin" "$work/down/big.bin"
 etag="$(aws_ s3api head-object --bucket "$b" --key big.bin --query ETag --output text)"
 [[ "$etag" == *-* ]] || fail "multipart upload of big.bin has ETag $etag"
 
 step "aws cli: sync up, sync down, ls"
-aws_ s3 sync "$work/src" "s3://$b/sync/"
-aws_ s3 sync "s3://$b/sync/" "$work/synced"
+aws_ s3 sync $q "$work/src" "s3://$b/sync/"
+aws_ s3 sync $q "s3://$b/sync/" "$work/synced"
 diff -r "$work/src" "$work/synced" || fail "sync round trip differs"
 count="$(aws_ s3 ls "s3://$b/sync/" --recursive | wc -l)"
 [ "$count" = 15 ] || fail "aws s3 ls listed $count objects, expected 15"
-again="$(aws_ s3 sync "$work/src" "s3://$b/sync/" --dryrun | wc -l)"
+again="$(aws_ s3 sync $q "$work/src" "s3://$b/sync/" --dryrun | wc -l)"
 [ "$again" = 0 ] || fail "second sync wants to upload $again files"
 
 step "aws cli: s3api"
@@ -94,10 +95,10 @@ aws_ s3api complete-multipart-upload --bucket "$b" --key mp.bin --upload-id "$up
 aws_ s3api get-object --bucket "$b" --key mp.bin "$work/down/mp.bin" >/dev/null
 cat "$work/part1" "$work/part2" | cmp -s - "$work/down/mp.bin" || fail "multipart object differs"
 aws_ s3api delete-objects --bucket "$b" --delete '{"Objects":[{"Key":"meta/obj.txt"},{"Key":"meta/copy.txt"}]}' >/dev/null
-left="$(aws_ s3api list-objects-v2 --bucket "$b" --prefix meta/ --query 'KeyCount' --output text)"
+left="$( (aws_ s3 ls "s3://$b/meta/" || true) | wc -l)"
 [ "$left" = 0 ] || fail "delete-objects left $left keys"
 if aws_ s3 rb "s3://$b" 2>/dev/null; then fail "rb of a non-empty bucket succeeded"; fi
-aws_ s3 rm --recursive "s3://$b"
+aws_ s3 rm $q --recursive "s3://$b"
 aws_ s3 rb "s3://$b"
 
 # ---------------------------------------------------------------- boto3
@@ -108,11 +109,11 @@ if [ -n "$https_endpoint" ]; then
     "$venv/bin/python" "$here/boto3_check.py" "$https_endpoint" "$ca_bundle" "$work"
     step "aws cli over HTTPS"
     hb="clis-$run_id"
-    "$venv/bin/aws" --endpoint-url "$https_endpoint" --ca-bundle "$ca_bundle" --only-show-errors s3 mb "s3://$hb"
-    "$venv/bin/aws" --endpoint-url "$https_endpoint" --ca-bundle "$ca_bundle" --only-show-errors s3 cp "$work/src/nested/deeper/five-mb.bin" "s3://$hb/f"
-    "$venv/bin/aws" --endpoint-url "$https_endpoint" --ca-bundle "$ca_bundle" --only-show-errors s3 cp "s3://$hb/f" "$work/down/https-f"
+    "$venv/bin/aws" --endpoint-url "$https_endpoint" --ca-bundle "$ca_bundle" s3 mb "s3://$hb"
+    "$venv/bin/aws" --endpoint-url "$https_endpoint" --ca-bundle "$ca_bundle" s3 cp --only-show-errors "$work/src/nested/deeper/five-mb.bin" "s3://$hb/f"
+    "$venv/bin/aws" --endpoint-url "$https_endpoint" --ca-bundle "$ca_bundle" s3 cp --only-show-errors "s3://$hb/f" "$work/down/https-f"
     same "$work/src/nested/deeper/five-mb.bin" "$work/down/https-f"
-    "$venv/bin/aws" --endpoint-url "$https_endpoint" --ca-bundle "$ca_bundle" --only-show-errors s3 rb --force "s3://$hb"
+    "$venv/bin/aws" --endpoint-url "$https_endpoint" --ca-bundle "$ca_bundle" s3 rb --force "s3://$hb"
 fi
 
 # ---------------------------------------------------------------- rclone

@@ -1,0 +1,9 @@
+//! The S3 server against real clients on loopback: the AWS SDK for Rust for
+//! every operation, raw sockets for bad input, and the process itself for
+//! crashes. One test binary, so the SDK is built and linked once.
+
+mod api;
+mod bad_input;
+mod durability;
+mod harness;
+mod tls;
