@@ -3,7 +3,8 @@
 # rclone and s3cmd. Fails on the first mismatch. tests/real_clients.rs starts a
 # fresh server and runs this; by hand:
 #
-#   tests/clients/run.sh http://127.0.0.1:9000 ACCESS_KEY SECRET_KEY [https://127.0.0.1:9443 CA.pem]
+#   tests/clients/run.sh http://127.0.0.1:9000 ACCESS_KEY SECRET_KEY \
+#       [https://127.0.0.1:9443 CA.pem [HTTPS_ACCESS_KEY HTTPS_SECRET_KEY]]
 #
 # Environment: RG_VENV (virtual environment with awscli and boto3, default
 # target/clients-venv), RG_BIG_MIB (size of the large file, default 300).
@@ -14,6 +15,8 @@ access_key="$2"
 secret_key="$3"
 https_endpoint="${4:-}"
 ca_bundle="${5:-}"
+https_access_key="${6:-$access_key}"
+https_secret_key="${7:-$secret_key}"
 venv="${RG_VENV:-$here/../../target/clients-venv}"
 big_mib="${RG_BIG_MIB:-300}"
 
@@ -105,15 +108,19 @@ aws_ s3 rb "s3://$b"
 step "boto3 over HTTP"
 "$venv/bin/python" "$here/boto3_check.py" "$endpoint" "" "$work"
 if [ -n "$https_endpoint" ]; then
+    tls_() {
+        AWS_ACCESS_KEY_ID="$https_access_key" AWS_SECRET_ACCESS_KEY="$https_secret_key" "$@"
+    }
     step "boto3 over HTTPS (aws-chunked with CRC trailers)"
-    "$venv/bin/python" "$here/boto3_check.py" "$https_endpoint" "$ca_bundle" "$work"
+    tls_ "$venv/bin/python" "$here/boto3_check.py" "$https_endpoint" "$ca_bundle" "$work"
     step "aws cli over HTTPS"
     hb="clis-$run_id"
-    "$venv/bin/aws" --endpoint-url "$https_endpoint" --ca-bundle "$ca_bundle" s3 mb "s3://$hb"
-    "$venv/bin/aws" --endpoint-url "$https_endpoint" --ca-bundle "$ca_bundle" s3 cp --only-show-errors "$work/src/nested/deeper/five-mb.bin" "s3://$hb/f"
-    "$venv/bin/aws" --endpoint-url "$https_endpoint" --ca-bundle "$ca_bundle" s3 cp --only-show-errors "s3://$hb/f" "$work/down/https-f"
-    same "$work/src/nested/deeper/five-mb.bin" "$work/down/https-f"
-    "$venv/bin/aws" --endpoint-url "$https_endpoint" --ca-bundle "$ca_bundle" s3 rb --force "s3://$hb"
+    awss() { tls_ "$venv/bin/aws" --endpoint-url "$https_endpoint" --ca-bundle "$ca_bundle" "$@"; }
+    awss s3 mb "s3://$hb"
+    awss s3 cp --only-show-errors "$work/big.bin" "s3://$hb/big"
+    awss s3 cp --only-show-errors "s3://$hb/big" "$work/down/https-big"
+    same "$work/big.bin" "$work/down/https-big"
+    awss s3 rb --force "s3://$hb"
 fi
 
 # ---------------------------------------------------------------- rclone

@@ -7,3 +7,4 @@ mod bad_input;
 mod durability;
 mod harness;
 mod tls;
+mod real_clients;
