@@ -8,6 +8,7 @@ pub mod decoder;
 pub mod encoder;
 pub mod inline;
 pub mod layout;
+pub mod parity;
 
 pub use checksum::{ChecksumAlgorithm, DigestRequest, EtagMode, ObjectDigest};
 pub use crypto::{AeadBackend, ContentKey, RootKey, WrappedKey};
