@@ -7,6 +7,11 @@
 //! otherwise any k healthy shares rebuild it. AES-GCM authenticates every stripe,
 //! so the decoder never returns wrong bytes: a share corrupted in a way its CRC
 //! misses fails the tag, and the decoder retries with the other healthy shares.
+//!
+//! A stripe wanted whole has its ciphertext gathered straight onto the end of
+//! the output and opened there, so its bytes are copied once; only a stripe the
+//! range cuts goes through the scratch buffer. A stripe that fails leaves the
+//! output as it was: callers see a correct prefix and an error, never garbage.
 
 use std::ops::Range;
 
@@ -132,19 +137,31 @@ impl SegmentDecoder {
             }
             let plain = geometry.stripe_plaintext(stripe);
             let plain_bytes = (plain.end - plain.start) as usize;
-            let nonce = stripe_nonce(seal.nonce_prefix, stripe);
-            self.open_stripe(
+            let want_start = range.start.max(plain.start);
+            let want_end = range.end.min(plain.end);
+            // A stripe wanted whole is opened where its plaintext is going, at the
+            // end of `out`; a partly wanted one in the scratch buffer, from which
+            // only its wanted bytes are copied. Either way the ciphertext is copied
+            // once, from the shares to where it is opened.
+            let whole = want_start == plain.start && want_end == plain.end;
+            let dest = if whole {
+                &mut *out
+            } else {
+                self.stripe.clear();
+                &mut self.stripe
+            };
+            open_stripe(
+                &mut self.codec,
+                dest,
                 geometry,
                 stripe,
                 &shares,
                 &cipher,
-                nonce,
+                stripe_nonce(seal.nonce_prefix, stripe),
                 plain_bytes,
                 report,
             )?;
-            let want_start = range.start.max(plain.start);
-            let want_end = range.end.min(plain.end);
-            if want_start < want_end {
+            if !whole && want_start < want_end {
                 out.extend_from_slice(
                     &self.stripe
                         [(want_start - plain.start) as usize..(want_end - plain.start) as usize],
@@ -153,110 +170,129 @@ impl SegmentDecoder {
         }
         Ok(())
     }
+}
 
-    /// Leaves the stripe's plaintext at the front of `self.stripe`, trying k-sets
-    /// of healthy shares until one authenticates.
-    #[allow(clippy::too_many_arguments)]
-    fn open_stripe(
-        &mut self,
-        geometry: &SegmentGeometry,
-        stripe: u32,
-        shares: &[Option<&[u8]>],
-        cipher: &Cipher,
-        nonce: [u8; 12],
-        plain_bytes: usize,
-        report: &mut DecodeReport,
-    ) -> Result<(), DecodeError> {
-        let k = geometry.layout.required();
-        let healthy: Vec<usize> = (0..shares.len()).filter(|&i| shares[i].is_some()).collect();
-        // The first k healthy shares, data first; then, if the tag fails, each set
-        // that swaps one chosen share for the next unused one (bounded: k tries).
-        let mut attempts = vec![healthy[..k].to_vec()];
-        for spare in healthy[k..].iter().take(k) {
-            for drop in 0..k {
-                let mut set = healthy[..k].to_vec();
-                set[drop] = *spare;
-                set.sort_unstable();
-                attempts.push(set);
-            }
+/// Appends the stripe's plaintext to `dest`, trying k-sets of healthy shares
+/// until one authenticates; on error `dest` is left as it was.
+#[allow(clippy::too_many_arguments)]
+fn open_stripe(
+    codec: &mut Option<ReedSolomonDecoder>,
+    dest: &mut AlignedBuf,
+    geometry: &SegmentGeometry,
+    stripe: u32,
+    shares: &[Option<&[u8]>],
+    cipher: &Cipher,
+    nonce: [u8; 12],
+    plain_bytes: usize,
+    report: &mut DecodeReport,
+) -> Result<(), DecodeError> {
+    let k = geometry.layout.required();
+    let mark = dest.len();
+    let healthy: Vec<usize> = (0..shares.len()).filter(|&i| shares[i].is_some()).collect();
+    // The first k healthy shares, data first; then, if the tag fails, each set
+    // that swaps one chosen share for the next unused one (bounded: k tries).
+    let mut attempts = vec![healthy[..k].to_vec()];
+    for spare in healthy[k..].iter().take(k) {
+        for drop in 0..k {
+            let mut set = healthy[..k].to_vec();
+            set[drop] = *spare;
+            set.sort_unstable();
+            attempts.push(set);
         }
-        for set in &attempts {
-            let rebuilt = self.assemble(geometry, stripe, shares, set);
-            let tag: [u8; TAG_BYTES] = self.stripe[plain_bytes..plain_bytes + TAG_BYTES]
-                .try_into()
-                .expect("tag length");
-            if cipher
-                .open(nonce, &[], &mut self.stripe[..plain_bytes], &tag)
-                .is_ok()
-            {
-                if rebuilt {
-                    report.stripes_rebuilt += 1;
-                }
-                if set != &attempts[0] {
-                    // The share left out of the winning set lied past its checksum.
-                    for bad in attempts[0].iter().filter(|i| !set.contains(i)) {
-                        report.corrupt_shares.push((*bad, stripe));
-                    }
-                }
-                return Ok(());
-            }
-        }
-        Err(DecodeError::Authentication { stripe })
     }
+    for set in &attempts {
+        dest.truncate(mark);
+        let (rebuilt, tag) = assemble(codec, dest, geometry, stripe, shares, set, plain_bytes);
+        if cipher.open(nonce, &[], &mut dest[mark..], &tag).is_ok() {
+            if rebuilt {
+                report.stripes_rebuilt += 1;
+            }
+            if set != &attempts[0] {
+                // The share left out of the winning set lied past its checksum.
+                for bad in attempts[0].iter().filter(|i| !set.contains(i)) {
+                    report.corrupt_shares.push((*bad, stripe));
+                }
+            }
+            return Ok(());
+        }
+    }
+    dest.truncate(mark);
+    Err(DecodeError::Authentication { stripe })
+}
 
-    /// Puts the sealed stripe rebuilt from the shares in `set` (k sorted piece
-    /// indices) into `self.stripe`. Returns whether Reed-Solomon was needed.
-    fn assemble(
-        &mut self,
-        geometry: &SegmentGeometry,
-        stripe: u32,
-        shares: &[Option<&[u8]>],
-        set: &[usize],
-    ) -> bool {
-        let k = geometry.layout.required();
-        let share_bytes = geometry.share_bytes(stripe);
-        self.stripe.clear();
-        self.stripe.reserve(k * share_bytes);
-        if set.iter().copied().eq(0..k) {
-            for share in &shares[..k] {
-                self.stripe
-                    .extend_from_slice(share.expect("chosen shares are healthy"));
-            }
-            return false;
-        }
-        let m = geometry.layout.erasure().parity();
-        let codec = match &mut self.codec {
-            Some(codec) => {
-                codec.reset(k, m, share_bytes).expect("validated layout");
-                codec
-            }
-            None => self
-                .codec
-                .insert(ReedSolomonDecoder::new(k, m, share_bytes).expect("validated layout")),
-        };
-        for &i in set {
-            let share = shares[i].expect("chosen shares are healthy");
-            if i < k {
-                codec
-                    .add_original_shard(i, share)
-                    .expect("index and size are valid");
-            } else {
-                codec
-                    .add_recovery_shard(i - k, share)
-                    .expect("index and size are valid");
-            }
-        }
-        let restored = codec.decode().expect("k shards were given");
-        for (i, given) in shares.iter().enumerate().take(k) {
-            let share = if set.contains(&i) {
-                given.expect("chosen shares are healthy")
-            } else {
-                restored
-                    .restored_original(i)
-                    .expect("missing originals are restored")
-            };
-            self.stripe.extend_from_slice(share);
-        }
-        true
+/// Appends the ciphertext of the stripe rebuilt from the shares in `set` (k
+/// sorted piece indices) to `dest`, and returns whether Reed-Solomon was
+/// needed and the stripe's tag.
+fn assemble(
+    codec: &mut Option<ReedSolomonDecoder>,
+    dest: &mut AlignedBuf,
+    geometry: &SegmentGeometry,
+    stripe: u32,
+    shares: &[Option<&[u8]>],
+    set: &[usize],
+    plain_bytes: usize,
+) -> (bool, [u8; TAG_BYTES]) {
+    let k = geometry.layout.required();
+    let share_bytes = geometry.share_bytes(stripe);
+    dest.reserve(plain_bytes);
+    if set.iter().copied().eq(0..k) {
+        let data = shares[..k]
+            .iter()
+            .map(|s| s.expect("chosen shares are healthy"));
+        return (false, gather(dest, data, share_bytes, plain_bytes));
     }
+    let m = geometry.layout.erasure().parity();
+    let codec = match codec {
+        Some(codec) => {
+            codec.reset(k, m, share_bytes).expect("validated layout");
+            codec
+        }
+        None => codec.insert(ReedSolomonDecoder::new(k, m, share_bytes).expect("validated layout")),
+    };
+    for &i in set {
+        let share = shares[i].expect("chosen shares are healthy");
+        if i < k {
+            codec
+                .add_original_shard(i, share)
+                .expect("index and size are valid");
+        } else {
+            codec
+                .add_recovery_shard(i - k, share)
+                .expect("index and size are valid");
+        }
+    }
+    let restored = codec.decode().expect("k shards were given");
+    let data = shares.iter().enumerate().take(k).map(|(i, given)| {
+        if set.contains(&i) {
+            given.expect("chosen shares are healthy")
+        } else {
+            restored
+                .restored_original(i)
+                .expect("missing originals are restored")
+        }
+    });
+    (true, gather(dest, data, share_bytes, plain_bytes))
+}
+
+/// Appends the first `plain_bytes` bytes of the concatenated data shares (the
+/// ciphertext) to `dest` and returns the 16 bytes after them (the tag), which
+/// may straddle two shares in a short last stripe.
+fn gather<'a>(
+    dest: &mut AlignedBuf,
+    data: impl Iterator<Item = &'a [u8]>,
+    share_bytes: usize,
+    plain_bytes: usize,
+) -> [u8; TAG_BYTES] {
+    let mut tag = [0u8; TAG_BYTES];
+    for (i, share) in data.enumerate() {
+        let at = i * share_bytes;
+        let cipher_end = plain_bytes.clamp(at, at + share_bytes);
+        dest.extend_from_slice(&share[..cipher_end - at]);
+        let tag_end = (plain_bytes + TAG_BYTES).clamp(at, at + share_bytes);
+        if cipher_end < tag_end {
+            tag[cipher_end - plain_bytes..tag_end - plain_bytes]
+                .copy_from_slice(&share[cipher_end - at..tag_end - at]);
+        }
+    }
+    tag
 }
