@@ -24,9 +24,10 @@ use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use md5::Digest as _;
 use reed_solomon_simd::{ReedSolomonDecoder, ReedSolomonEncoder};
 use ringgate::pipeline::buf::AlignedBuf;
-use ringgate::pipeline::checksum::share_checksum;
+use ringgate::pipeline::checksum::{append_share, share_checksum};
 use ringgate::pipeline::crypto::{stripe_nonce, Cipher, SecretKey};
 use ringgate::pipeline::decoder::{DecodeReport, PieceWindow};
+use ringgate::pipeline::parity::ParityCoder;
 use ringgate::pipeline::{
     AeadBackend, DigestRequest, ErasureParams, Layout, PieceBuffers, SegmentDecoder,
     SegmentEncoder, SegmentGeometry, SegmentSeal,
@@ -868,8 +869,8 @@ fn ceiling_table(rounds: usize) -> String {
 // ---------------------------------------------------------------- breakdown
 
 /// Per-step time of the (4,6)-style encode and fast-path decode, by replaying
-/// the steps of `SegmentEncoder::seal_stripe` and `SegmentDecoder::{decode,
-/// assemble}` (src/pipeline, as of this bench's writing) with the same calls
+/// the steps of `SegmentEncoder::{push, seal_stripe}` and `SegmentDecoder::decode`
+/// with `assemble`/`gather` (src/pipeline, as of this bench's writing) with the same calls
 /// on the same buffers, a timer around each. A tool to locate time, not a
 /// figure: if the pipeline code changes, this replica does not follow.
 fn breakdown(k: usize, n: usize, rounds: usize) -> String {
@@ -880,19 +881,17 @@ fn breakdown(k: usize, n: usize, rounds: usize) -> String {
     let input = random_buf(OBJECT, 41);
     let hot = random_buf(CHUNK, 43);
     let cipher = Cipher::new(AeadBackend::Ring, &SecretKey::from_bytes([9; 32]));
-    let mut stripe = AlignedBuf::zeroed(k * SHARE);
     let mut pieces: Vec<AlignedBuf> = (0..n).map(|_| AlignedBuf::with_capacity(SHARE)).collect();
     let mut sums: Vec<Vec<u32>> = vec![Vec::new(); n];
-    let mut codec = ReedSolomonEncoder::new(k, m, SHARE).unwrap();
-    const STEPS: [&str; 8] = [
+    let coder = ParityCoder::new(k, m).unwrap();
+    let mut stripe = AlignedBuf::zeroed(coder.work_shares() * SHARE);
+    const STEPS: [&str; 6] = [
+        "push: hash input (CRC64NVME)",
         "push: copy input -> stripe",
-        "hasher.update (CRC64NVME)",
         "seal (ring)",
-        "emit data: CRC32C k shares",
-        "emit data: copy k shares",
-        "rs add_original_shard x k",
-        "rs encode()",
-        "emit parity: CRC32C + copy",
+        "emit data: fused CRC32C+copy",
+        "parity in place (rs engine)",
+        "emit parity: fused CRC32C+copy",
     ];
     let mut out = String::new();
     let w = &mut out;
@@ -921,7 +920,8 @@ fn breakdown(k: usize, n: usize, rounds: usize) -> String {
                 } else {
                     &input[offset..offset + take]
                 };
-                step(0, &mut || {
+                step(0, &mut || hasher.update(src));
+                step(1, &mut || {
                     stripe[filled..filled + take].copy_from_slice(src)
                 });
                 filled += take;
@@ -934,7 +934,6 @@ fn breakdown(k: usize, n: usize, rounds: usize) -> String {
                 } else {
                     (filled + 16).div_ceil(k).next_multiple_of(64)
                 };
-                step(1, &mut || hasher.update(&stripe[..filled]));
                 let nonce = stripe_nonce([1, 2, 3, 4], stripe_index);
                 step(2, &mut || {
                     let tag = cipher.seal(nonce, &[], &mut stripe[..filled]);
@@ -944,32 +943,21 @@ fn breakdown(k: usize, n: usize, rounds: usize) -> String {
                 let sealed = &stripe[..k * share];
                 step(3, &mut || {
                     for (i, s) in sealed.chunks_exact(share).enumerate() {
-                        sums[i].push(share_checksum(s, i as u16, stripe_index));
-                    }
-                });
-                step(4, &mut || {
-                    for (i, s) in sealed.chunks_exact(share).enumerate() {
                         pieces[i].clear();
-                        pieces[i].extend_from_slice(s);
+                        let sum = append_share(&mut pieces[i], s, i as u16, stripe_index);
+                        sums[i].push(sum);
                     }
                 });
+                step(4, &mut || coder.encode_in_place(&mut stripe, share));
+                let parity = &stripe[..m * share];
                 step(5, &mut || {
-                    codec.reset(k, m, share).unwrap();
-                    for s in sealed.chunks_exact(share) {
-                        codec.add_original_shard(s).unwrap();
+                    for (j, s) in parity.chunks_exact(share).enumerate() {
+                        let piece = k + j;
+                        pieces[piece].clear();
+                        let sum = append_share(&mut pieces[piece], s, piece as u16, stripe_index);
+                        sums[piece].push(sum);
                     }
                 });
-                let t0 = cpu_secs();
-                let result = codec.encode().unwrap();
-                t[6] += cpu_secs() - t0;
-                let t0 = cpu_secs();
-                for (j, s) in result.recovery_iter().enumerate() {
-                    sums[k + j].push(share_checksum(s, (k + j) as u16, stripe_index));
-                    pieces[k + j].clear();
-                    pieces[k + j].extend_from_slice(s);
-                }
-                t[7] += cpu_secs() - t0;
-                drop(result);
                 stripe_index += 1;
                 filled = 0;
             }
@@ -1010,15 +998,14 @@ fn breakdown(k: usize, n: usize, rounds: usize) -> String {
         .unwrap();
     }
 
-    // Fast-path decode: CRC check, gather, open, copy out.
+    // Fast-path decode: CRC check, gather into the output, open there.
     let mut d = DecodeBench::new(k, n, &input);
     let geometry = d.geometry;
     let dcipher = Cipher::new(AeadBackend::Ring, &d.seal.key);
-    const DSTEPS: [&str; 4] = [
+    const DSTEPS: [&str; 3] = [
         "CRC32C check of k shares",
-        "assemble: copy k shares",
-        "open (ring)",
-        "copy stripe -> out",
+        "gather: copy k shares -> out",
+        "open (ring) in out",
     ];
     for small_out in [false, true] {
         let mut best = [f64::INFINITY; DSTEPS.len()];
@@ -1042,29 +1029,35 @@ fn breakdown(k: usize, n: usize, rounds: usize) -> String {
                     );
                 }
                 let t1 = cpu_secs();
-                stripe.clear();
+                let dest = if small_out {
+                    small.clear();
+                    &mut small
+                } else {
+                    &mut d.out
+                };
+                let mark = dest.len();
+                let mut tag = [0u8; 16];
                 for i in 0..k {
-                    stripe.extend_from_slice(&d.pieces.shares[i][at..at + share]);
+                    let sh = &d.pieces.shares[i][at..at + share];
+                    let end = plain_bytes.clamp(i * share, (i + 1) * share) - i * share;
+                    dest.extend_from_slice(&sh[..end]);
+                    let tag_end = (plain_bytes + 16).clamp(i * share, (i + 1) * share) - i * share;
+                    if end < tag_end {
+                        let from = i * share + end - plain_bytes;
+                        tag[from..from + tag_end - end].copy_from_slice(&sh[end..tag_end]);
+                    }
                 }
                 let t2 = cpu_secs();
-                let tag: [u8; 16] = stripe[plain_bytes..plain_bytes + 16].try_into().unwrap();
                 dcipher
                     .open(
                         stripe_nonce(d.seal.nonce_prefix, s),
                         &[],
-                        &mut stripe[..plain_bytes],
+                        &mut dest[mark..],
                         &tag,
                     )
                     .expect("opens");
                 let t3 = cpu_secs();
-                if small_out {
-                    small.clear();
-                    small.extend_from_slice(&stripe[..plain_bytes]);
-                } else {
-                    d.out.extend_from_slice(&stripe[..plain_bytes]);
-                }
-                let t4 = cpu_secs();
-                for (x, dt) in t.iter_mut().zip([t1 - t0, t2 - t1, t3 - t2, t4 - t3]) {
+                for (x, dt) in t.iter_mut().zip([t1 - t0, t2 - t1, t3 - t2]) {
                     *x += dt;
                 }
             }

@@ -17,7 +17,7 @@
 //! What the file proves:
 //!
 //! 1. `round_trip`: the segment split, geometry, piece lengths and share
-//!    checksums are what the layout says; the MD5 matches the `md-5` crate, the
+//!    checksums are what the layout says (checksums also against `crc-fast`); the MD5 matches the `md-5` crate, the
 //!    CRC64NVME and any requested `x-amz-checksum-*` algorithm match `crc-fast`,
 //!    `sha1` and `sha2` run over the whole plaintext in one call; and with any
 //!    ≤ m pieces of each segment lost, decoding returns exactly the plaintext of
@@ -644,6 +644,17 @@ fn check_digest(
     Ok(())
 }
 
+/// The share checksum from its definition, with `crc-fast` rather than the
+/// pipeline's own CRC32C kernel: CRC32C over the share, then the piece (u16 LE)
+/// and the stripe (u32 LE).
+fn reference_share_checksum(share: &[u8], piece: u16, stripe: u32) -> u32 {
+    let mut d = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc32Iscsi);
+    d.update(share);
+    d.update(&piece.to_le_bytes());
+    d.update(&stripe.to_le_bytes());
+    d.finalize() as u32
+}
+
 /// The segment split, geometry, piece sizes and share checksums.
 fn check_encoding(enc: &Encoded, data_len: usize) -> Result<(), TestCaseError> {
     let segment_max = enc.layout.segment_bytes_max() as usize;
@@ -667,6 +678,10 @@ fn check_encoding(enc: &Encoded, data_len: usize) -> Result<(), TestCaseError> {
                 prop_assert_eq!(
                     seg.checksums[piece][stripe as usize],
                     share_checksum(share, piece as u16, stripe)
+                );
+                prop_assert_eq!(
+                    seg.checksums[piece][stripe as usize],
+                    reference_share_checksum(share, piece as u16, stripe)
                 );
             }
         }

@@ -9,7 +9,7 @@
 //! the stripe buffer are reused across stripes, segments and objects.
 
 use super::buf::AlignedBuf;
-use super::checksum::{share_checksum, DigestRequest, ObjectDigest, ObjectHasher};
+use super::checksum::{append_share, DigestRequest, ObjectDigest, ObjectHasher};
 use super::crypto::{fill_random, stripe_nonce, AeadBackend, Cipher, ContentKey};
 use super::layout::{Layout, SegmentGeometry, SHARE_ALIGN, TAG_BYTES};
 use super::parity::ParityCoder;
@@ -200,9 +200,11 @@ impl SegmentEncoder {
     }
 }
 
+/// Appends a share, still in cache, to its piece buffer and its checksum to the
+/// piece's list: one pass over the share for both.
 fn emit(out: &mut PieceBuffers, piece: usize, stripe: u32, share: &[u8]) {
-    out.checksums[piece].push(share_checksum(share, piece as u16, stripe));
-    out.shares[piece].extend_from_slice(share);
+    let checksum = append_share(&mut out.shares[piece], share, piece as u16, stripe);
+    out.checksums[piece].push(checksum);
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod buf;
 pub mod checksum;
+pub mod crc32c;
 pub mod crypto;
 pub mod decoder;
 pub mod encoder;

@@ -49,7 +49,7 @@ impl ParityCoder {
     /// at its front. The data shares are overwritten: copy them out first.
     pub fn encode_in_place(&self, work: &mut [u8], share_bytes: usize) {
         assert!(
-            share_bytes > 0 && share_bytes % 64 == 0,
+            share_bytes > 0 && share_bytes.is_multiple_of(64),
             "whole 64-byte chunks"
         );
         let count = self.work_shares();
