@@ -46,6 +46,11 @@
 //!    `SegmentSeal` built from the same key bytes and nonce prefix and its own
 //!    input chunking, produce byte-identical pieces, checksums and digests,
 //!    decode each other's pieces, and agree on inline (non-erasure-coded) objects.
+//!
+//! Every decode runs twice, through the decoder as built and with its fast
+//! path forced to copy shares in the same pass as their CRC checks (which it
+//! otherwise does only for outputs of 768 KiB and more per call); the two must
+//! give the same bytes, errors and reports.
 
 use std::ops::Range;
 
@@ -531,8 +536,34 @@ struct Outcome {
 
 /// Runs the steps in order with one decoder, stopping at the first error like a
 /// GET would. Returns every byte the decoder appended and each call's outcome.
+/// Runs them twice: with the decoder as built, and with its fast path copying
+/// shares in the same pass as their checks whatever the output size (which the
+/// small cases here never reach otherwise); both must agree exactly.
 fn decode(segments: &[Segment], steps: &[Step], backend: AeadBackend) -> (Vec<u8>, Vec<Outcome>) {
+    let as_built = decode_with(segments, steps, backend, None);
+    let fused = decode_with(segments, steps, backend, Some(0));
+    assert!(
+        as_built.0 == fused.0,
+        "the fused fast path output other bytes"
+    );
+    assert_eq!(as_built.1.len(), fused.1.len());
+    for (a, b) in as_built.1.iter().zip(&fused.1) {
+        assert_eq!(a.result, b.result, "the fused fast path ended otherwise");
+        assert_eq!(a.report, b.report, "the fused fast path reported otherwise");
+    }
+    as_built
+}
+
+fn decode_with(
+    segments: &[Segment],
+    steps: &[Step],
+    backend: AeadBackend,
+    fused_output_bytes_min: Option<u64>,
+) -> (Vec<u8>, Vec<Outcome>) {
     let mut decoder = SegmentDecoder::new(backend);
+    if let Some(bytes) = fused_output_bytes_min {
+        decoder.set_fused_output_bytes_min(bytes);
+    }
     let mut out = AlignedBuf::with_capacity(0);
     let mut outcomes = Vec::new();
     for step in steps {

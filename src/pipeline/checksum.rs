@@ -229,7 +229,8 @@ pub fn append_share(dst: &mut AlignedBuf, share: &[u8], piece: u16, stripe: u32)
     bind_position(crc32c::append(!0, share, dst), piece, stripe)
 }
 
-fn bind_position(state: u32, piece: u16, stripe: u32) -> u32 {
+/// The share checksum from the CRC32C state after the share's bytes.
+pub(crate) fn bind_position(state: u32, piece: u16, stripe: u32) -> u32 {
     let mut position = [0u8; 6];
     position[..2].copy_from_slice(&piece.to_le_bytes());
     position[2..].copy_from_slice(&stripe.to_le_bytes());

@@ -16,7 +16,8 @@
 use std::ops::Range;
 
 use super::buf::AlignedBuf;
-use super::checksum::share_checksum;
+use super::checksum::{bind_position, share_checksum};
+use super::crc32c;
 use super::crypto::{stripe_nonce, AeadBackend, Cipher};
 use super::encoder::SegmentSeal;
 use super::layout::{SegmentGeometry, TAG_BYTES};
@@ -59,10 +60,23 @@ pub struct DecodeReport {
     pub stripes_rebuilt: u32,
 }
 
+/// Output bytes per [`SegmentDecoder::decode`] call from which the fast path
+/// copies each data share in the same pass as its CRC check, rather than
+/// checking first and copying from cache after. The shares come cold from the
+/// stores either way; what decides is the output: one that stays in L2 (a
+/// reused buffer, a stripe or two per call) takes the copy from cache better,
+/// one that does not (written out to memory) is better written while the next
+/// bytes stream in. Measured on one core, (4,6), 256 KiB stripes, 1 MiB L2:
+/// per call, 512 KiB 6.61 vs 6.32 GB/s (two passes better), 1 MiB 6.40 vs
+/// 6.74, 2 MiB 6.07 vs 6.75, 16 MiB 4.90 vs 6.07 (fused better). A CPU with a
+/// larger L2 would move this up.
+pub const FUSED_OUTPUT_BYTES_MIN: u64 = 768 * 1024;
+
 pub struct SegmentDecoder {
     backend: AeadBackend,
     codec: Option<ReedSolomonDecoder>,
     stripe: AlignedBuf,
+    fused_output_bytes_min: u64,
 }
 
 impl SegmentDecoder {
@@ -71,7 +85,15 @@ impl SegmentDecoder {
             backend,
             codec: None,
             stripe: AlignedBuf::with_capacity(0),
+            fused_output_bytes_min: FUSED_OUTPUT_BYTES_MIN,
         }
+    }
+
+    /// Sets the output bytes per call from which the fast path copies shares in
+    /// the same pass as their check ([`FUSED_OUTPUT_BYTES_MIN`] by default). The
+    /// output is the same either way; tests use this to run both paths.
+    pub fn set_fused_output_bytes_min(&mut self, bytes: u64) {
+        self.fused_output_bytes_min = bytes;
     }
 
     /// Appends `range` (segment-relative plaintext, non-empty, within `stripes`)
@@ -113,19 +135,52 @@ impl SegmentDecoder {
         }
         let cipher = Cipher::new(self.backend, &seal.key);
         let mut shares: Vec<Option<&[u8]>> = vec![None; pieces.len()];
+        let fuse = range.end - range.start >= self.fused_output_bytes_min;
         for stripe in stripes.clone() {
             let share_bytes = geometry.share_bytes(stripe);
             let at = (geometry.share_offset(stripe) - span.start) as usize;
             let nth = (stripe - stripes.start) as usize;
+            let plain = geometry.stripe_plaintext(stripe);
+            let plain_bytes = (plain.end - plain.start) as usize;
+            let mark = out.len();
+            // A large output is on its way to memory: copy the data shares of a
+            // stripe wanted whole to it in the same pass as their CRC check.
+            let gather = fuse
+                && range.start <= plain.start
+                && plain.end <= range.end
+                && pieces[..k].iter().all(Option::is_some);
+            let mut gathered = gather;
             for (piece, window) in pieces.iter().enumerate() {
                 shares[piece] = window.and_then(|w| {
                     let share = &w.shares[at..at + share_bytes];
-                    let healthy = share_checksum(share, piece as u16, stripe) == w.checksums[nth];
+                    let sum = if piece < k && gathered {
+                        // Only the ciphertext goes to `out`; the rest of the
+                        // share (tag, padding) is only checked.
+                        let from = piece * share_bytes;
+                        let end = plain_bytes.clamp(from, from + share_bytes) - from;
+                        let state = crc32c::append(!0, &share[..end], out);
+                        bind_position(crc32c::update(state, &share[end..]), piece as u16, stripe)
+                    } else {
+                        share_checksum(share, piece as u16, stripe)
+                    };
+                    let healthy = sum == w.checksums[nth];
                     if !healthy {
                         report.corrupt_shares.push((piece, stripe));
+                        gathered &= piece >= k;
                     }
                     healthy.then_some(share)
                 });
+            }
+            if gathered {
+                let tag = tag_of(&shares[..k], share_bytes, plain_bytes);
+                let nonce = stripe_nonce(seal.nonce_prefix, stripe);
+                if cipher.open(nonce, &[], &mut out[mark..], &tag).is_ok() {
+                    continue;
+                }
+            }
+            if gather {
+                // Not the fast path after all: the general one below starts over.
+                out.truncate(mark);
             }
             let healthy = shares.iter().flatten().count();
             if healthy < k {
@@ -135,8 +190,6 @@ impl SegmentDecoder {
                     required: k,
                 });
             }
-            let plain = geometry.stripe_plaintext(stripe);
-            let plain_bytes = (plain.end - plain.start) as usize;
             let want_start = range.start.max(plain.start);
             let want_end = range.end.min(plain.end);
             // A stripe wanted whole is opened where its plaintext is going, at the
@@ -292,6 +345,22 @@ fn gather<'a>(
         if cipher_end < tag_end {
             tag[cipher_end - plain_bytes..tag_end - plain_bytes]
                 .copy_from_slice(&share[cipher_end - at..tag_end - at]);
+        }
+    }
+    tag
+}
+
+/// The tag of a stripe: the 16 bytes after its ciphertext, in its data shares.
+fn tag_of(data: &[Option<&[u8]>], share_bytes: usize, plain_bytes: usize) -> [u8; TAG_BYTES] {
+    let mut tag = [0u8; TAG_BYTES];
+    for (i, share) in data.iter().enumerate() {
+        let share = share.expect("data shares present");
+        let from = i * share_bytes;
+        let start = plain_bytes.clamp(from, from + share_bytes);
+        let end = (plain_bytes + TAG_BYTES).clamp(from, from + share_bytes);
+        if start < end {
+            tag[start - plain_bytes..end - plain_bytes]
+                .copy_from_slice(&share[start - from..end - from]);
         }
     }
     tag
