@@ -10,8 +10,10 @@
 //!
 //! A stripe wanted whole has its ciphertext gathered straight onto the end of
 //! the output and opened there, so its bytes are copied once; only a stripe the
-//! range cuts goes through the scratch buffer. A stripe that fails leaves the
-//! output as it was: callers see a correct prefix and an error, never garbage.
+//! range cuts goes through the scratch buffer. For a large output (see
+//! [`FUSED_OUTPUT_BYTES_MIN`]) each data share is copied in the same pass as its
+//! CRC check. A stripe that fails leaves the output as it was: callers see a
+//! correct prefix and an error, never garbage.
 
 use std::ops::Range;
 
