@@ -151,28 +151,17 @@ impl SegmentDecoder {
                 && range.start <= plain.start
                 && plain.end <= range.end
                 && pieces[..k].iter().all(Option::is_some);
-            let mut gathered = gather;
-            for (piece, window) in pieces.iter().enumerate() {
-                shares[piece] = window.and_then(|w| {
-                    let share = &w.shares[at..at + share_bytes];
-                    let sum = if piece < k && gathered {
-                        // Only the ciphertext goes to `out`; the rest of the
-                        // share (tag, padding) is only checked.
-                        let from = piece * share_bytes;
-                        let end = plain_bytes.clamp(from, from + share_bytes) - from;
-                        let state = crc32c::append(!0, &share[..end], out);
-                        bind_position(crc32c::update(state, &share[end..]), piece as u16, stripe)
-                    } else {
-                        share_checksum(share, piece as u16, stripe)
-                    };
-                    let healthy = sum == w.checksums[nth];
-                    if !healthy {
-                        report.corrupt_shares.push((piece, stripe));
-                        gathered &= piece >= k;
-                    }
-                    healthy.then_some(share)
-                });
-            }
+            let gathered = check_shares(
+                pieces,
+                k,
+                stripe,
+                nth,
+                at..at + share_bytes,
+                plain_bytes,
+                gather.then_some(&mut *out),
+                &mut shares,
+                report,
+            );
             if gathered {
                 let tag = tag_of(&shares[..k], share_bytes, plain_bytes);
                 let nonce = stripe_nonce(seal.nonce_prefix, stripe);
@@ -225,6 +214,50 @@ impl SegmentDecoder {
         }
         Ok(())
     }
+}
+
+/// Checks the CRC32C of every given share of `stripe` (at `span` in each
+/// window), leaving each healthy one in `shares` and reporting the others.
+/// With `gather`, the ciphertext in the data shares is appended to it in the
+/// same pass; returns whether all k of them were healthy and so gathered.
+#[allow(clippy::too_many_arguments)]
+fn check_shares<'a>(
+    pieces: &[Option<PieceWindow<'a>>],
+    k: usize,
+    stripe: u32,
+    nth: usize,
+    span: Range<usize>,
+    plain_bytes: usize,
+    mut gather: Option<&mut AlignedBuf>,
+    shares: &mut [Option<&'a [u8]>],
+    report: &mut DecodeReport,
+) -> bool {
+    let share_bytes = span.end - span.start;
+    for (piece, window) in pieces.iter().enumerate() {
+        shares[piece] = window.and_then(|w| {
+            let share = &w.shares[span.clone()];
+            let sum = match gather.as_deref_mut().filter(|_| piece < k) {
+                Some(out) => {
+                    // Only the ciphertext goes to `out`; the rest of the share
+                    // (tag, padding) is only checked.
+                    let from = piece * share_bytes;
+                    let end = plain_bytes.clamp(from, from + share_bytes) - from;
+                    let state = crc32c::append(!0, &share[..end], out);
+                    bind_position(crc32c::update(state, &share[end..]), piece as u16, stripe)
+                }
+                None => share_checksum(share, piece as u16, stripe),
+            };
+            let healthy = sum == w.checksums[nth];
+            if !healthy {
+                report.corrupt_shares.push((piece, stripe));
+                if piece < k {
+                    gather = None;
+                }
+            }
+            healthy.then_some(share)
+        });
+    }
+    gather.is_some()
 }
 
 /// Appends the stripe's plaintext to `dest`, trying k-sets of healthy shares
