@@ -231,7 +231,7 @@ pub fn encode_checksums(checksums: &[u32]) -> Vec<u8> {
 }
 
 pub fn parse_checksums(bytes: &[u8]) -> Result<Vec<u32>, FormatError> {
-    if bytes.len() % 4 != 0 {
+    if !bytes.len().is_multiple_of(4) {
         return Err(FormatError::Length {
             part: "checksum table",
             got: bytes.len(),

@@ -3,6 +3,7 @@
 //! after its source modulo 4 KiB, which unaligned heap buffers hit at random.
 
 use std::alloc::{self, Layout};
+use std::mem::MaybeUninit;
 use std::ops::{Deref, DerefMut};
 use std::ptr::NonNull;
 
@@ -72,6 +73,26 @@ impl AlignedBuf {
             )
         };
         self.len += data.len();
+    }
+
+    /// Reserves `additional` bytes past the end and returns them, uninitialised,
+    /// for a writer that fills them itself (see [`Self::set_appended`]).
+    pub fn spare_mut(&mut self, additional: usize) -> &mut [MaybeUninit<u8>] {
+        self.reserve(additional);
+        // SAFETY: reserve made room for `additional` bytes after len, ours alone.
+        unsafe {
+            std::slice::from_raw_parts_mut(self.ptr.as_ptr().add(self.len).cast(), additional)
+        }
+    }
+
+    /// Takes the first `additional` bytes past the end into the buffer.
+    ///
+    /// # Safety
+    /// They lie within the capacity and have been initialised, for example
+    /// through [`Self::spare_mut`].
+    pub unsafe fn set_appended(&mut self, additional: usize) {
+        assert!(additional <= self.capacity - self.len, "past the capacity");
+        self.len += additional;
     }
 
     pub fn resize(&mut self, len: usize, value: u8) {

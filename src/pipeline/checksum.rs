@@ -5,6 +5,9 @@
 
 use md5::Digest as _;
 
+use super::buf::AlignedBuf;
+use super::crc32c;
+
 /// The S3 `x-amz-checksum-*` algorithms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ChecksumAlgorithm {
@@ -216,13 +219,22 @@ pub fn hex(bytes: &[u8]) -> String {
 /// CRC32C of a share, bound to its position so a share written at the wrong
 /// offset or into the wrong piece is caught like a corrupt one.
 pub fn share_checksum(share: &[u8], piece: u16, stripe: u32) -> u32 {
-    let mut d = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc32Iscsi);
-    d.update(share);
+    bind_position(crc32c::update(!0, share), piece, stripe)
+}
+
+/// Appends `share` to `dst` and returns its [`share_checksum`], reading the
+/// share once (see [`crc32c::append`]). The encoder's way; the decoder checks
+/// with [`share_checksum`], a separate implementation.
+pub fn append_share(dst: &mut AlignedBuf, share: &[u8], piece: u16, stripe: u32) -> u32 {
+    bind_position(crc32c::append(!0, share, dst), piece, stripe)
+}
+
+/// The share checksum from the CRC32C state after the share's bytes.
+pub(crate) fn bind_position(state: u32, piece: u16, stripe: u32) -> u32 {
     let mut position = [0u8; 6];
     position[..2].copy_from_slice(&piece.to_le_bytes());
     position[2..].copy_from_slice(&stripe.to_le_bytes());
-    d.update(&position);
-    d.finalize() as u32
+    !crc32c::update(state, &position)
 }
 
 #[cfg(test)]
@@ -273,5 +285,13 @@ mod tests {
         assert_ne!(c, share_checksum(&s, 2, 2));
         assert_ne!(c, share_checksum(&s, 1, 3));
         assert_eq!(c, share_checksum(&s, 1, 2));
+        // The checksum as first defined: crc-fast over the share, then the position.
+        let mut d = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc32Iscsi);
+        d.update(&s);
+        d.update(&[1, 0, 2, 0, 0, 0]);
+        assert_eq!(c, d.finalize() as u32);
+        let mut dst = AlignedBuf::with_capacity(0);
+        assert_eq!(append_share(&mut dst, &s, 1, 2), c);
+        assert_eq!(&dst[..], &s[..]);
     }
 }

@@ -1,16 +1,18 @@
 //! `SegmentEncoder`: plaintext in whatever chunks arrive → sealed, erasure-coded
 //! shares for each of the n pieces, plus the object's digests, in one pass.
 //!
-//! Memory is one stripe buffer and the codec's work space, whatever the segment
-//! size: `push` encodes at most one stripe per call, and the caller drains the
-//! [`PieceBuffers`] between calls. The encoder, its cipher backend choice and the
-//! Reed-Solomon work space are reused across stripes, segments and objects.
+//! Memory is one stripe buffer, whatever the segment size: `push` encodes at
+//! most one stripe per call, and the caller drains the [`PieceBuffers`] between
+//! calls. Once a sealed stripe's data shares are in their piece buffers, the
+//! stripe buffer is the Reed-Solomon work space ([`ParityCoder`]), so no share is
+//! copied anywhere but to its piece. The encoder, its cipher backend choice and
+//! the stripe buffer are reused across stripes, segments and objects.
 
 use super::buf::AlignedBuf;
-use super::checksum::{share_checksum, DigestRequest, ObjectDigest, ObjectHasher};
+use super::checksum::{append_share, DigestRequest, ObjectDigest, ObjectHasher};
 use super::crypto::{fill_random, stripe_nonce, AeadBackend, Cipher, ContentKey};
 use super::layout::{Layout, SegmentGeometry, SHARE_ALIGN, TAG_BYTES};
-use reed_solomon_simd::ReedSolomonEncoder;
+use super::parity::ParityCoder;
 
 /// A segment's secrets: its content key and the prefix of its stripe nonces.
 pub struct SegmentSeal {
@@ -60,8 +62,9 @@ impl PieceBuffers {
 pub struct SegmentEncoder {
     layout: Layout,
     backend: AeadBackend,
-    codec: Option<ReedSolomonEncoder>,
-    codec_shard_bytes: usize,
+    /// Parity for m > 0, computed in `stripe` once its data shares are out.
+    parity: Option<ParityCoder>,
+    /// The stripe being filled and sealed, then the Reed-Solomon work space.
     stripe: AlignedBuf,
     stripe_filled: usize,
     cipher: Option<Cipher>,
@@ -76,16 +79,14 @@ impl SegmentEncoder {
     pub fn new(layout: Layout, backend: AeadBackend, digests: DigestRequest) -> Self {
         let k = layout.required();
         let m = layout.erasure().parity();
-        let codec = (m > 0).then(|| {
-            ReedSolomonEncoder::new(k, m, layout.share_bytes())
-                .expect("Layout::new validated k and m")
-        });
+        let parity =
+            (m > 0).then(|| ParityCoder::new(k, m).expect("Layout::new validated k and m"));
+        let stripe_shares = parity.as_ref().map_or(k, ParityCoder::work_shares);
         Self {
             layout,
             backend,
-            codec,
-            codec_shard_bytes: layout.share_bytes(),
-            stripe: AlignedBuf::zeroed(k * layout.share_bytes()),
+            parity,
+            stripe: AlignedBuf::zeroed(stripe_shares * layout.share_bytes()),
             stripe_filled: 0,
             cipher: None,
             nonce_prefix: [0; 4],
@@ -133,6 +134,10 @@ impl SegmentEncoder {
             .len()
             .min(stripe_room)
             .min(self.segment_room() as usize);
+        // Hash first, then copy: input arriving cold from memory streams in
+        // faster under the digests' sequential reads than under memcpy, which
+        // then finds it in cache (measured: 0.051 vs 0.068 ns/B for 64 KiB).
+        self.hasher.update(&input[..take]);
         self.stripe[self.stripe_filled..self.stripe_filled + take].copy_from_slice(&input[..take]);
         self.stripe_filled += take;
         self.segment_plaintext += take as u64;
@@ -171,7 +176,6 @@ impl SegmentEncoder {
                 .next_multiple_of(SHARE_ALIGN)
         };
         let sealed = k * share;
-        self.hasher.update(&self.stripe[..plain]);
         let cipher = self.cipher.as_ref().expect("inside a segment");
         let nonce = stripe_nonce(self.nonce_prefix, self.stripe_index);
         let tag = cipher.seal(nonce, &[], &mut self.stripe[..plain]);
@@ -182,20 +186,12 @@ impl SegmentEncoder {
         for (i, data) in self.stripe[..sealed].chunks_exact(share).enumerate() {
             emit(out, i, stripe_index, data);
         }
-        if let Some(codec) = &mut self.codec {
-            if self.codec_shard_bytes != share {
-                codec
-                    .reset(k, self.layout.erasure().parity(), share)
-                    .expect("share sizes are valid shard sizes");
-                self.codec_shard_bytes = share;
-            }
-            for data in self.stripe[..sealed].chunks_exact(share) {
-                codec
-                    .add_original_shard(data)
-                    .expect("k shards of the configured size");
-            }
-            let parity = codec.encode().expect("all original shards were added");
-            for (j, shard) in parity.recovery_iter().enumerate() {
+        if let Some(parity) = &self.parity {
+            // The data shares are in their piece buffers now: the stripe buffer
+            // becomes the codec's work space, with no copy into one of its own.
+            parity.encode_in_place(&mut self.stripe, share);
+            let m = self.layout.erasure().parity();
+            for (j, shard) in self.stripe[..m * share].chunks_exact(share).enumerate() {
                 emit(out, k + j, stripe_index, shard);
             }
         }
@@ -204,9 +200,11 @@ impl SegmentEncoder {
     }
 }
 
+/// Appends a share, still in cache, to its piece buffer and its checksum to the
+/// piece's list: one pass over the share for both.
 fn emit(out: &mut PieceBuffers, piece: usize, stripe: u32, share: &[u8]) {
-    out.shares[piece].extend_from_slice(share);
-    out.checksums[piece].push(share_checksum(share, piece as u16, stripe));
+    let checksum = append_share(&mut out.shares[piece], share, piece as u16, stripe);
+    out.checksums[piece].push(checksum);
 }
 
 #[cfg(test)]

@@ -128,7 +128,7 @@ impl Layout {
         {
             return Err(LayoutError::CodeUnsupported { required, total });
         }
-        if share_bytes == 0 || share_bytes % SHARE_ALIGN != 0 || share_bytes > 16 << 20 {
+        if share_bytes == 0 || !share_bytes.is_multiple_of(SHARE_ALIGN) || share_bytes > 16 << 20 {
             return Err(LayoutError::ShareSize(share_bytes));
         }
         let layout = Self {

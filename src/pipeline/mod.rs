@@ -3,11 +3,13 @@
 
 pub mod buf;
 pub mod checksum;
+pub mod crc32c;
 pub mod crypto;
 pub mod decoder;
 pub mod encoder;
 pub mod inline;
 pub mod layout;
+pub mod parity;
 
 pub use checksum::{ChecksumAlgorithm, DigestRequest, EtagMode, ObjectDigest};
 pub use crypto::{AeadBackend, ContentKey, RootKey, WrappedKey};
