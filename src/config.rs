@@ -15,6 +15,9 @@ use crate::pipeline::{AeadBackend, ErasureParams, EtagMode, Layout, LayoutError}
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
     pub listen: SocketAddr,
+    /// The admin listener: `/metrics`, `/health` (port 0: any free port,
+    /// written to `<data>/admin.addr`).
+    pub admin_listen: SocketAddr,
     pub data: PathBuf,
     /// Directories of the local piece stores (default: six under `<data>/stores`).
     pub stores: Vec<PathBuf>,
@@ -81,6 +84,9 @@ pub struct ServeSettings {
     /// Address of the S3 endpoint [default: 127.0.0.1:9000]
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+    /// Admin listener for /metrics and /health; port 0 picks one and writes it to <data>/admin.addr [default: 127.0.0.1:0]
+    #[arg(long, value_name = "ADDR")]
+    pub admin_listen: Option<SocketAddr>,
     /// Data folder: metadata database, credentials, default piece stores [default: ./data]
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
@@ -175,6 +181,7 @@ impl ServeSettings {
         }
         pick!(
             listen,
+            admin_listen,
             data,
             stores,
             cores,
@@ -281,6 +288,9 @@ impl ServeSettings {
             listen: self
                 .listen
                 .unwrap_or_else(|| "127.0.0.1:9000".parse().expect("valid address")),
+            admin_listen: self
+                .admin_listen
+                .unwrap_or_else(|| "127.0.0.1:0".parse().expect("valid address")),
             data,
             stores,
             cores,

@@ -111,6 +111,20 @@ pub fn body_bytes(extents: &[BodyExtent]) -> u64 {
 pub struct StoredObject {
     pub extents: Vec<BodyExtent>,
     pub digest: ObjectDigest,
+    pub stats: WriteStats,
+}
+
+/// Where a write's time went and what its piece transfers did, for metrics.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WriteStats {
+    pub stages: crate::pipeline::encoder::StageTimes,
+    /// Summed over segments: from opening the segment's writers to `o` commits.
+    pub piece_write: Duration,
+    pub pieces_started: u64,
+    pub pieces_committed: u64,
+    /// Cut off by the long tail.
+    pub pieces_cancelled: u64,
+    pub pieces_failed: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +151,7 @@ pub enum ObjectError {
 }
 
 struct OpenSegment {
+    opened: std::time::Instant,
     id: SegmentId,
     seal: SegmentSeal,
     stores: Vec<u32>,
@@ -156,6 +171,7 @@ pub struct ObjectWriter {
     done: Vec<SegmentRecord>,
     small: Option<Vec<u8>>,
     poisoned: bool,
+    stats: WriteStats,
 }
 
 impl ObjectWriter {
@@ -186,6 +202,7 @@ impl ObjectWriter {
             open: None,
             done: Vec::new(),
             poisoned: false,
+            stats: WriteStats::default(),
         })
     }
 
@@ -216,6 +233,7 @@ impl ObjectWriter {
             return Ok(StoredObject {
                 extents: vec![BodyExtent::Inline { sealed, seal }],
                 digest: hasher.finish(self.digests),
+                stats: self.stats,
             });
         }
         if self.open.is_none() && self.done.is_empty() {
@@ -232,7 +250,12 @@ impl ObjectWriter {
             .into_iter()
             .map(BodyExtent::Segment)
             .collect();
-        Ok(StoredObject { extents, digest })
+        self.stats.stages = self.encoder.take_stage_times();
+        Ok(StoredObject {
+            extents,
+            digest,
+            stats: self.stats,
+        })
     }
 
     /// Gives up: cancels the open segment and deletes the pieces of finished ones.
@@ -307,7 +330,9 @@ impl ObjectWriter {
             });
         }
         let fanout = PieceFanout::start(targets, self.config.long_tail(), self.pool.clone());
+        self.stats.pieces_started += n as u64;
         self.open = Some(OpenSegment {
+            opened: std::time::Instant::now(),
             id,
             seal,
             stores,
@@ -357,6 +382,10 @@ impl ObjectWriter {
                 segment: open.id.to_hex(),
                 source,
             })?;
+        self.stats.piece_write += open.opened.elapsed();
+        self.stats.pieces_committed += outcome.committed.len() as u64;
+        self.stats.pieces_cancelled += outcome.cancelled.len() as u64;
+        self.stats.pieces_failed += outcome.failed.len() as u64;
         let pieces = outcome
             .committed
             .iter()
@@ -404,6 +433,8 @@ pub struct ObjectReader<'a> {
     /// Pieces of the segment being read that failed or were damaged, for repair.
     pub report: DecodeReport,
     pub piece_failures: Vec<(SegmentId, usize, StoreError)>,
+    /// Time spent fetching and decoding so far.
+    pub read_time: Duration,
 }
 
 impl<'a> ObjectReader<'a> {
@@ -429,11 +460,19 @@ impl<'a> ObjectReader<'a> {
             remaining: range,
             report: DecodeReport::default(),
             piece_failures: Vec::new(),
+            read_time: Duration::ZERO,
         })
     }
 
     /// The next chunk of plaintext, or `None` at the end of the range.
     pub async fn next_chunk(&mut self) -> Result<Option<AlignedBuf>, ObjectError> {
+        let started = std::time::Instant::now();
+        let chunk = self.read_chunk().await;
+        self.read_time += started.elapsed();
+        chunk
+    }
+
+    async fn read_chunk(&mut self) -> Result<Option<AlignedBuf>, ObjectError> {
         if self.remaining.start >= self.remaining.end {
             return Ok(None);
         }

@@ -271,6 +271,9 @@ pub struct Exchange<'c> {
     response: ResponseState,
     keep_alive: bool,
     head_out: Vec<u8>,
+    status: u16,
+    bytes_in_at_start: u64,
+    bytes_out_at_start: u64,
 }
 
 impl<'c> Exchange<'c> {
@@ -292,6 +295,9 @@ impl<'c> Exchange<'c> {
             ),
         };
         let continue_pending = expects_continue && !matches!(body, BodyState::Done);
+        // The head was read before the exchange began: count it as this request's.
+        let bytes_in_at_start = io.bytes_in - (io.end - io.start) as u64;
+        let bytes_out_at_start = io.bytes_out;
         Self {
             io,
             head,
@@ -304,7 +310,23 @@ impl<'c> Exchange<'c> {
             response: ResponseState::NotStarted,
             keep_alive,
             head_out: Vec::with_capacity(1024),
+            status: 0,
+            bytes_in_at_start,
+            bytes_out_at_start,
         }
+    }
+
+    /// The status of the response, once started (0 before).
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// Bytes this request moved so far on the connection: (in, out).
+    pub fn bytes_moved(&self) -> (u64, u64) {
+        (
+            self.io.bytes_in.saturating_sub(self.bytes_in_at_start),
+            self.io.bytes_out - self.bytes_out_at_start,
+        )
     }
 
     pub fn is_head_request(&self) -> bool {
@@ -489,6 +511,7 @@ impl<'c> Exchange<'c> {
             0
         };
         self.response = ResponseState::Streaming { remaining };
+        self.status = status;
         if remaining == 0 {
             return self.flush_head().await;
         }

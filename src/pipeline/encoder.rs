@@ -59,8 +59,22 @@ impl PieceBuffers {
     }
 }
 
+/// Time the encoder spent per stage since the last `take_stage_times`, for
+/// the metrics: reading the clock is the only thing here that is not pure
+/// computation, and it costs a few tens of nanoseconds per call.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StageTimes {
+    /// Digests of the plaintext and its copy into the stripe.
+    pub hash: std::time::Duration,
+    /// AES-256-GCM sealing.
+    pub encrypt: std::time::Duration,
+    /// Share copies with their CRC32C, and Reed-Solomon parity.
+    pub encode: std::time::Duration,
+}
+
 pub struct SegmentEncoder {
     layout: Layout,
+    times: StageTimes,
     backend: AeadBackend,
     /// Parity for m > 0, computed in `stripe` once its data shares are out.
     parity: Option<ParityCoder>,
@@ -84,6 +98,7 @@ impl SegmentEncoder {
         let stripe_shares = parity.as_ref().map_or(k, ParityCoder::work_shares);
         Self {
             layout,
+            times: StageTimes::default(),
             backend,
             parity,
             stripe: AlignedBuf::zeroed(stripe_shares * layout.share_bytes()),
@@ -95,6 +110,11 @@ impl SegmentEncoder {
             digests,
             hasher: ObjectHasher::new(digests),
         }
+    }
+
+    /// The stage times so far, and a fresh start.
+    pub fn take_stage_times(&mut self) -> StageTimes {
+        std::mem::take(&mut self.times)
     }
 
     pub fn layout(&self) -> &Layout {
@@ -137,8 +157,10 @@ impl SegmentEncoder {
         // Hash first, then copy: input arriving cold from memory streams in
         // faster under the digests' sequential reads than under memcpy, which
         // then finds it in cache (measured: 0.051 vs 0.068 ns/B for 64 KiB).
+        let started = std::time::Instant::now();
         self.hasher.update(&input[..take]);
         self.stripe[self.stripe_filled..self.stripe_filled + take].copy_from_slice(&input[..take]);
+        self.times.hash += started.elapsed();
         self.stripe_filled += take;
         self.segment_plaintext += take as u64;
         if self.stripe_filled == self.layout.stripe_plaintext_bytes() {
@@ -178,9 +200,12 @@ impl SegmentEncoder {
         let sealed = k * share;
         let cipher = self.cipher.as_ref().expect("inside a segment");
         let nonce = stripe_nonce(self.nonce_prefix, self.stripe_index);
+        let started = std::time::Instant::now();
         let tag = cipher.seal(nonce, &[], &mut self.stripe[..plain]);
         self.stripe[plain..plain + TAG_BYTES].copy_from_slice(&tag);
         self.stripe[plain + TAG_BYTES..sealed].fill(0);
+        let sealed_at = std::time::Instant::now();
+        self.times.encrypt += sealed_at - started;
 
         let stripe_index = self.stripe_index;
         for (i, data) in self.stripe[..sealed].chunks_exact(share).enumerate() {
@@ -195,6 +220,7 @@ impl SegmentEncoder {
                 emit(out, k + j, stripe_index, shard);
             }
         }
+        self.times.encode += sealed_at.elapsed();
         self.stripe_index += 1;
         self.stripe_filled = 0;
     }

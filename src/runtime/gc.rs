@@ -69,6 +69,7 @@ pub fn spawn_collector(
     stores: Rc<[Rc<dyn PieceStore>]>,
     delay: Duration,
     shutdown: Rc<ShutdownSignal>,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
 ) {
     let queue = glommio::executor().create_task_queue(
         glommio::Shares::Static(50),
@@ -84,8 +85,12 @@ pub fn spawn_collector(
                 if shutdown.is_triggered() {
                     break;
                 }
-                if let Err(e) = collect(&meta, &stores, delay, &mut first_seen).await {
-                    eprintln!("ringgate: gc: {e}");
+                match collect(&meta, &stores, delay, &mut first_seen).await {
+                    Ok(deleted) => crate::metrics::CoreMetrics::add(
+                        &metrics.core(0).gc_segments_deleted,
+                        deleted as u64,
+                    ),
+                    Err(e) => eprintln!("ringgate: gc: {e}"),
                 }
             }
         },
@@ -102,7 +107,7 @@ async fn collect(
     stores: &Rc<[Rc<dyn PieceStore>]>,
     delay: Duration,
     first_seen: &mut HashMap<SegmentId, Instant>,
-) -> Result<(), String> {
+) -> Result<usize, String> {
     let pending = meta
         .gc_pending(SEGMENTS_PER_PASS_MAX)
         .await
@@ -133,6 +138,7 @@ async fn collect(
             done.push(entry.segment);
         }
     }
+    let deleted = done.len();
     if !done.is_empty() {
         for id in &done {
             first_seen.remove(id);
@@ -141,5 +147,5 @@ async fn collect(
             .await
             .map_err(|e| e.to_string())?;
     }
-    Ok(())
+    Ok(deleted)
 }

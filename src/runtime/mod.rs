@@ -4,6 +4,7 @@
 //! start-up (default project and credentials, the sweep of orphaned pieces) and
 //! graceful shutdown on SIGINT/SIGTERM.
 
+pub mod admin;
 pub mod bootstrap;
 pub mod gc;
 pub mod shutdown;
@@ -21,6 +22,7 @@ use crate::http::conn::{serve_connection, ConnSettings};
 use crate::http::head::HeadLimits;
 use crate::http::transport::Transport;
 use crate::meta::{CommitConfig, Committer, Meta, MetaStore};
+use crate::metrics::{CoreMetrics, Metrics};
 use crate::pieces::{LocalStore, PieceStore};
 use crate::s3::gateway::Gateway;
 use shutdown::ShutdownSignal;
@@ -72,6 +74,7 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
 
     let config = Arc::new(config);
     let cores = config.cores;
+    let metrics = Arc::new(Metrics::new(cores));
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (addr_tx, addr_rx) = std::sync::mpsc::channel::<Result<SocketAddr, ServeError>>();
     let mut shutdown_senders = Vec::with_capacity(cores);
@@ -83,6 +86,7 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
         let config = config.clone();
         let meta = meta.clone();
         let tls = tls.clone();
+        let metrics = metrics.clone();
         let addr_tx = addr_tx.clone();
         let placement = if cores <= cpus {
             Placement::Fixed(core)
@@ -92,7 +96,7 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
         let executor = LocalExecutorBuilder::new(placement)
             .name(&format!("ringgate-core{core}"))
             .spawn(move || async move {
-                run_core(core, listen, config, meta, tls, stop_rx, addr_tx).await;
+                run_core(core, listen, config, meta, metrics, tls, stop_rx, addr_tx).await;
             })
             .map_err(|e| ServeError::Core {
                 core,
@@ -158,11 +162,13 @@ fn wait_for_signal(senders: Vec<futures_channel::oneshot::Sender<()>>) -> Result
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_core(
     core: usize,
     listen: SocketAddr,
     config: Arc<ServeConfig>,
     meta: Meta,
+    metrics: Arc<Metrics>,
     tls: Option<Arc<rustls::ServerConfig>>,
     stop: futures_channel::oneshot::Receiver<()>,
     started: std::sync::mpsc::Sender<Result<SocketAddr, ServeError>>,
@@ -195,6 +201,7 @@ async fn run_core(
         config.clone(),
         meta.clone(),
         stores.clone(),
+        metrics.clone(),
     ));
     let settings = Rc::new(ConnSettings {
         head: HeadLimits {
@@ -214,7 +221,21 @@ async fn run_core(
         .detach();
     }
     if core == 0 {
-        gc::spawn_collector(meta, stores, config.gc_delay, shutdown.clone());
+        let admin = match admin_listener(&config, &meta, &metrics, &settings, &shutdown) {
+            Ok(addr) => addr,
+            Err(e) => {
+                let _ = started.send(Err(e));
+                return;
+            }
+        };
+        println!("ringgate: admin (metrics) on http://{admin}");
+        gc::spawn_collector(
+            meta,
+            stores,
+            config.gc_delay,
+            shutdown.clone(),
+            metrics.clone(),
+        );
     }
     let _ = started.send(Ok(addr));
 
@@ -236,24 +257,35 @@ async fn run_core(
                 continue;
             }
         };
+        let counters = metrics.core(core);
         if connections.get() >= config.limits.connections_per_core_max {
+            CoreMetrics::add(&counters.connections_refused, 1);
             drop(stream);
             continue;
         }
+        CoreMetrics::add(&counters.connections_accepted, 1);
         let transport = match Transport::new(stream, tls.as_ref()) {
             Ok(transport) => transport,
             Err(_) => continue,
         };
         connections.set(connections.get() + 1);
-        let (gateway, settings, shutdown, connections) = (
+        counters
+            .connections_open
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (gateway, settings, shutdown, connections, metrics) = (
             gateway.clone(),
             settings.clone(),
             shutdown.clone(),
             connections.clone(),
+            metrics.clone(),
         );
         let spawned = gate.spawn(async move {
             serve_connection(gateway, transport, settings, shutdown).await;
             connections.set(connections.get() - 1);
+            metrics
+                .core(core)
+                .connections_open
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         });
         if let Ok(task) = spawned {
             task.detach();
@@ -272,4 +304,53 @@ async fn run_core(
             config.limits.shutdown_grace
         );
     }
+}
+
+/// Binds the admin listener on this core (0) and serves it in the background;
+/// returns its address, also written to `<data>/admin.addr`.
+fn admin_listener(
+    config: &ServeConfig,
+    meta: &Meta,
+    metrics: &Arc<Metrics>,
+    settings: &Rc<ConnSettings>,
+    shutdown: &Rc<ShutdownSignal>,
+) -> Result<SocketAddr, ServeError> {
+    let listener = TcpListener::bind(config.admin_listen).map_err(|e| ServeError::Listen {
+        addr: config.admin_listen,
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let addr = listener.local_addr().unwrap_or(config.admin_listen);
+    let path = config.data.join("admin.addr");
+    std::fs::write(&path, format!("{addr}\n")).map_err(|source| ServeError::Data {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let handler = Rc::new(admin::AdminHandler {
+        metrics: metrics.clone(),
+        commits: meta.commit_handle().stats().clone(),
+    });
+    let (settings, shutdown) = (settings.clone(), shutdown.clone());
+    glommio::spawn_local(async move {
+        loop {
+            let accepted = future::or(async { Some(listener.accept().await) }, async {
+                shutdown.wait().await;
+                None
+            })
+            .await;
+            let Some(Ok(stream)) = accepted else {
+                if shutdown.is_triggered() {
+                    break;
+                }
+                continue;
+            };
+            let Ok(transport) = Transport::new(stream, None) else {
+                continue;
+            };
+            let (handler, settings, shutdown) =
+                (handler.clone(), settings.clone(), shutdown.clone());
+            glommio::spawn_local(serve_connection(handler, transport, settings, shutdown)).detach();
+        }
+    })
+    .detach();
+    Ok(addr)
 }

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::auth::{AccessKeyId, AccessRecord};
 use crate::meta::{Meta, ProjectId};
+use crate::metrics::CoreMetrics;
 use crate::pipeline::RootKey;
 use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::sigv4::{self, RequestParts, SigningKey, Verified};
@@ -48,6 +49,7 @@ impl RecordCache {
     async fn sealed_record(
         &self,
         meta: &Meta,
+        counters: &CoreMetrics,
         id: &AccessKeyId,
     ) -> Result<Option<Rc<[u8]>>, S3Error> {
         let row = id.row_key();
@@ -58,9 +60,11 @@ impl RecordCache {
                 UNKNOWN_TTL
             };
             if hit.fetched.elapsed() < ttl {
+                CoreMetrics::add(&counters.record_cache_hits, 1);
                 return Ok(hit.sealed.clone());
             }
         }
+        CoreMetrics::add(&counters.record_cache_misses, 1);
         let sealed: Option<Rc<[u8]>> = meta
             .access(row)
             .await
@@ -90,6 +94,7 @@ impl RecordCache {
 pub async fn authenticate(
     meta: &Meta,
     cache: &RecordCache,
+    counters: &CoreMetrics,
     region: &str,
     parts: &RequestParts<'_>,
 ) -> Result<Caller, S3Error> {
@@ -105,7 +110,7 @@ pub async fn authenticate(
         .map_err(crate::s3::map::sigv4_error)?;
     let access_key = AccessKeyId::new(auth.access_key_id.clone());
     let sealed = cache
-        .sealed_record(meta, &access_key)
+        .sealed_record(meta, counters, &access_key)
         .await?
         .ok_or_else(|| {
             S3Error::new(S3ErrorCode::InvalidAccessKeyId)

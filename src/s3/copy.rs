@@ -275,6 +275,7 @@ pub async fn upload_part_copy(
                 }
             }
             let stored = writer.finish().await.map_err(map::object_error)?;
+            crate::s3::object::record_write(gw, &stored.stats);
             let checksum = stored
                 .digest
                 .checksum

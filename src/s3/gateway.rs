@@ -13,6 +13,7 @@ use crate::config::ServeConfig;
 use crate::http::conn::{Exchange, RequestHandler};
 use crate::http::HttpError;
 use crate::meta::{Meta, ProjectId};
+use crate::metrics::{CoreMetrics, Metrics};
 use crate::object::PipelineConfig;
 use crate::pieces::PieceStore;
 use crate::pipeline::crypto::fill_random;
@@ -24,6 +25,7 @@ use crate::sigv4::RequestParts;
 
 pub struct Gateway {
     pub core: usize,
+    pub metrics: Arc<Metrics>,
     pub config: Arc<ServeConfig>,
     pub meta: Meta,
     pub stores: Rc<[Rc<dyn PieceStore>]>,
@@ -70,11 +72,13 @@ impl Gateway {
         config: Arc<ServeConfig>,
         meta: Meta,
         stores: Rc<[Rc<dyn PieceStore>]>,
+        metrics: Arc<Metrics>,
     ) -> Self {
         let mut prefix = [0u8; 3];
         fill_random(&mut prefix);
         Self {
             core,
+            metrics,
             pipeline: Rc::new(config.pipeline.clone()),
             config,
             meta,
@@ -89,7 +93,16 @@ impl Gateway {
         }
     }
 
-    async fn serve(&self, ex: &mut Exchange<'_>) -> Result<(), (S3Error, Option<String>)> {
+    /// This core's counters.
+    pub fn counters(&self) -> &CoreMetrics {
+        self.metrics.core(self.core)
+    }
+
+    async fn serve(
+        &self,
+        ex: &mut Exchange<'_>,
+        operation: &mut Option<Operation>,
+    ) -> Result<(), (S3Error, Option<String>)> {
         let target = ex.head.target().to_string();
         let (raw_path, raw_query) = match target.split_once('?') {
             Some((path, query)) => (path, query),
@@ -109,6 +122,7 @@ impl Gateway {
             has_copy_source: ex.head.header("x-amz-copy-source").is_some(),
         })
         .map_err(|e| (e, None))?;
+        *operation = Some(route.operation);
         let resource = route.resource();
         let caller = {
             let headers: Vec<(&str, &[u8])> = ex.head.headers().collect();
@@ -118,9 +132,15 @@ impl Gateway {
                 raw_query,
                 headers: &headers,
             };
-            authenticate(&self.meta, &self.records, &self.config.region, &parts)
-                .await
-                .map_err(|e| (e, Some(resource.clone())))?
+            authenticate(
+                &self.meta,
+                &self.records,
+                self.counters(),
+                &self.config.region,
+                &parts,
+            )
+            .await
+            .map_err(|e| (e, Some(resource.clone())))?
         };
         let request = Request {
             route,
@@ -177,14 +197,25 @@ impl Gateway {
 
 impl RequestHandler for Gateway {
     async fn handle(&self, ex: &mut Exchange<'_>) {
-        if let Err((error, resource)) = self.serve(ex).await {
+        let started = std::time::Instant::now();
+        let mut operation = None;
+        if let Err((error, resource)) = self.serve(ex, &mut operation).await {
             if !ex.response_started() {
                 self.send_error(ex, error, resource).await;
             }
         }
+        let (bytes_in, bytes_out) = ex.bytes_moved();
+        self.counters().request(
+            operation,
+            ex.status(),
+            started.elapsed(),
+            bytes_in,
+            bytes_out,
+        );
     }
 
     fn reject(&self, error: &HttpError, request_id: &str) -> (u16, &'static str, Vec<u8>) {
+        CoreMetrics::add(&self.counters().requests_rejected, 1);
         let s3 = map::http_error(error);
         let status = map::http_error_status(error, &s3);
         (status, "application/xml", s3.to_xml(request_id))

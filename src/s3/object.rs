@@ -155,6 +155,7 @@ pub async fn receive(
         }
     }
     let stored = writer.finish().await.map_err(map::object_error)?;
+    record_write(gw, &stored.stats);
     if let Err(e) = claims.check(&stored.digest, payload.trailers()) {
         extents::discard_written(&gw.stores, &stored.extents);
         return Err(e);
@@ -167,6 +168,20 @@ pub async fn receive(
         claims,
         etag,
     })
+}
+
+/// Adds a write's stage times and piece transfers to this core's metrics.
+pub fn record_write(gw: &Gateway, stats: &crate::object::WriteStats) {
+    use crate::metrics::{CoreMetrics, Stage};
+    let c = gw.counters();
+    c.stage(Stage::Hash, stats.stages.hash);
+    c.stage(Stage::Encrypt, stats.stages.encrypt);
+    c.stage(Stage::Encode, stats.stages.encode);
+    c.stage(Stage::PieceWrite, stats.piece_write);
+    CoreMetrics::add(&c.pieces_started, stats.pieces_started);
+    CoreMetrics::add(&c.pieces_committed, stats.pieces_committed);
+    CoreMetrics::add(&c.pieces_cancelled, stats.pieces_cancelled);
+    CoreMetrics::add(&c.pieces_failed, stats.pieces_failed);
 }
 
 /// `If-None-Match: *` and `If-Match` on a write.
@@ -517,6 +532,8 @@ pub async fn get_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> R
         ex.send_body(&data).await.map_err(io_error)?;
         chunk = reader.next_chunk().await.map_err(map::object_error)?;
     }
+    gw.counters()
+        .stage(crate::metrics::Stage::Read, reader.read_time);
     Ok(())
 }
 
