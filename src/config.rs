@@ -90,7 +90,7 @@ pub struct ServeSettings {
     /// Data folder: metadata database, credentials, default piece stores [default: ./data]
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
-    /// Piece store directories, one per disk [default: six under <data>/stores]
+    /// Piece store directories, one per disk [default: n (of --erasure) under <data>/stores]
     #[arg(long, value_name = "DIR", num_args = 1..)]
     pub stores: Option<Vec<PathBuf>>,
     /// Executor threads, one pinned per core [default: all cores]
@@ -206,15 +206,16 @@ impl ServeSettings {
     /// Applies defaults and validates every value.
     pub fn resolve(self) -> Result<ServeConfig, ConfigError> {
         let data = self.data.unwrap_or_else(|| PathBuf::from("./data"));
+        let erasure = ErasureParams::parse(self.erasure.as_deref().unwrap_or("4/5/6"))
+            .map_err(|e| invalid("erasure", e))?;
         let stores = match self.stores {
             Some(stores) if stores.is_empty() => return Err(invalid("stores", "empty list")),
             Some(stores) => stores,
-            None => (0..6)
+            // One store per piece of a segment.
+            None => (0..erasure.total)
                 .map(|i| data.join("stores").join(i.to_string()))
                 .collect(),
         };
-        let erasure = ErasureParams::parse(self.erasure.as_deref().unwrap_or("4/5/6"))
-            .map_err(|e| invalid("erasure", e))?;
         let share = parse_size(self.share_size.as_deref().unwrap_or("64KiB"))
             .map_err(|e| invalid("share_size", e))?;
         let segment = parse_size(self.segment_size.as_deref().unwrap_or("64MiB"))
@@ -388,6 +389,7 @@ mod tests {
             (
                 ServeSettings {
                     erasure: Some("4/6/8".into()),
+                    stores: Some(vec!["a".into(), "b".into()]),
                     ..Default::default()
                 },
                 "stores",
@@ -419,5 +421,23 @@ mod tests {
             assert!(err.starts_with(name), "{err:?} should name {name}");
         }
         assert!(toml::from_str::<ServeSettings>("no_such_setting = 1").is_err());
+    }
+
+    /// The profiles in tuning/ are documentation that must stay valid.
+    #[test]
+    fn tuning_profiles_resolve() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tuning");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let settings = ServeSettings::from_file(&path).unwrap();
+                settings
+                    .resolve()
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                seen += 1;
+            }
+        }
+        assert!(seen >= 3);
     }
 }
