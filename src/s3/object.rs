@@ -21,6 +21,10 @@ use crate::s3::{extents, map, names};
 
 pub const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
+/// Bodies larger than this are preceded by a check that the bucket exists
+/// (and of the write's condition), so a doomed upload is refused before it is sent.
+const PRECHECK_BYTES_MIN: u64 = 1 << 20;
+
 /// Headers S3 keeps with an object and returns on GET and HEAD.
 pub const KEPT_HEADERS: [&str; 5] = [
     "cache-control",
@@ -202,16 +206,21 @@ pub fn write_condition(head: &RequestHead) -> Result<Option<Precondition>, S3Err
 pub async fn put_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Result<(), S3Error> {
     let headers = ObjectHeaders::from_request(&ex.head)?;
     let condition = write_condition(&ex.head)?;
-    // Fail fast, before the body travels: the commit checks both again.
-    let existing = gw
-        .meta
-        .object(
-            req.project(),
-            req.bucket().to_string(),
-            req.key().to_string(),
-        )
-        .await
-        .map_err(map::meta_error)?;
+    // Fail fast, before a large body travels (the commit checks both again);
+    // for a small body the extra metadata read would cost more than it saves.
+    let large = ex.declared_length().is_none_or(|n| n > PRECHECK_BYTES_MIN);
+    let existing = if condition.is_some() || large {
+        gw.meta
+            .object(
+                req.project(),
+                req.bucket().to_string(),
+                req.key().to_string(),
+            )
+            .await
+            .map_err(map::meta_error)?
+    } else {
+        None
+    };
     match (&condition, &existing) {
         (Some(Precondition::IfNoneMatchStar), Some(_)) => {
             return Err(S3Error::new(C::PreconditionFailed))
