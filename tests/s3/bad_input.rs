@@ -32,7 +32,29 @@ fn signed_head(
     payload: &PayloadHash,
     at: AmzDateTime,
 ) -> (String, RequestSigner, [u8; 32]) {
-    let host = server.addr.to_string();
+    signed_head_for_host(
+        server,
+        &server.addr.to_string(),
+        method,
+        path,
+        query,
+        headers,
+        payload,
+        at,
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn signed_head_for_host(
+    server: &Server,
+    host: &str,
+    method: &str,
+    path: &str,
+    query: &str,
+    headers: &[(&str, &str)],
+    payload: &PayloadHash,
+    at: AmzDateTime,
+) -> (String, RequestSigner, [u8; 32]) {
     let mut signed: Vec<(&str, &[u8])> = vec![("host", host.as_bytes())];
     signed.extend(headers.iter().map(|(n, v)| (*n, v.as_bytes())));
     let signer = RequestSigner::new(
@@ -460,4 +482,60 @@ async fn expect_continue_and_keep_alive() {
     }
     assert_eq!(status_of(&response), 200);
     assert!(response.ends_with(&body));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn virtual_hosted_style_addressing() {
+    let server = Server::start(&["--domain", "s3.test"]);
+    server
+        .client()
+        .create_bucket()
+        .bucket("vhost")
+        .send()
+        .await
+        .unwrap();
+    let host = format!("vhost.s3.test:{}", server.addr.port());
+    let body = b"by host";
+    let length = body.len().to_string();
+    let hash = PayloadHash::from_digest(Sha256::digest(body).into());
+    let (head, _, _) = signed_head_for_host(
+        &server,
+        &host,
+        "PUT",
+        "/dir/k",
+        "",
+        &[("content-length", &length)],
+        &hash,
+        now(),
+    );
+    let mut request = head.into_bytes();
+    request.extend_from_slice(body);
+    assert_eq!(status_of(&server.raw(&request, WAIT)), 200);
+    // Path style still works beside it, and sees the same object.
+    let got = server
+        .client()
+        .get_object()
+        .bucket("vhost")
+        .key("dir/k")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        got.body.collect().await.unwrap().into_bytes().as_ref(),
+        body
+    );
+    let empty = PayloadHash::from_digest(Sha256::digest(b"").into());
+    let (head, _, _) = signed_head_for_host(
+        &server,
+        &host,
+        "GET",
+        "/",
+        "list-type=2",
+        &[],
+        &empty,
+        now(),
+    );
+    let response = server.raw(head.as_bytes(), WAIT);
+    assert_eq!(status_of(&response), 200);
+    assert!(String::from_utf8_lossy(&response).contains("<Key>dir/k</Key>"));
 }
