@@ -100,6 +100,16 @@ pub enum Mutation {
     },
     /// Removes GC queue entries once their pieces are deleted; absent ids are ignored.
     GcDone(Vec<SegmentId>),
+    /// Deletes a project that owns no buckets (`NoSuchProject`, `ProjectNotEmpty`).
+    DeleteProject {
+        id: ProjectId,
+    },
+    /// Revokes an API key head and with it every grant derived from it;
+    /// `existed` if it was revoked already.
+    RevokeApiKey {
+        head: [u8; 32],
+        revoked_ms: u64,
+    },
 }
 
 /// What a mutation that succeeded did.
@@ -592,6 +602,26 @@ fn plan<'m>(t: &WriteTables<'_>, mutation: &'m Mutation) -> Result<Plan<'m>, Met
             let key = require_upload(t, upload)?;
             drop_parts(t, &mut plan, upload.upload_id)?;
             plan.delete(TableId::Uploads, key);
+        }
+        Mutation::DeleteProject { id } => {
+            if !contains(t.get(TableId::Projects), &id.0)? {
+                return Err(MetaError::NoSuchProject);
+            }
+            let mut owned = false;
+            scan_prefix(t.get(TableId::Buckets), &id.0, |_, _| {
+                owned = true;
+                Ok(ControlFlow::Break(()))
+            })?;
+            if owned {
+                return Err(MetaError::ProjectNotEmpty);
+            }
+            plan.delete(TableId::Projects, id.0);
+        }
+        Mutation::RevokeApiKey { head, revoked_ms } => {
+            plan.outcome.existed = contains(t.get(TableId::Revoked), head)?;
+            if !plan.outcome.existed {
+                plan.put(TableId::Revoked, *head, encode(revoked_ms));
+            }
         }
         Mutation::GcDone(ids) => {
             for id in ids {

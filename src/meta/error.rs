@@ -15,6 +15,8 @@ pub enum MetaError {
     NoSuchProject,
     #[error("project already exists")]
     ProjectAlreadyExists,
+    #[error("project still owns buckets")]
+    ProjectNotEmpty,
     #[error("no such bucket")]
     NoSuchBucket,
     #[error("bucket already exists in this project")]

@@ -104,6 +104,14 @@ impl Meta {
         self.read(move |s| s.project(id)).await
     }
 
+    pub async fn projects(&self) -> Result<Vec<ProjectRecord>, MetaError> {
+        self.read(MetaStore::projects).await
+    }
+
+    pub async fn revoked(&self, head: [u8; 32]) -> Result<Option<u64>, MetaError> {
+        self.read(move |s| s.revoked(&head)).await
+    }
+
     pub async fn access(&self, key_hash: [u8; 32]) -> Result<Option<Vec<u8>>, MetaError> {
         self.read(move |s| s.access(&key_hash)).await
     }

@@ -43,10 +43,11 @@ pub(crate) enum TableId {
     Uploads,
     Parts,
     Gc,
+    Revoked,
 }
 
 impl TableId {
-    pub const ALL: [TableId; 8] = [
+    pub const ALL: [TableId; 9] = [
         TableId::Projects,
         TableId::Access,
         TableId::Buckets,
@@ -55,6 +56,7 @@ impl TableId {
         TableId::Uploads,
         TableId::Parts,
         TableId::Gc,
+        TableId::Revoked,
     ];
 
     pub fn name(self) -> &'static str {
@@ -67,6 +69,7 @@ impl TableId {
             TableId::Uploads => "uploads",
             TableId::Parts => "parts",
             TableId::Gc => "gc",
+            TableId::Revoked => "revoked",
         }
     }
 
@@ -253,6 +256,23 @@ impl MetaStore {
     pub fn project(&self, id: ProjectId) -> Result<Option<ProjectRecord>, MetaError> {
         let table = self.read()?.table(TableId::Projects)?;
         get(&table, TableId::Projects, &id.0)
+    }
+
+    /// Every project, in id order.
+    pub fn projects(&self) -> Result<Vec<ProjectRecord>, MetaError> {
+        let table = self.read()?.table(TableId::Projects)?;
+        let mut out = Vec::new();
+        scan_prefix(&table, &[], |_, value| {
+            out.push(decode(TableId::Projects.name(), value)?);
+            Ok(ControlFlow::Continue(()))
+        })?;
+        Ok(out)
+    }
+
+    /// When an API key head was revoked (unix ms), if it was.
+    pub fn revoked(&self, head: &[u8; 32]) -> Result<Option<u64>, MetaError> {
+        let table = self.read()?.table(TableId::Revoked)?;
+        get(&table, TableId::Revoked, head)
     }
 
     /// The opaque record stored under the hash of an access key id.

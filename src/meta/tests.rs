@@ -29,6 +29,7 @@ fn fixture() -> Fixture {
             id: project,
             name: "p".into(),
             created_ms: 1,
+            secret_sealed: Vec::new(),
         }))
         .unwrap();
     store.commit_one(create_bucket(project, BUCKET)).unwrap();
@@ -265,6 +266,7 @@ fn buckets_are_per_project() {
         id: other,
         name: "q".into(),
         created_ms: 1,
+        secret_sealed: Vec::new(),
     }))
     .unwrap();
     f.commit(create_bucket(other, BUCKET)).unwrap();
@@ -586,6 +588,7 @@ fn a_failing_mutation_leaves_its_batch_mates_applied() {
             id: f.project,
             name: "dup".into(),
             created_ms: 0,
+            secret_sealed: Vec::new(),
         }),
         f.delete("a"),
     ];
@@ -940,6 +943,7 @@ fn data_survives_reopen_and_a_second_open_fails_naming_the_file() {
             id: project,
             name: "p".into(),
             created_ms: 1,
+            secret_sealed: Vec::new(),
         }))
         .unwrap();
     let err = MetaStore::open(&path).unwrap_err();

@@ -68,6 +68,9 @@ pub struct ProjectRecord {
     pub id: ProjectId,
     pub name: String,
     pub created_ms: u64,
+    /// The project's macaroon secret, sealed under the server key (kept
+    /// outside the database), so the database alone cannot mint API keys.
+    pub secret_sealed: Vec<u8>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

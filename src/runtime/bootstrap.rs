@@ -56,6 +56,7 @@ pub fn ensure_default_project(meta: &Meta, config: &ServeConfig) -> Result<Welco
         id: ProjectId::random(),
         name: "default".into(),
         created_ms: now_ms(),
+        secret_sealed: Vec::new(),
     };
     let access_key = AccessKeyId::generate();
     let secret_key = generate_secret_key();
