@@ -1,8 +1,25 @@
-//! Who may do what: S3 credentials and the encrypted records behind them.
+//! Who may do what: S3 credentials and the encrypted records behind them, and
+//! access grants.
 //! A stolen metadata database opens nothing: records are keyed by a hash of the
 //! access key id and sealed under a key derived from it, and the id itself is
 //! never stored.
+//!
+//! An access grant (`grant`) is one printable string holding a project id, a
+//! macaroon API key (`macaroon`) and the project's root key; anyone holding it
+//! can restrict it offline with a caveat (`caveat`), and the server verifies
+//! the chain and asks the effective `permissions` about each request. All of
+//! it is pure code over bytes: no I/O, no clock (callers pass `now`).
 
+pub mod caveat;
 pub mod credentials;
+pub mod grant;
+pub mod macaroon;
+pub mod permissions;
+pub mod time;
 
+pub use caveat::{Action, ActionSet, Caveat, PathRule};
 pub use credentials::{AccessKeyId, AccessRecord, CredentialError};
+pub use grant::{Grant, GrantError, GRANT_PREFIX};
+pub use macaroon::{ApiKey, HeadId, ProjectSecret};
+pub use permissions::{Denied, ListScope, Permissions};
+pub use time::{format_time, parse_time};
