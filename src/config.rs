@@ -32,6 +32,8 @@ pub struct ServeConfig {
     /// Segments released by overwrites and deletes wait this long before their
     /// pieces are deleted, so a GET that started before the change can finish.
     pub gc_delay: Duration,
+    /// The admin API token; `None`: use (or create) `<data>/admin-token`.
+    pub admin_token: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -55,6 +57,12 @@ pub struct Limits {
     pub shutdown_grace: Duration,
     /// Largest XML request body (DeleteObjects, CompleteMultipartUpload, ...).
     pub xml_body_bytes_max: usize,
+    /// Entries of each per-core grant-cache map (records, signing keys, ...).
+    pub grant_cache_entries_max: usize,
+    /// How long a core trusts what its grant cache holds: a revoked grant or a
+    /// deleted project stops working within this, on every core, even if the
+    /// cross-core message were lost.
+    pub grant_cache_ttl: Duration,
     /// Largest single PUT (S3: 5 GiB) and part.
     pub object_bytes_max: u64,
 }
@@ -70,6 +78,8 @@ impl Default for Limits {
             stall_timeout: Duration::from_secs(60),
             shutdown_grace: Duration::from_secs(10),
             xml_body_bytes_max: 2 << 20,
+            grant_cache_entries_max: 10_000,
+            grant_cache_ttl: Duration::from_secs(30),
             object_bytes_max: 5 << 30,
         }
     }
@@ -141,6 +151,15 @@ pub struct ServeSettings {
     /// Seconds released segments wait before their pieces are deleted [default: 60]
     #[arg(long, value_name = "SECS")]
     pub gc_delay_secs: Option<u64>,
+    /// Entries per map of each core's grant cache [default: 10000]
+    #[arg(long, value_name = "N")]
+    pub grant_cache_entries_max: Option<usize>,
+    /// Seconds a core trusts its cached grants, secrets and revocations [default: 30]
+    #[arg(long, value_name = "SECS")]
+    pub grant_cache_ttl_secs: Option<u64>,
+    /// Admin API token [default: generated into <data>/admin-token]
+    #[arg(long, value_name = "TOKEN")]
+    pub admin_token: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -199,7 +218,10 @@ impl ServeSettings {
             idle_timeout_secs,
             stall_timeout_secs,
             shutdown_grace_secs,
-            gc_delay_secs
+            gc_delay_secs,
+            grant_cache_entries_max,
+            grant_cache_ttl_secs,
+            admin_token
         )
     }
 
@@ -277,6 +299,13 @@ impl ServeSettings {
         limits.idle_timeout = secs(self.idle_timeout_secs, limits.idle_timeout);
         limits.stall_timeout = secs(self.stall_timeout_secs, limits.stall_timeout);
         limits.shutdown_grace = secs(self.shutdown_grace_secs, limits.shutdown_grace);
+        limits.grant_cache_ttl = secs(self.grant_cache_ttl_secs, limits.grant_cache_ttl);
+        if let Some(n) = self.grant_cache_entries_max {
+            if n == 0 {
+                return Err(invalid("grant_cache_entries_max", "must be at least 1"));
+            }
+            limits.grant_cache_entries_max = n;
+        }
         let region = self.region.unwrap_or_else(|| "us-east-1".to_string());
         if region.is_empty()
             || !region
@@ -304,6 +333,7 @@ impl ServeSettings {
             etag,
             limits,
             gc_delay: secs(self.gc_delay_secs, Duration::from_secs(60)),
+            admin_token: self.admin_token,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! spreads every object over piece stores. See ARCHITECTURE.md for the map.
 
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod http;
 pub mod meta;
@@ -9,6 +10,7 @@ pub mod metrics;
 pub mod object;
 pub mod pieces;
 pub mod pipeline;
+pub mod registry;
 pub mod runtime;
 pub mod s3;
 pub mod sigv4;

@@ -30,6 +30,16 @@ enum Command {
         #[command(flatten)]
         settings: Box<ServeSettings>,
     },
+    /// Manage projects (tenants) of a running gateway
+    Project {
+        #[command(subcommand)]
+        command: ringgate::cli::ProjectCommand,
+    },
+    /// Inspect, restrict, register and revoke access grants
+    Grant {
+        #[command(subcommand)]
+        command: ringgate::cli::GrantCommand,
+    },
     /// Inspect piece files
     Piece {
         #[command(subcommand)]
@@ -49,6 +59,8 @@ enum PieceCommand {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Serve { config, settings } => serve(config, *settings),
+        Command::Project { command } => ringgate::cli::run_project(command),
+        Command::Grant { command } => ringgate::cli::run_grant(command),
         Command::Piece {
             command: PieceCommand::Verify { files },
         } => verify_pieces(&files),

@@ -1,15 +1,16 @@
 //! Credentials and their records. An access key id names a record; the record
-//! (the project, the SigV4 secret key, the project's root encryption key) is
-//! sealed with AES-256-GCM under a key derived from the access key id with
+//! (the SigV4 secret key and the access grant it was registered with, which
+//! carries the project, its API key and its root encryption key) is sealed
+//! with AES-256-GCM under a key derived from the access key id with
 //! HKDF-SHA256, and stored under the SHA-256 of the id. Whoever reads the
 //! database learns neither the id nor anything the record holds; whoever sends
 //! a request with the id can open its record for that request only.
 //!
-//! Sealed record, version 1:
+//! Sealed record, version 2:
 //! ```text
-//! 0   1   version = 1
+//! 0   1   version = 2
 //! 1   12  random nonce
-//! 13  n   AES-256-GCM(project id (16) ‖ root key (32) ‖ secret key (UTF-8))
+//! 13  n   AES-256-GCM(secret length (u16 LE) ‖ secret key (UTF-8) ‖ grant (binary))
 //! end 16  tag; associated data = the row key, SHA-256(access key id)
 //! ```
 
@@ -17,9 +18,10 @@ use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::pipeline::crypto::{fill_random, AeadBackend, Cipher, RootKey, SecretKey};
+use super::grant::Grant;
+use crate::pipeline::crypto::{fill_random, AeadBackend, Cipher, SecretKey};
 
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
 const NONCE_BYTES: usize = 12;
 const TAG_BYTES: usize = 16;
 const HKDF_INFO: &[u8] = b"ringgate access record v1";
@@ -93,18 +95,20 @@ pub fn generate_secret_key() -> Zeroizing<String> {
     Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bits[..]))
 }
 
-/// What an access key opens: the project it acts for, the secret key that signs
-/// its requests, and the project's root key under which content keys are wrapped.
+/// What an access key opens: the secret key that signs its requests and the
+/// grant that says for which project, with which key and what it may do.
 pub struct AccessRecord {
-    pub project: [u8; 16],
     pub secret_key: Zeroizing<String>,
-    pub root_key: RootKey,
+    pub grant: Grant,
 }
 
 impl std::fmt::Debug for AccessRecord {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AccessRecord")
-            .field("project", &crate::pipeline::checksum::hex(&self.project))
+            .field(
+                "project",
+                &crate::pipeline::checksum::hex(self.grant.project()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -119,6 +123,8 @@ pub enum CredentialError {
     Truncated(usize),
     #[error("access record holds a secret key that is not UTF-8")]
     SecretEncoding,
+    #[error("access record holds a grant that does not parse: {0}")]
+    Grant(String),
 }
 
 fn record_cipher(id: &AccessKeyId) -> Cipher {
@@ -134,10 +140,12 @@ impl AccessRecord {
     pub fn seal(&self, id: &AccessKeyId) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_BYTES];
         fill_random(&mut nonce);
-        let mut body = Zeroizing::new(Vec::with_capacity(48 + self.secret_key.len()));
-        body.extend_from_slice(&self.project);
-        body.extend_from_slice(self.root_key.expose());
-        body.extend_from_slice(self.secret_key.as_bytes());
+        let grant = self.grant.to_bytes();
+        let secret = self.secret_key.as_bytes();
+        let mut body = Zeroizing::new(Vec::with_capacity(2 + secret.len() + grant.len()));
+        body.extend_from_slice(&(secret.len() as u16).to_le_bytes());
+        body.extend_from_slice(secret);
+        body.extend_from_slice(&grant);
         let tag = record_cipher(id).seal(nonce, &id.row_key(), &mut body);
         let mut out = Vec::with_capacity(1 + NONCE_BYTES + body.len() + TAG_BYTES);
         out.push(VERSION);
@@ -149,7 +157,7 @@ impl AccessRecord {
 
     /// Opens a sealed record with the access key id that names it.
     pub fn open(id: &AccessKeyId, sealed: &[u8]) -> Result<Self, CredentialError> {
-        if sealed.len() < 1 + NONCE_BYTES + 48 + TAG_BYTES {
+        if sealed.len() < 1 + NONCE_BYTES + 2 + TAG_BYTES {
             return Err(CredentialError::Truncated(sealed.len()));
         }
         if sealed[0] != VERSION {
@@ -162,15 +170,18 @@ impl AccessRecord {
         record_cipher(id)
             .open(nonce, &id.row_key(), &mut body, &tag)
             .map_err(|_| CredentialError::Authentication)?;
-        let project: [u8; 16] = body[..16].try_into().expect("length checked");
-        let root: [u8; 32] = body[16..48].try_into().expect("length checked");
-        let secret = std::str::from_utf8(&body[48..])
+        let secret_len = u16::from_le_bytes([body[0], body[1]]) as usize;
+        if body.len() < 2 + secret_len {
+            return Err(CredentialError::Truncated(sealed.len()));
+        }
+        let secret = std::str::from_utf8(&body[2..2 + secret_len])
             .map_err(|_| CredentialError::SecretEncoding)?
             .to_string();
+        let grant = Grant::from_bytes(&body[2 + secret_len..])
+            .map_err(|e| CredentialError::Grant(e.to_string()))?;
         Ok(Self {
-            project,
             secret_key: Zeroizing::new(secret),
-            root_key: RootKey::from_bytes(root),
+            grant,
         })
     }
 }
@@ -180,10 +191,10 @@ mod tests {
     use super::*;
 
     fn record() -> AccessRecord {
+        let secret = crate::auth::ProjectSecret::random();
         AccessRecord {
-            project: [7; 16],
             secret_key: generate_secret_key(),
-            root_key: RootKey::random(),
+            grant: Grant::issue([7; 16], &secret, crate::pipeline::RootKey::random()),
         }
     }
 
@@ -204,14 +215,18 @@ mod tests {
         let rec = record();
         let sealed = rec.seal(&id);
         let opened = AccessRecord::open(&id, &sealed).unwrap();
-        assert_eq!(opened.project, rec.project);
+        assert_eq!(opened.grant.project(), rec.grant.project());
         assert_eq!(*opened.secret_key, *rec.secret_key);
-        assert_eq!(opened.root_key.expose(), rec.root_key.expose());
-        // The sealed bytes hold neither the id, the secret nor the root key.
+        assert_eq!(
+            opened.grant.root_key().expose(),
+            rec.grant.root_key().expose()
+        );
+        // The sealed bytes hold neither the id, the secret, the grant nor the root key.
         let hay = |needle: &[u8]| sealed.windows(needle.len()).any(|w| w == needle);
         assert!(!hay(id.expose().as_bytes()));
         assert!(!hay(rec.secret_key.as_bytes()));
-        assert!(!hay(rec.root_key.expose()));
+        assert!(!hay(rec.grant.root_key().expose()));
+        assert!(!hay(&rec.grant.to_bytes()[..40]));
         // Another id, a flipped byte, a truncation or a new version: refused.
         let other = AccessKeyId::generate();
         assert_eq!(
@@ -227,11 +242,11 @@ mod tests {
             AccessRecord::open(&id, &sealed[..20]),
             Err(CredentialError::Truncated(20))
         ));
-        let mut v2 = sealed.clone();
-        v2[0] = 2;
+        let mut v3 = sealed.clone();
+        v3[0] = 3;
         assert_eq!(
-            AccessRecord::open(&id, &v2).unwrap_err(),
-            CredentialError::Version(2)
+            AccessRecord::open(&id, &v3).unwrap_err(),
+            CredentialError::Version(3)
         );
     }
 }

@@ -15,6 +15,7 @@ pub mod credentials;
 pub mod grant;
 pub mod macaroon;
 pub mod permissions;
+pub mod server_key;
 pub mod time;
 
 pub use caveat::{Action, ActionSet, Caveat, PathRule};
@@ -22,4 +23,5 @@ pub use credentials::{AccessKeyId, AccessRecord, CredentialError};
 pub use grant::{Grant, GrantError, GRANT_PREFIX};
 pub use macaroon::{ApiKey, HeadId, ProjectSecret};
 pub use permissions::{Denied, ListScope, Permissions};
+pub use server_key::ServerKey;
 pub use time::{format_time, parse_time};

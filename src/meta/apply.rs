@@ -107,7 +107,7 @@ pub enum Mutation {
     /// Revokes an API key head and with it every grant derived from it;
     /// `existed` if it was revoked already.
     RevokeApiKey {
-        head: [u8; 32],
+        head: [u8; 16],
         revoked_ms: u64,
     },
 }

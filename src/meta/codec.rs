@@ -5,6 +5,7 @@
 //! table       key                                                  value
 //! format      "version"                                            u64 (= FORMAT_VERSION)
 //! projects    project(16)                                          v ‖ ProjectRecord
+//! revoked     API key head id(16)                                  v ‖ revoked at (unix ms)
 //! access      sha256(access key id)(32)                            opaque bytes (auth's ciphertext)
 //! buckets     project(16) ‖ name                                   v ‖ BucketRecord
 //! objects     project(16) ‖ bucket ‖ 00 ‖ key                      v ‖ ObjectRecord

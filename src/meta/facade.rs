@@ -108,7 +108,7 @@ impl Meta {
         self.read(MetaStore::projects).await
     }
 
-    pub async fn revoked(&self, head: [u8; 32]) -> Result<Option<u64>, MetaError> {
+    pub async fn revoked(&self, head: [u8; 16]) -> Result<Option<u64>, MetaError> {
         self.read(move |s| s.revoked(&head)).await
     }
 

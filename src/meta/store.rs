@@ -269,8 +269,8 @@ impl MetaStore {
         Ok(out)
     }
 
-    /// When an API key head was revoked (unix ms), if it was.
-    pub fn revoked(&self, head: &[u8; 32]) -> Result<Option<u64>, MetaError> {
+    /// When an API key head (its 16-byte id) was revoked (unix ms), if it was.
+    pub fn revoked(&self, head: &[u8; 16]) -> Result<Option<u64>, MetaError> {
         let table = self.read()?.table(TableId::Revoked)?;
         get(&table, TableId::Revoked, head)
     }

@@ -312,50 +312,29 @@ impl PieceWriter for LocalWriter {
         })
     }
 
+    /// Runs the commit in a task of its own, which the caller's future only
+    /// waits for. glommio's `DmaStreamWriter` takes its file when `close`
+    /// starts and panics in `Drop` if that close is dropped half way, so a
+    /// commit must never be cut short by the long tail dropping its future.
+    /// If the caller gives up, the task finishes the I/O and then makes sure
+    /// the piece is not left visible: a commit abandoned by its caller does
+    /// not publish.
     fn commit(self: Box<Self>) -> LocalBoxFuture<'static, Result<(), StoreError>> {
+        let abandoned = Rc::new(Cell::new(false));
+        let flag = abandoned.clone();
+        let task = glommio::spawn_local(async move { self.commit_to_end(&flag).await }).detach();
         Box::pin(async move {
-            if self.interrupted {
-                // Dropping self removes the temporary file.
-                return Err(self.interrupted_error("commit"));
-            }
-            let LocalWriter {
-                store,
-                id,
-                mut stream,
-                sync_file,
-                temp_path,
-                final_path,
-                guard,
-                interrupted: _,
-            } = *self;
-            // Writes the padded last block and truncates to the exact length.
-            stream
-                .close()
-                .await
-                .map_err(|e| store.io_error("flush", id, e))?;
-            // One fdatasync covers the data and the truncated length.
-            sync_file
-                .fdatasync()
-                .await
-                .map_err(|e| store.io_error("sync", id, os_error(e)))?;
-            sync_file
-                .close()
-                .await
-                .map_err(|e| store.io_error("close", id, os_error(e)))?;
-            glommio::io::rename(&temp_path, &final_path)
-                .await
-                .map_err(|e| store.io_error("publish", id, os_error(e)))?;
-            guard.disarm();
-            // The rename is durable only once the directory is: until then a
-            // crash could lose the name, though never expose a partial piece.
-            let parent = final_path.parent().unwrap_or(&store.root);
-            let dir = Directory::open(parent)
-                .await
-                .map_err(|e| store.io_error("sync directory", id, os_error(e)))?;
-            let synced = dir.sync().await;
-            let _ = dir.close().await; // Read-only descriptor: nothing to lose.
-            synced.map_err(|e| store.io_error("sync directory", id, os_error(e)))?;
-            Ok(())
+            let watch = AbandonOnDrop(Some(abandoned));
+            let result = task.await;
+            watch.disarm();
+            result.unwrap_or_else(|| {
+                Err(StoreError::Io {
+                    store: String::new(),
+                    op: "commit",
+                    piece: String::new(),
+                    source: io::Error::other("the executor stopped during the commit"),
+                })
+            })
         })
     }
 
@@ -395,6 +374,77 @@ impl LocalWriter {
                 "an earlier write failed or was cancelled part way, so the piece is incomplete",
             ),
         )
+    }
+
+    async fn commit_to_end(self: Box<Self>, abandoned: &Cell<bool>) -> Result<(), StoreError> {
+        if self.interrupted {
+            // Dropping self removes the temporary file.
+            return Err(self.interrupted_error("commit"));
+        }
+        let LocalWriter {
+            store,
+            id,
+            mut stream,
+            sync_file,
+            temp_path,
+            final_path,
+            guard,
+            interrupted: _,
+        } = *self;
+        // Writes the padded last block and truncates to the exact length.
+        stream
+            .close()
+            .await
+            .map_err(|e| store.io_error("flush", id, e))?;
+        // One fdatasync covers the data and the truncated length.
+        sync_file
+            .fdatasync()
+            .await
+            .map_err(|e| store.io_error("sync", id, os_error(e)))?;
+        sync_file
+            .close()
+            .await
+            .map_err(|e| store.io_error("close", id, os_error(e)))?;
+        if abandoned.get() {
+            // Nobody waits for this piece: the guard, dropped armed, removes it.
+            return Err(store.io_error("commit", id, io::Error::other("abandoned")));
+        }
+        glommio::io::rename(&temp_path, &final_path)
+            .await
+            .map_err(|e| store.io_error("publish", id, os_error(e)))?;
+        guard.disarm();
+        if abandoned.get() {
+            // Given up on during the rename: take the name back.
+            let _ = glommio::io::remove(&final_path).await;
+            return Err(store.io_error("commit", id, io::Error::other("abandoned")));
+        }
+        // The rename is durable only once the directory is: until then a
+        // crash could lose the name, though never expose a partial piece.
+        let parent = final_path.parent().unwrap_or(&store.root);
+        let dir = Directory::open(parent)
+            .await
+            .map_err(|e| store.io_error("sync directory", id, os_error(e)))?;
+        let synced = dir.sync().await;
+        let _ = dir.close().await; // Read-only descriptor: nothing to lose.
+        synced.map_err(|e| store.io_error("sync directory", id, os_error(e)))?;
+        Ok(())
+    }
+}
+
+/// Marks a commit abandoned when its caller's future is dropped before the end.
+struct AbandonOnDrop(Option<Rc<Cell<bool>>>);
+
+impl AbandonOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        if let Some(flag) = self.0.take() {
+            flag.set(true);
+        }
     }
 }
 

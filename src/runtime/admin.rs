@@ -1,16 +1,175 @@
-//! The admin listener, off the S3 port: `/metrics` (Prometheus text) and
-//! `/health`. It runs on core 0 and reads every core's metrics slot.
+//! The admin listener, off the S3 port, on core 0: `/metrics` (Prometheus
+//! text) and `/health` for monitoring, and the admin API the `ringgate
+//! project` and `ringgate grant revoke` commands use, behind a bearer token
+//! (from the config or `<data>/admin-token`, mode 0600):
+//!
+//! | request | answer |
+//! | --- | --- |
+//! | `POST /v1/projects {"name"}` | `{"project_id","name","access_grant"}`: the project's first grant |
+//! | `GET /v1/projects` | `[{"project_id","name","created"}]` |
+//! | `DELETE /v1/projects/<id>` | 204; 409 while it owns buckets |
+//! | `POST /v1/revoke {"head"}` | `{"revoked"}`: the API-key head id (hex) is revoked |
+//!
+//! Revocations and deleted projects are sent to every core's grant cache at
+//! once, as explicit cross-core messages.
 
 use std::sync::Arc;
 
+use futures_channel::mpsc::UnboundedSender;
+use serde::Deserialize;
+
+use crate::auth::HeadId;
 use crate::http::conn::{Exchange, RequestHandler};
 use crate::http::HttpError;
-use crate::meta::CommitStats;
+use crate::meta::{CommitStats, MetaError, ProjectId};
 use crate::metrics::Metrics;
+use crate::registry::{Registry, RegistryError};
+use crate::s3::authn::Invalidation;
+
+const BODY_BYTES_MAX: usize = 64 << 10;
 
 pub struct AdminHandler {
     pub metrics: Arc<Metrics>,
     pub commits: Arc<CommitStats>,
+    pub registry: Registry,
+    pub token: zeroize::Zeroizing<String>,
+    /// One sender per core's grant cache.
+    pub invalidations: Vec<UnboundedSender<Invalidation>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateProject {
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Revoke {
+    head: String,
+}
+
+fn json_error(message: &str) -> String {
+    serde_json::json!({ "error": message }).to_string()
+}
+
+impl AdminHandler {
+    fn authorized(&self, ex: &Exchange<'_>) -> bool {
+        let Some(given) = ex
+            .head
+            .header_str("authorization")
+            .and_then(|v| v.strip_prefix("Bearer "))
+        else {
+            return false;
+        };
+        let (a, b) = (given.trim().as_bytes(), self.token.as_bytes());
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+
+    fn broadcast(&self, what: Invalidation) {
+        for core in &self.invalidations {
+            let _ = core.unbounded_send(what.clone());
+        }
+    }
+
+    async fn body(ex: &mut Exchange<'_>) -> Result<Vec<u8>, String> {
+        let mut body = Vec::new();
+        while let Some(data) = ex.body_chunk().await.map_err(|e| e.to_string())? {
+            body.extend_from_slice(data);
+            if body.len() > BODY_BYTES_MAX {
+                return Err("request body too large".into());
+            }
+        }
+        Ok(body)
+    }
+
+    async fn api(&self, ex: &mut Exchange<'_>, method: &str, path: &str) -> (u16, String) {
+        if !self.authorized(ex) {
+            return (401, json_error("missing or wrong admin token"));
+        }
+        let status_of = |e: &RegistryError| match e {
+            RegistryError::ProjectName => 400,
+            RegistryError::Meta(MetaError::NoSuchProject) => 404,
+            RegistryError::Meta(MetaError::ProjectNotEmpty) => 409,
+            _ => 500,
+        };
+        match (method, path) {
+            ("POST", "/v1/projects") => {
+                let body = match Self::body(ex).await {
+                    Ok(body) => body,
+                    Err(e) => return (400, json_error(&e)),
+                };
+                let request: CreateProject = match serde_json::from_slice(&body) {
+                    Ok(request) => request,
+                    Err(e) => return (400, json_error(&e.to_string())),
+                };
+                match self.registry.create_project(&request.name).await {
+                    Ok(project) => (
+                        200,
+                        serde_json::json!({
+                            "project_id": project.record.id.to_hex(),
+                            "name": project.record.name,
+                            "access_grant": &*project.grant.encode(),
+                        })
+                        .to_string(),
+                    ),
+                    Err(e) => (status_of(&e), json_error(&e.to_string())),
+                }
+            }
+            ("GET", "/v1/projects") => match self.registry.projects().await {
+                Ok(projects) => (
+                    200,
+                    serde_json::Value::Array(
+                        projects
+                            .into_iter()
+                            .map(|p| {
+                                serde_json::json!({
+                                    "project_id": p.id.to_hex(),
+                                    "name": p.name,
+                                    "created": crate::auth::format_time((p.created_ms / 1000) as i64),
+                                })
+                            })
+                            .collect(),
+                    )
+                    .to_string(),
+                ),
+                Err(e) => (status_of(&e), json_error(&e.to_string())),
+            },
+            ("DELETE", path) if path.starts_with("/v1/projects/") => {
+                let Some(id) = ProjectId::from_hex(&path["/v1/projects/".len()..]) else {
+                    return (400, json_error("a project id is 32 hex digits"));
+                };
+                match self.registry.delete_project(id).await {
+                    Ok(()) => {
+                        self.broadcast(Invalidation::ProjectDeleted(id));
+                        (204, String::new())
+                    }
+                    Err(e) => (status_of(&e), json_error(&e.to_string())),
+                }
+            }
+            ("POST", "/v1/revoke") => {
+                let body = match Self::body(ex).await {
+                    Ok(body) => body,
+                    Err(e) => return (400, json_error(&e)),
+                };
+                let request: Revoke = match serde_json::from_slice(&body) {
+                    Ok(request) => request,
+                    Err(e) => return (400, json_error(&e.to_string())),
+                };
+                let Ok(head) = request.head.trim().parse::<HeadId>() else {
+                    return (400, json_error("an API-key head id is 32 hex digits"));
+                };
+                match self.registry.revoke(head).await {
+                    Ok(newly) => {
+                        self.broadcast(Invalidation::Revoked(head));
+                        (200, serde_json::json!({ "revoked": true, "newly": newly }).to_string())
+                    }
+                    Err(e) => (status_of(&e), json_error(&e.to_string())),
+                }
+            }
+            _ => (404, json_error("no such admin endpoint")),
+        }
+    }
 }
 
 impl RequestHandler for AdminHandler {
@@ -31,9 +190,15 @@ impl RequestHandler for AdminHandler {
                 ex.respond(200, &[("content-type", "text/plain")], b"ok\n")
                     .await
             }
-            _ => {
-                ex.respond(404, &[("content-type", "text/plain")], b"not found\n")
-                    .await
+            (method, path) => {
+                let (status, body) = self.api(ex, method, path).await;
+                let body = zeroize::Zeroizing::new(body);
+                ex.respond(
+                    status,
+                    &[("content-type", "application/json")],
+                    body.as_bytes(),
+                )
+                .await
             }
         };
     }
@@ -41,8 +206,8 @@ impl RequestHandler for AdminHandler {
     fn reject(&self, error: &HttpError, _request_id: &str) -> (u16, &'static str, Vec<u8>) {
         (
             error.status(),
-            "text/plain",
-            format!("{error}\n").into_bytes(),
+            "application/json",
+            json_error(&error.to_string()).into_bytes(),
         )
     }
 

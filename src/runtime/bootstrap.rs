@@ -1,7 +1,10 @@
-//! First start of the embedded default: a default project with one access key,
-//! whose secret the user gets once on the terminal and keeps in
-//! `<data>/credentials` (AWS shared-credentials format, profile `ringgate`,
-//! mode 0600). Later starts find the file and check it still opens its record.
+//! First start of the embedded default: a default project, its first grant in
+//! `<data>/grant` and that grant registered as S3 credentials, which the user
+//! gets once on the terminal and keeps in `<data>/credentials` (AWS
+//! shared-credentials format, profile `ringgate`). Both files are mode 0600
+//! and are the user's copies: the server keeps neither the grant's root key
+//! nor the access key id. Later starts find the files and check they still open
+//! their record.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -10,11 +13,9 @@ use std::path::Path;
 use zeroize::Zeroizing;
 
 use super::ServeError;
-use crate::auth::credentials::generate_secret_key;
 use crate::auth::{AccessKeyId, AccessRecord};
 use crate::config::ServeConfig;
-use crate::meta::{Meta, Mutation, ProjectId, ProjectRecord};
-use crate::pipeline::RootKey;
+use crate::registry::Registry;
 
 pub const PROFILE: &str = "ringgate";
 
@@ -29,7 +30,10 @@ pub enum Welcome {
 }
 
 /// Makes sure the default project and its credentials exist.
-pub fn ensure_default_project(meta: &Meta, config: &ServeConfig) -> Result<Welcome, ServeError> {
+pub fn ensure_default_project(
+    registry: &Registry,
+    config: &ServeConfig,
+) -> Result<Welcome, ServeError> {
     let path = config.data.join("credentials");
     let data_error = |source| ServeError::Data {
         path: path.display().to_string(),
@@ -42,7 +46,7 @@ pub fn ensure_default_project(meta: &Meta, config: &ServeConfig) -> Result<Welco
                 "no [{PROFILE}] profile with aws_access_key_id and aws_secret_access_key"
             )))
         })?;
-        let sealed = meta.store().access(&access_key.row_key())?;
+        let sealed = registry.meta().store().access(&access_key.row_key())?;
         match sealed.map(|s| AccessRecord::open(&access_key, &s)) {
             Some(Ok(_)) => return Ok(Welcome::Existing),
             _ => {
@@ -52,33 +56,31 @@ pub fn ensure_default_project(meta: &Meta, config: &ServeConfig) -> Result<Welco
             }
         }
     }
-    let project = ProjectRecord {
-        id: ProjectId::random(),
-        name: "default".into(),
-        created_ms: now_ms(),
-        secret_sealed: Vec::new(),
-    };
-    let access_key = AccessKeyId::generate();
-    let secret_key = generate_secret_key();
-    let record = AccessRecord {
-        project: project.id.0,
-        secret_key: secret_key.clone(),
-        root_key: RootKey::random(),
-    };
-    let commits = meta.commit_handle();
-    commits.commit_blocking(Mutation::CreateProject(project))?;
-    commits.commit_blocking(Mutation::PutAccess {
-        key_hash: access_key.row_key(),
-        record: record.seal(&access_key),
+    let project = registry
+        .create_project_blocking("default")
+        .map_err(|e| data_error(std::io::Error::other(e.to_string())))?;
+    let grant_path = config.data.join("grant");
+    write_private(&grant_path, &format!("{}\n", &*project.grant.encode())).map_err(|source| {
+        ServeError::Data {
+            path: grant_path.display().to_string(),
+            source,
+        }
     })?;
-    write_credentials(&path, &access_key, &secret_key).map_err(data_error)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let registered = registry
+        .register_blocking(project.grant, now)
+        .map_err(|e| data_error(std::io::Error::other(e.to_string())))?;
+    write_credentials(&path, &registered.access_key, &registered.secret_key).map_err(data_error)?;
     Ok(Welcome::Created {
-        access_key,
-        secret_key,
+        access_key: registered.access_key,
+        secret_key: registered.secret_key,
     })
 }
 
-fn write_credentials(path: &Path, key: &AccessKeyId, secret: &str) -> std::io::Result<()> {
+/// Writes a file only its owner can read, atomically.
+pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -86,13 +88,19 @@ fn write_credentials(path: &Path, key: &AccessKeyId, secret: &str) -> std::io::R
         .truncate(true)
         .mode(0o600)
         .open(&tmp)?;
-    write!(
-        file,
-        "[{PROFILE}]\naws_access_key_id = {}\naws_secret_access_key = {secret}\n",
-        key.expose()
-    )?;
+    file.write_all(text.as_bytes())?;
     file.sync_all()?;
     std::fs::rename(&tmp, path)
+}
+
+fn write_credentials(path: &Path, key: &AccessKeyId, secret: &str) -> std::io::Result<()> {
+    write_private(
+        path,
+        &format!(
+            "[{PROFILE}]\naws_access_key_id = {}\naws_secret_access_key = {secret}\n",
+            key.expose()
+        ),
+    )
 }
 
 /// The access key and secret of the `ringgate` profile.
@@ -121,7 +129,8 @@ pub fn print_welcome(welcome: &Welcome, config: &ServeConfig, endpoint: &str) {
     } = welcome
     {
         println!(
-            "ringgate: created the default project; its credentials (shown once, kept in {}):",
+            "ringgate: created the default project: its access grant is in {}, its S3 credentials (shown once) in {}:",
+            config.data.join("grant").display(),
             credentials.display()
         );
         println!("  access key: {}", access_key.expose());
@@ -133,12 +142,6 @@ pub fn print_welcome(welcome: &Welcome, config: &ServeConfig, endpoint: &str) {
         credentials.display(),
         config.region
     );
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[cfg(test)]

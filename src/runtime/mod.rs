@@ -24,6 +24,8 @@ use crate::http::transport::Transport;
 use crate::meta::{CommitConfig, Committer, Meta, MetaStore};
 use crate::metrics::{CoreMetrics, Metrics};
 use crate::pieces::{LocalStore, PieceStore};
+use crate::registry::Registry;
+use crate::s3::authn::Invalidation;
 use crate::s3::gateway::Gateway;
 use shutdown::ShutdownSignal;
 
@@ -66,15 +68,27 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
         ),
         None => None,
     };
-    let welcome = bootstrap::ensure_default_project(&meta, &config)?;
+    let server_key = crate::auth::ServerKey::load_or_create(&config.data.join("server.key"))
+        .map_err(|source| ServeError::Data {
+            path: config.data.join("server.key").display().to_string(),
+            source,
+        })?;
+    let registry = Registry::new(meta.clone(), Arc::new(server_key));
+    let welcome = bootstrap::ensure_default_project(&registry, &config)?;
     let swept = gc::sweep_orphans(&meta, &config.stores)?;
     if swept > 0 {
         eprintln!("ringgate: removed {swept} orphaned pieces left by an earlier crash");
     }
 
+    let admin_token = admin_token(&config)?;
     let config = Arc::new(config);
     let cores = config.cores;
     let metrics = Arc::new(Metrics::new(cores));
+    // One channel per core's grant cache: revocations reach every core at once.
+    let (invalidation_senders, mut invalidation_receivers): (Vec<_>, Vec<_>) = (0..cores)
+        .map(|_| futures_channel::mpsc::unbounded::<Invalidation>())
+        .unzip();
+    let mut admin_parts = Some((admin_token, invalidation_senders));
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (addr_tx, addr_rx) = std::sync::mpsc::channel::<Result<SocketAddr, ServeError>>();
     let mut shutdown_senders = Vec::with_capacity(cores);
@@ -84,10 +98,12 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
         let (stop_tx, stop_rx) = futures_channel::oneshot::channel::<()>();
         shutdown_senders.push(stop_tx);
         let config = config.clone();
-        let meta = meta.clone();
+        let registry = registry.clone();
         let tls = tls.clone();
         let metrics = metrics.clone();
         let addr_tx = addr_tx.clone();
+        let invalidations = invalidation_receivers.remove(0);
+        let admin = if core == 0 { admin_parts.take() } else { None };
         let placement = if cores <= cpus {
             Placement::Fixed(core)
         } else {
@@ -96,7 +112,13 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
         let executor = LocalExecutorBuilder::new(placement)
             .name(&format!("ringgate-core{core}"))
             .spawn(move || async move {
-                run_core(core, listen, config, meta, metrics, tls, stop_rx, addr_tx).await;
+                let channels = CoreChannels {
+                    stop: stop_rx,
+                    started: addr_tx,
+                    invalidations,
+                    admin,
+                };
+                run_core(core, listen, config, registry, metrics, tls, channels).await;
             })
             .map_err(|e| ServeError::Core {
                 core,
@@ -162,17 +184,33 @@ fn wait_for_signal(senders: Vec<futures_channel::oneshot::Sender<()>>) -> Result
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a core receives from the process: its stop signal, the channel to say
+/// it started, its grant-cache invalidations and (core 0) the admin API's parts.
+struct CoreChannels {
+    stop: futures_channel::oneshot::Receiver<()>,
+    started: std::sync::mpsc::Sender<Result<SocketAddr, ServeError>>,
+    invalidations: futures_channel::mpsc::UnboundedReceiver<Invalidation>,
+    admin: Option<(
+        zeroize::Zeroizing<String>,
+        Vec<futures_channel::mpsc::UnboundedSender<Invalidation>>,
+    )>,
+}
+
 async fn run_core(
     core: usize,
     listen: SocketAddr,
     config: Arc<ServeConfig>,
-    meta: Meta,
+    registry: Registry,
     metrics: Arc<Metrics>,
     tls: Option<Arc<rustls::ServerConfig>>,
-    stop: futures_channel::oneshot::Receiver<()>,
-    started: std::sync::mpsc::Sender<Result<SocketAddr, ServeError>>,
+    channels: CoreChannels,
 ) {
+    let CoreChannels {
+        stop,
+        started,
+        mut invalidations,
+        admin,
+    } = channels;
     let mut stores: Vec<Rc<dyn PieceStore>> = Vec::with_capacity(config.stores.len());
     for dir in &config.stores {
         match LocalStore::open(dir).await {
@@ -196,10 +234,11 @@ async fn run_core(
     let addr = listener.local_addr().unwrap_or(listen);
     let stores: Rc<[Rc<dyn PieceStore>]> = stores.into();
     let shutdown = ShutdownSignal::new();
+    let meta = registry.meta().clone();
     let gateway = Rc::new(Gateway::new(
         core,
         config.clone(),
-        meta.clone(),
+        registry.clone(),
         stores.clone(),
         metrics.clone(),
     ));
@@ -220,8 +259,25 @@ async fn run_core(
         })
         .detach();
     }
-    if core == 0 {
-        let admin = match admin_listener(&config, &meta, &metrics, &settings, &shutdown) {
+    {
+        let gateway = gateway.clone();
+        glommio::spawn_local(async move {
+            use futures_lite::StreamExt;
+            while let Some(what) = invalidations.next().await {
+                gateway.grants.invalidate(&what);
+            }
+        })
+        .detach();
+    }
+    if let Some((token, senders)) = admin {
+        let handler = admin::AdminHandler {
+            metrics: metrics.clone(),
+            commits: meta.commit_handle().stats().clone(),
+            registry: registry.clone(),
+            token,
+            invalidations: senders,
+        };
+        let admin = match admin_listener(&config, handler, &settings, &shutdown) {
             Ok(addr) => addr,
             Err(e) => {
                 let _ = started.send(Err(e));
@@ -310,8 +366,7 @@ async fn run_core(
 /// returns its address, also written to `<data>/admin.addr`.
 fn admin_listener(
     config: &ServeConfig,
-    meta: &Meta,
-    metrics: &Arc<Metrics>,
+    handler: admin::AdminHandler,
     settings: &Rc<ConnSettings>,
     shutdown: &Rc<ShutdownSignal>,
 ) -> Result<SocketAddr, ServeError> {
@@ -325,10 +380,7 @@ fn admin_listener(
         path: path.display().to_string(),
         source,
     })?;
-    let handler = Rc::new(admin::AdminHandler {
-        metrics: metrics.clone(),
-        commits: meta.commit_handle().stats().clone(),
-    });
+    let handler = Rc::new(handler);
     let (settings, shutdown) = (settings.clone(), shutdown.clone());
     glommio::spawn_local(async move {
         loop {
@@ -353,4 +405,27 @@ fn admin_listener(
     })
     .detach();
     Ok(addr)
+}
+
+/// The admin API token: the configured one, else `<data>/admin-token`,
+/// created (mode 0600) on first start.
+fn admin_token(config: &ServeConfig) -> Result<zeroize::Zeroizing<String>, ServeError> {
+    if let Some(token) = &config.admin_token {
+        return Ok(zeroize::Zeroizing::new(token.clone()));
+    }
+    let path = config.data.join("admin-token");
+    let data_error = |source| ServeError::Data {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(token) => Ok(zeroize::Zeroizing::new(token.trim().to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let token = crate::auth::credentials::generate_secret_key();
+            bootstrap::write_private(&path, &format!("{}\n", token.as_str()))
+                .map_err(data_error)?;
+            Ok(token)
+        }
+        Err(e) => Err(data_error(e)),
+    }
 }

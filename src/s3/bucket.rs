@@ -38,7 +38,9 @@ pub async fn list_buckets(
         owner: owner(req),
         buckets: buckets
             .into_iter()
-            .filter(|b| b.name.starts_with(prefix))
+            .filter(|b| {
+                b.name.starts_with(prefix) && req.caller.permissions.bucket_visible(&b.name)
+            })
             .map(|b| BucketEntry {
                 name: b.name,
                 creation_date_ms: b.created_ms as i64,

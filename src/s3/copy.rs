@@ -6,6 +6,7 @@
 
 use base64::Engine as _;
 
+use crate::auth::Action;
 use crate::http::conn::Exchange;
 use crate::meta::{segment_ids, Mutation, ObjectRecord, PartRecord};
 use crate::object::{ObjectReader, ObjectWriter};
@@ -17,7 +18,7 @@ use crate::s3::list::{part_checksums, upload_ref};
 use crate::s3::multipart::part_algorithm;
 use crate::s3::object::{io_error, write_condition, ObjectHeaders, B64};
 use crate::s3::xml::response::{Checksums, CopyResult};
-use crate::s3::{extents, map};
+use crate::s3::{authz, extents, map};
 
 const XML: (&str, &str) = ("content-type", "application/xml");
 
@@ -64,6 +65,7 @@ async fn source(
     req: &Request,
 ) -> Result<(String, String, ObjectRecord), S3Error> {
     let (bucket, key) = copy_source(ex)?;
+    authz::allows(req, Action::Read, &bucket, &key)?;
     let record = gw
         .meta
         .object(req.project(), bucket.clone(), key.clone())
@@ -116,10 +118,10 @@ pub async fn copy_object(
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         ));
     }
-    let condition = write_condition(&ex.head)?;
+    let condition = authz::write_condition(req, write_condition(&ex.head)?)?;
     let from = extents::object_identity(req.project(), &src_bucket, &src_key);
     let to = extents::object_identity(req.project(), req.bucket(), req.key());
-    let body = extents::rewrap(&src.extents, &req.caller.root_key, &from, &to)?;
+    let body = extents::rewrap(&src.extents, req.caller.root_key(), &from, &to)?;
     let shared: Vec<_> = segment_ids(&src.extents).collect();
     let (content_type, headers, user_metadata) = if replace {
         let h = ObjectHeaders::from_request(&ex.head)?;
@@ -231,7 +233,7 @@ pub async fn upload_part_copy(
     let (part, new_segments, shared) = match (whole, reusable_checksum) {
         // The whole source: share its segments.
         (true, Some(checksum)) => {
-            let body = extents::rewrap(&src.extents, &req.caller.root_key, &from, &to)?;
+            let body = extents::rewrap(&src.extents, req.caller.root_key(), &from, &to)?;
             let shared: Vec<_> = segment_ids(&src.extents).collect();
             let part = PartRecord {
                 part_number,
@@ -255,7 +257,7 @@ pub async fn upload_part_copy(
                 })
                 .ok_or_else(|| S3Error::new(C::OperationAborted))?
                 .1;
-            let body = extents::open(&src.extents, &infos, &req.caller.root_key, &from)?;
+            let body = extents::open(&src.extents, &infos, req.caller.root_key(), &from)?;
             let digests = DigestRequest {
                 md5: true,
                 checksum: Some(algorithm),
@@ -283,7 +285,7 @@ pub async fn upload_part_copy(
                 .map(|c| B64.encode(&c.bytes));
             let etag = stored.digest.etag(EtagMode::Md5);
             let size = stored.digest.plaintext_bytes;
-            let (body, new_segments) = extents::seal(stored.extents, &req.caller.root_key, &to);
+            let (body, new_segments) = extents::seal(stored.extents, req.caller.root_key(), &to);
             let part = PartRecord {
                 part_number,
                 size,

@@ -17,7 +17,8 @@ use crate::metrics::{CoreMetrics, Metrics};
 use crate::object::PipelineConfig;
 use crate::pieces::PieceStore;
 use crate::pipeline::crypto::fill_random;
-use crate::s3::authn::{authenticate, Caller, RecordCache};
+use crate::registry::Registry;
+use crate::s3::authn::{authenticate, Caller, GrantCache};
 use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::route::{route, Operation, Route, RouteInput};
 use crate::s3::{bucket, copy, list, map, multipart, object};
@@ -30,7 +31,8 @@ pub struct Gateway {
     pub meta: Meta,
     pub stores: Rc<[Rc<dyn PieceStore>]>,
     pub pipeline: Rc<PipelineConfig>,
-    records: RecordCache,
+    pub registry: Registry,
+    pub grants: GrantCache,
     request_seq: Cell<u64>,
     /// Per-process random prefix of request ids, so ids from two runs differ.
     request_prefix: String,
@@ -70,7 +72,7 @@ impl Gateway {
     pub fn new(
         core: usize,
         config: Arc<ServeConfig>,
-        meta: Meta,
+        registry: Registry,
         stores: Rc<[Rc<dyn PieceStore>]>,
         metrics: Arc<Metrics>,
     ) -> Self {
@@ -80,10 +82,14 @@ impl Gateway {
             core,
             metrics,
             pipeline: Rc::new(config.pipeline.clone()),
+            grants: GrantCache::new(
+                config.limits.grant_cache_entries_max,
+                config.limits.grant_cache_ttl,
+            ),
             config,
-            meta,
+            meta: registry.meta().clone(),
+            registry,
             stores,
-            records: RecordCache::default(),
             request_seq: Cell::new(0),
             request_prefix: format!(
                 "{:02X}{}",
@@ -113,6 +119,10 @@ impl Gateway {
         }
         let query = crate::sigv4::query_pairs(raw_query);
         let method = ex.head.method().as_str().to_string();
+        if crate::s3::register::is_registration(&method, raw_path) {
+            crate::s3::register::register(self, ex).await;
+            return Ok(());
+        }
         let route = route(&RouteInput {
             method: &method,
             raw_path,
@@ -133,8 +143,8 @@ impl Gateway {
                 headers: &headers,
             };
             authenticate(
-                &self.meta,
-                &self.records,
+                &self.registry,
+                &self.grants,
                 self.counters(),
                 &self.config.region,
                 &parts,
@@ -147,6 +157,7 @@ impl Gateway {
             query,
             caller,
         };
+        crate::s3::authz::check(&request).map_err(|e| (e, Some(resource.clone())))?;
         self.dispatch(ex, &request)
             .await
             .map_err(|e| (e, Some(resource)))

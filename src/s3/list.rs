@@ -5,20 +5,21 @@
 
 use base64::Engine as _;
 
+use crate::auth::ListScope;
 use crate::http::conn::Exchange;
 use crate::meta::{
-    ListQuery, ObjectSummary, UploadId, UploadListQuery, UploadRef, LIST_ENTRIES_MAX,
+    ListPage, ListQuery, ObjectSummary, UploadId, UploadListQuery, UploadRef, LIST_ENTRIES_MAX,
 };
 use crate::pipeline::checksum::ChecksumAlgorithm;
 use crate::s3::bucket::owner;
 use crate::s3::error::S3Error;
 use crate::s3::gateway::{Gateway, Request};
-use crate::s3::map;
 use crate::s3::object::io_error;
 use crate::s3::xml::response::{
     Checksums, ListBucketResult, ListMultipartUploadsResult, ListPagination, ListPartsResult,
     ListVersionsResult, ObjectEntry, PartEntry, UploadEntry, STORAGE_CLASS_STANDARD,
 };
+use crate::s3::{authz, map};
 
 const XML: (&str, &str) = ("content-type", "application/xml");
 const TOKEN: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -118,20 +119,17 @@ pub async fn list_objects(
     } else {
         marker.clone()
     };
-    let page = gw
-        .meta
-        .list_objects(
-            req.project(),
-            req.bucket().to_string(),
-            ListQuery {
-                prefix: prefix.clone(),
-                delimiter: delimiter.clone(),
-                start_after: after,
-                max_keys,
-            },
-        )
-        .await
-        .map_err(map::meta_error)?;
+    let page = list_page(
+        gw,
+        req,
+        ListQuery {
+            prefix: prefix.clone(),
+            delimiter: delimiter.clone(),
+            start_after: after,
+            max_keys,
+        },
+    )
+    .await?;
     let fetch_owner = !v2 || req.query("fetch-owner").is_some_and(|v| v == "true");
     let owner = fetch_owner.then(|| owner(req));
     let pagination = if v2 {
@@ -189,20 +187,17 @@ pub async fn list_object_versions(
     }
     // Every object has exactly one version, null: a key marker with the null
     // version marker means "after this key", as a key marker alone does.
-    let page = gw
-        .meta
-        .list_objects(
-            req.project(),
-            req.bucket().to_string(),
-            ListQuery {
-                prefix: prefix.clone(),
-                delimiter: delimiter.clone(),
-                start_after: key_marker.clone(),
-                max_keys,
-            },
-        )
-        .await
-        .map_err(map::meta_error)?;
+    let page = list_page(
+        gw,
+        req,
+        ListQuery {
+            prefix: prefix.clone(),
+            delimiter: delimiter.clone(),
+            start_after: key_marker.clone(),
+            max_keys,
+        },
+    )
+    .await?;
     let owner = owner(req);
     let xml = ListVersionsResult {
         name: req.bucket().to_string(),
@@ -262,6 +257,12 @@ pub async fn list_multipart_uploads(
         )
         .await
         .map_err(map::meta_error)?;
+    // Uploads are few: filter them rather than scan only the allowed ranges.
+    let scope = authz::list_scope(req, &prefix)?;
+    let mut page = page;
+    page.uploads.retain(|u| scope.includes(&u.key));
+    page.common_prefixes
+        .retain(|p| matches!(&scope, ListScope::All) || scope_overlaps(&scope, p));
     let owner = owner(req);
     let xml = ListMultipartUploadsResult {
         bucket: req.bucket().to_string(),
@@ -294,6 +295,124 @@ pub async fn list_multipart_uploads(
     }
     .to_xml();
     ex.respond(200, &[XML], &xml).await.map_err(io_error)
+}
+
+/// A listing page under the caller's grant: the bucket's listing if the grant
+/// allows the whole requested prefix, else the listing of a bucket holding
+/// only the keys it allows.
+async fn list_page(gw: &Gateway, req: &Request, query: ListQuery) -> Result<ListPage, S3Error> {
+    match authz::list_scope(req, &query.prefix)? {
+        ListScope::All => gw
+            .meta
+            .list_objects(req.project(), req.bucket().to_string(), query)
+            .await
+            .map_err(map::meta_error),
+        ListScope::Within(allowed) => list_within(gw, req, query, &allowed)
+            .await
+            .map_err(map::meta_error),
+    }
+}
+
+/// Whether a common prefix holds any key the scope includes.
+fn scope_overlaps(scope: &ListScope, common_prefix: &str) -> bool {
+    match scope {
+        ListScope::All => true,
+        ListScope::Within(allowed) => allowed
+            .iter()
+            .any(|a| a.starts_with(common_prefix) || common_prefix.starts_with(a.as_str())),
+    }
+}
+
+/// S3 listing restricted to keys under `allowed` (sorted, disjoint prefixes,
+/// each beginning with `query.prefix`): the ranges are scanned one after the
+/// other, each with the request's delimiter. Common prefixes are relative to
+/// the requested prefix: an allowed prefix that already contains the delimiter
+/// past it collapses into one common prefix without a scan; otherwise the
+/// grouping of its keys is the same whether counted from it or from the
+/// requested prefix (exact for single-character delimiters such as "/"; a
+/// longer one straddling the end of an allowed prefix is not grouped).
+async fn list_within(
+    gw: &Gateway,
+    req: &Request,
+    query: ListQuery,
+    allowed: &[String],
+) -> Result<ListPage, crate::meta::MetaError> {
+    let mut page = ListPage::default();
+    let max = query.max_keys;
+    if max == 0 {
+        return Ok(page);
+    }
+    let delimiter = query.delimiter.clone().filter(|d| !d.is_empty());
+    let mut after = query.start_after.clone();
+    let count = |page: &ListPage| page.entries.len() + page.common_prefixes.len();
+    for scope in allowed {
+        // Ranges wholly at or before the marker are done.
+        if scope.as_str() < after.as_str() && !after.starts_with(scope.as_str()) {
+            continue;
+        }
+        let full = count(&page) == max;
+        if let Some(d) = &delimiter {
+            if let Some(at) = scope[query.prefix.len()..].find(d.as_str()) {
+                let common = &scope[..query.prefix.len() + at + d.len()];
+                let new = common > after.as_str()
+                    && page.common_prefixes.last().map(String::as_str) != Some(common);
+                if new && full {
+                    page.is_truncated = true;
+                    break;
+                }
+                if new {
+                    page.common_prefixes.push(common.to_string());
+                    after = common.to_string();
+                }
+                continue;
+            }
+        }
+        let sub = gw
+            .meta
+            .list_objects(
+                req.project(),
+                req.bucket().to_string(),
+                ListQuery {
+                    prefix: scope.clone(),
+                    delimiter: delimiter.clone(),
+                    start_after: after.clone(),
+                    // A full page only asks whether anything follows.
+                    max_keys: if full { 1 } else { max - count(&page) },
+                },
+            )
+            .await?;
+        if full {
+            if !sub.entries.is_empty() || !sub.common_prefixes.is_empty() {
+                page.is_truncated = true;
+                break;
+            }
+            continue;
+        }
+        let last = [
+            sub.entries.last().map(|(k, _)| k.clone()),
+            sub.common_prefixes.last().cloned(),
+        ]
+        .into_iter()
+        .flatten()
+        .max();
+        page.entries.extend(sub.entries);
+        for common in sub.common_prefixes {
+            if page.common_prefixes.last() != Some(&common) {
+                page.common_prefixes.push(common);
+            }
+        }
+        if let Some(last) = last {
+            after = last;
+        }
+        if sub.is_truncated {
+            page.is_truncated = true;
+            break;
+        }
+    }
+    if page.is_truncated {
+        page.next_marker = Some(after);
+    }
+    Ok(page)
 }
 
 /// A part's checksum in the upload's algorithm, as ListParts shows it.

@@ -12,15 +12,18 @@
 //! The service half does I/O through the connection's `Exchange` and the
 //! metadata facade:
 //! - `gateway`: one core's service: route, authenticate, dispatch, errors;
-//! - `authn`: SigV4 verification and the sealed access-record cache;
+//! - `authn`: SigV4 verification and the per-core grant cache;
+//! - `authz`: what the caller's grant allows, per operation;
 //! - `payload`: the request body as signed (aws-chunked, chunk signatures,
 //!   trailers, payload hashes) and the digest claims checked against it;
 //! - `map`: the one place other layers' errors become S3 errors;
 //! - `extents`: content keys wrapped, unwrapped and rewrapped per object;
+//! - `register`: `POST /v1/access`, a grant registered as S3 credentials;
 //! - handlers per operation family: `bucket`, `list`, `object`, `copy`,
 //!   `multipart`.
 
 pub mod authn;
+pub mod authz;
 pub mod bucket;
 pub mod copy;
 pub mod error;
@@ -32,5 +35,6 @@ pub mod multipart;
 pub mod names;
 pub mod object;
 pub mod payload;
+pub mod register;
 pub mod route;
 pub mod xml;

@@ -18,7 +18,7 @@ use crate::s3::object::{
 use crate::s3::xml::quote_etag;
 use crate::s3::xml::request::{parse_complete_multipart_upload, CompletedPart};
 use crate::s3::xml::response::{CompleteMultipartUploadResult, InitiateMultipartUploadResult};
-use crate::s3::{extents, map};
+use crate::s3::{authz, extents, map};
 
 const XML: (&str, &str) = ("content-type", "application/xml");
 /// S3's smallest part, but for the last.
@@ -127,7 +127,7 @@ pub async fn upload_part(
     let claimed_value = received.stored.digest.checksum.clone();
     let claimed_algorithm = received.claims.algorithm;
     let (body, new_segments) =
-        extents::seal(received.stored.extents, &req.caller.root_key, &identity);
+        extents::seal(received.stored.extents, req.caller.root_key(), &identity);
     let outcome = gw
         .meta
         .commit(Mutation::PutPart {
@@ -225,7 +225,7 @@ fn object_checksum(
 
 pub async fn complete(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Result<(), S3Error> {
     let upload = upload_ref(req)?;
-    let condition = write_condition(&ex.head)?;
+    let condition = authz::write_condition(req, write_condition(&ex.head)?)?;
     let (body, _) = read_small_body(ex, req, gw.config.limits.xml_body_bytes_max).await?;
     let request = parse_complete_multipart_upload(&body)?;
     if request.parts.is_empty() {
@@ -294,7 +294,7 @@ pub async fn complete(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Res
         );
         body.extend(extents::rewrap(
             &part.extents,
-            &req.caller.root_key,
+            req.caller.root_key(),
             &from,
             &target,
         )?);

@@ -5,6 +5,7 @@
 
 use base64::Engine as _;
 
+use crate::auth::Action;
 use crate::http::conn::Exchange;
 use crate::http::head::RequestHead;
 use crate::meta::{Mutation, ObjectRecord, Precondition, StoredChecksum};
@@ -17,7 +18,7 @@ use crate::s3::payload::{DigestClaims, Payload};
 use crate::s3::xml::request::parse_delete;
 use crate::s3::xml::response::{DeleteOutcome, DeleteResult};
 use crate::s3::xml::{quote_etag, unquote_etag};
-use crate::s3::{extents, map, names};
+use crate::s3::{authz, extents, map, names};
 
 pub const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -205,7 +206,7 @@ pub fn write_condition(head: &RequestHead) -> Result<Option<Precondition>, S3Err
 
 pub async fn put_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Result<(), S3Error> {
     let headers = ObjectHeaders::from_request(&ex.head)?;
-    let condition = write_condition(&ex.head)?;
+    let condition = authz::write_condition(req, write_condition(&ex.head)?)?;
     // Fail fast, before a large body travels (the commit checks both again);
     // for a small body the extra metadata read would cost more than it saves.
     let large = ex.declared_length().is_none_or(|n| n > PRECHECK_BYTES_MIN);
@@ -237,7 +238,7 @@ pub async fn put_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> R
     let identity = extents::object_identity(req.project(), req.bucket(), req.key());
     let size = received.stored.digest.plaintext_bytes;
     let (body, new_segments) =
-        extents::seal(received.stored.extents, &req.caller.root_key, &identity);
+        extents::seal(received.stored.extents, req.caller.root_key(), &identity);
     let record = ObjectRecord {
         size,
         etag: received.etag.clone(),
@@ -527,7 +528,7 @@ pub async fn get_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> R
             .map_err(io_error);
     }
     let identity = extents::object_identity(req.project(), req.bucket(), req.key());
-    let body = extents::open(&record.extents, &infos, &req.caller.root_key, &identity)?;
+    let body = extents::open(&record.extents, &infos, req.caller.root_key(), &identity)?;
     let mut reader =
         ObjectReader::new(&gw.pipeline, &gw.stores, &body, range).map_err(map::object_error)?;
     // The first window is decoded before the head goes out, so an object that
@@ -661,6 +662,10 @@ pub async fn delete_objects(
                 &object.key,
                 object.version_id.as_deref().unwrap_or(""),
             ))));
+            continue;
+        }
+        if let Err(e) = authz::allows(req, Action::Delete, req.bucket(), &object.key) {
+            results.push(Some(Err(e)));
             continue;
         }
         if object.etag.is_some() || object.last_modified_time.is_some() || object.size.is_some() {

@@ -1,0 +1,194 @@
+//! The access registry, the server side of `auth`: projects and their sealed
+//! macaroon secrets, registering a grant as S3 credentials, revoking API-key
+//! heads. Storage goes through the metadata backend; the server key that seals
+//! project secrets stays in its own file.
+//!
+//! Registration (after Storj's auth service): a grant comes in; its API key is
+//! verified against its project's secret and the revocation list, and its time
+//! window checked; a fresh access key id (130 random bits) and secret key (256
+//! bits) are drawn; the secret and the grant are sealed under a key derived
+//! from the access key id and stored under the id's SHA-256. Only the caller
+//! ever learns the id.
+
+use std::sync::Arc;
+
+use zeroize::Zeroizing;
+
+use crate::auth::credentials::generate_secret_key;
+use crate::auth::{AccessKeyId, AccessRecord, Grant, GrantError, HeadId, ProjectSecret, ServerKey};
+use crate::meta::{Meta, MetaError, Mutation, ProjectId, ProjectRecord};
+use crate::pipeline::RootKey;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("grant: {0}")]
+    Grant(#[from] GrantError),
+    #[error("the grant's project does not exist")]
+    NoSuchProject,
+    #[error("the grant has expired or is not valid yet")]
+    OutsideTimeWindow,
+    #[error("project secret does not open with this server's key: was server.key replaced?")]
+    ServerKey,
+    #[error("project name must be 1 to 64 printable characters")]
+    ProjectName,
+    #[error("metadata: {0}")]
+    Meta(#[from] MetaError),
+}
+
+/// Shared by every core (read-mostly): the server key and the metadata facade.
+#[derive(Clone)]
+pub struct Registry {
+    meta: Meta,
+    server_key: Arc<ServerKey>,
+}
+
+/// A project just created, and its first grant (the only place its root key
+/// will ever be: the server keeps none).
+pub struct NewProject {
+    pub record: ProjectRecord,
+    pub grant: Grant,
+}
+
+/// S3 credentials for a registered grant.
+pub struct Registered {
+    pub access_key: AccessKeyId,
+    pub secret_key: Zeroizing<String>,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Registry {
+    pub fn new(meta: Meta, server_key: Arc<ServerKey>) -> Self {
+        Self { meta, server_key }
+    }
+
+    pub fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    fn new_project(&self, name: &str) -> Result<(Mutation, NewProject), RegistryError> {
+        if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+            return Err(RegistryError::ProjectName);
+        }
+        let id = ProjectId::random();
+        let secret = ProjectSecret::random();
+        let record = ProjectRecord {
+            id,
+            name: name.to_string(),
+            created_ms: now_ms(),
+            secret_sealed: self.server_key.seal_project_secret(&id.0, &secret),
+        };
+        let grant = Grant::issue(id.0, &secret, RootKey::random());
+        Ok((
+            Mutation::CreateProject(record.clone()),
+            NewProject { record, grant },
+        ))
+    }
+
+    /// Creates a project and issues its first, unrestricted grant.
+    pub async fn create_project(&self, name: &str) -> Result<NewProject, RegistryError> {
+        let (mutation, project) = self.new_project(name)?;
+        self.meta.commit(mutation).await?;
+        Ok(project)
+    }
+
+    /// The same, for threads that may block (start-up).
+    pub fn create_project_blocking(&self, name: &str) -> Result<NewProject, RegistryError> {
+        let (mutation, project) = self.new_project(name)?;
+        self.meta.commit_handle().commit_blocking(mutation)?;
+        Ok(project)
+    }
+
+    /// Opens a project's macaroon secret from its record.
+    pub fn open_secret(&self, record: &ProjectRecord) -> Result<ProjectSecret, RegistryError> {
+        self.server_key
+            .open_project_secret(&record.id.0, &record.secret_sealed)
+            .map_err(|_| RegistryError::ServerKey)
+    }
+
+    fn check(
+        &self,
+        grant: &Grant,
+        project: Option<ProjectRecord>,
+        revoked: bool,
+        now_unix: i64,
+    ) -> Result<(), RegistryError> {
+        let project = project.ok_or(RegistryError::NoSuchProject)?;
+        let secret = self.open_secret(&project)?;
+        let permissions = grant.authorize(&secret, |_| revoked)?;
+        permissions
+            .check_time(now_unix)
+            .map_err(|_| RegistryError::OutsideTimeWindow)?;
+        Ok(())
+    }
+
+    fn credentials_for(grant: Grant) -> (Mutation, Registered) {
+        let access_key = AccessKeyId::generate();
+        let secret_key = generate_secret_key();
+        let record = AccessRecord {
+            secret_key: secret_key.clone(),
+            grant,
+        };
+        let mutation = Mutation::PutAccess {
+            key_hash: access_key.row_key(),
+            record: record.seal(&access_key),
+        };
+        (
+            mutation,
+            Registered {
+                access_key,
+                secret_key,
+            },
+        )
+    }
+
+    /// Registers a grant: checks it, then stores fresh credentials for it.
+    pub async fn register(&self, grant: Grant, now_unix: i64) -> Result<Registered, RegistryError> {
+        let project = self.meta.project(ProjectId(*grant.project())).await?;
+        let revoked = self.meta.revoked(grant.head_id().0).await?.is_some();
+        self.check(&grant, project, revoked, now_unix)?;
+        let (mutation, registered) = Self::credentials_for(grant);
+        self.meta.commit(mutation).await?;
+        Ok(registered)
+    }
+
+    /// The same, for threads that may block (start-up).
+    pub fn register_blocking(
+        &self,
+        grant: Grant,
+        now_unix: i64,
+    ) -> Result<Registered, RegistryError> {
+        let store = self.meta.store();
+        let project = store.project(ProjectId(*grant.project()))?;
+        let revoked = store.revoked(&grant.head_id().0)?.is_some();
+        self.check(&grant, project, revoked, now_unix)?;
+        let (mutation, registered) = Self::credentials_for(grant);
+        self.meta.commit_handle().commit_blocking(mutation)?;
+        Ok(registered)
+    }
+
+    /// Revokes an API key head; `false` if it was revoked already.
+    pub async fn revoke(&self, head: HeadId) -> Result<bool, RegistryError> {
+        let outcome = self
+            .meta
+            .commit(Mutation::RevokeApiKey {
+                head: head.0,
+                revoked_ms: now_ms(),
+            })
+            .await?;
+        Ok(!outcome.existed)
+    }
+
+    pub async fn projects(&self) -> Result<Vec<ProjectRecord>, RegistryError> {
+        Ok(self.meta.projects().await?)
+    }
+
+    pub async fn delete_project(&self, id: ProjectId) -> Result<(), RegistryError> {
+        self.meta.commit(Mutation::DeleteProject { id }).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,83 @@
+//! What a grant allows, asked per operation: the one place that maps S3
+//! operations to the grant's actions (read, write, list, delete) and paths.
+//! Operations whose answer depends on more than the route — listings (filtered,
+//! not refused), DeleteObjects (per key), copies (the source too) — ask again
+//! in their handlers with the helpers here.
+
+use crate::auth::{Action, Denied, ListScope};
+use crate::meta::Precondition;
+use crate::s3::authn::now_unix;
+use crate::s3::error::{S3Error, S3ErrorCode};
+use crate::s3::gateway::Request;
+use crate::s3::route::Operation;
+
+pub fn denied(reason: Denied) -> S3Error {
+    S3Error::with_message(
+        S3ErrorCode::AccessDenied,
+        format!("Access Denied: {reason}"),
+    )
+}
+
+/// The check every request passes before its handler runs.
+pub fn check(req: &Request) -> Result<(), S3Error> {
+    use Operation as Op;
+    let p = &req.caller.permissions;
+    let (bucket, key, now) = (req.bucket(), req.key(), now_unix());
+    let result = match req.route.operation {
+        Op::GetObject | Op::HeadObject => p.allows(Action::Read, bucket, key, now),
+        Op::PutObject
+        | Op::CopyObject
+        | Op::CreateMultipartUpload
+        | Op::UploadPart
+        | Op::UploadPartCopy
+        | Op::CompleteMultipartUpload
+        | Op::AbortMultipartUpload => p.allows(Action::Write, bucket, key, now),
+        Op::DeleteObject => p.allows(Action::Delete, bucket, key, now),
+        Op::ListParts => p.allows(Action::List, bucket, key, now),
+        Op::ListBuckets => p.allows_list_buckets(now),
+        Op::CreateBucket => p.allows(Action::Write, bucket, "", now),
+        Op::DeleteBucket => p.allows(Action::Delete, bucket, "", now),
+        Op::HeadBucket | Op::GetBucketLocation | Op::GetBucketVersioning => {
+            p.allows_bucket(bucket, now)
+        }
+        // Filtered or checked per key in their handlers.
+        Op::ListObjects
+        | Op::ListObjectsV2
+        | Op::ListObjectVersions
+        | Op::ListMultipartUploads
+        | Op::DeleteObjects => p.check_time(now),
+    };
+    result.map_err(denied)
+}
+
+/// Whether the grant may act on one more key (DeleteObjects, copy sources).
+pub fn allows(req: &Request, action: Action, bucket: &str, key: &str) -> Result<(), S3Error> {
+    req.caller
+        .permissions
+        .allows(action, bucket, key, now_unix())
+        .map_err(denied)
+}
+
+/// How a listing under `prefix` is filtered.
+pub fn list_scope(req: &Request, prefix: &str) -> Result<ListScope, S3Error> {
+    req.caller
+        .permissions
+        .list_scope(req.bucket(), prefix, now_unix())
+        .map_err(denied)
+}
+
+/// Replacing an object destroys it: a grant that may write but not delete
+/// writes only where no object is (`If-None-Match: *`), and may not ask to
+/// replace one (`If-Match`).
+pub fn write_condition(
+    req: &Request,
+    asked: Option<Precondition>,
+) -> Result<Option<Precondition>, S3Error> {
+    match allows(req, Action::Delete, req.bucket(), req.key()) {
+        Ok(()) => Ok(asked),
+        Err(e) => match asked {
+            None | Some(Precondition::IfNoneMatchStar) => Ok(Some(Precondition::IfNoneMatchStar)),
+            Some(Precondition::IfMatch(_)) => Err(e),
+        },
+    }
+}
