@@ -173,6 +173,8 @@ pub struct Summary {
     pub cpu: Cpu,
     pub connections: u64,
     pub interrupted: bool,
+    /// Objects the cleanup removed.
+    pub objects_removed: u64,
     pub cleanup_errors: Vec<String>,
     pub timeline: Vec<Second>,
 }

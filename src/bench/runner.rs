@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use glommio::{LocalExecutorBuilder, Placement};
+use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
 
 use super::args::{Operation, Plan};
 use super::hist::Histogram;
@@ -164,16 +164,80 @@ fn watch_signals(flag: &Arc<AtomicBool>) -> Vec<signal_hook::SigId> {
 }
 
 fn execute_with(plan: Arc<Plan>, interrupted: Arc<AtomicBool>) -> Result<Summary, BenchError> {
-    let threads = plan.threads;
     let (tx, rx) = crossbeam_channel::unbounded();
     let shared = Arc::new(Shared::new(plan.clone(), tx, interrupted.clone()));
+    let executors = start_executors(&plan, &shared)?;
+    if plan.progress && plan.objects > 0 {
+        eprint!(
+            "ringgate bench: preparing {} objects of {}...\r",
+            plan.objects, plan.size
+        );
+    }
+    let prepare_started = Instant::now();
+    shared.go.wait();
+    let started = Instant::now();
+    let cpu_before = cpu_seconds();
 
-    // Every executor waits at a gate until all have started: the phase
-    // barriers count on every thread, so none may take part unless all can.
-    let mut gates = Vec::with_capacity(threads);
-    let mut executors = Vec::with_capacity(threads);
+    let mut collector = Collector::new(&plan);
+    let mut cpu_after = None;
+    while collector.cleaned < plan.threads {
+        let Ok(message) = rx.recv() else { break };
+        collector.handle(message);
+        if collector.timed_done == plan.threads && cpu_after.is_none() {
+            cpu_after = Some(cpu_seconds());
+            if plan.progress {
+                eprint!("\r\x1b[K");
+                if !plan.keep {
+                    eprint!("ringgate bench: cleaning up...\r");
+                }
+            }
+            // Let the threads clean up now that the CPU time has been read.
+            shared.done.wait();
+        }
+    }
+    for executor in executors {
+        let _ = executor.join();
+    }
+    if plan.progress {
+        eprint!("\r\x1b[K");
+    }
+    if let Some((phase, thread, error)) = collector.failure {
+        return Err(BenchError::Setup {
+            phase,
+            thread,
+            error,
+            cleanup_errors: collector.cleanup_errors,
+        });
+    }
+    let (user_after, system_after) = cpu_after.unwrap_or(cpu_before);
+    let prepared = plan.operation.prepares().then_some(Prepared {
+        duration_s: (started - prepare_started).as_secs_f64(),
+        ..collector.prepared
+    });
+    Ok(summarize(
+        &plan,
+        &collector.stats,
+        collector.timeline.closed,
+        collector.elapsed_max.as_secs_f64(),
+        (user_after - cpu_before.0, system_after - cpu_before.1),
+        collector.connections,
+        prepared,
+        interrupted.load(Ordering::SeqCst),
+        (collector.removed, collector.cleanup_errors),
+    ))
+}
+
+/// One executor per thread, pinned if --cpus says so. Each waits at a gate
+/// until all have started: the phase barriers count on every thread, so
+/// none may take part unless all can.
+fn start_executors(
+    plan: &Plan,
+    shared: &Arc<Shared>,
+) -> Result<Vec<ExecutorJoinHandle<()>>, BenchError> {
+    let mut gates = Vec::with_capacity(plan.threads);
+    let mut executors = Vec::with_capacity(plan.threads);
     let mut spawn_error = None;
-    for thread in 0..threads {
+    for thread in 0..plan.threads {
         let (gate_tx, gate_rx) = crossbeam_channel::bounded::<bool>(1);
         let shared = shared.clone();
         let placement = match &plan.cpus {
@@ -201,143 +265,100 @@ fn execute_with(plan: Arc<Plan>, interrupted: Arc<AtomicBool>) -> Result<Summary
             }
         }
     }
-    let all_started = spawn_error.is_none();
     for gate in &gates {
-        let _ = gate.send(all_started);
+        let _ = gate.send(spawn_error.is_none());
     }
-    if let Some(e) = spawn_error {
-        for executor in executors {
-            let _ = executor.join();
+    match spawn_error {
+        None => Ok(executors),
+        Some(e) => {
+            for executor in executors {
+                let _ = executor.join();
+            }
+            Err(e)
         }
-        return Err(e);
+    }
+}
+
+/// What the main thread learns from the threads' messages.
+struct Collector {
+    progress: bool,
+    timeline: Timeline,
+    stats: Stats,
+    failure: Option<(&'static str, usize, String)>,
+    prepared: Prepared,
+    elapsed_max: Duration,
+    connections: u64,
+    timed_done: usize,
+    cleaned: usize,
+    removed: u64,
+    cleanup_errors: Vec<String>,
+}
+
+impl Collector {
+    fn new(plan: &Plan) -> Self {
+        Self {
+            progress: plan.progress,
+            timeline: Timeline::new(plan.threads),
+            stats: Stats::default(),
+            failure: None,
+            prepared: Prepared::default(),
+            elapsed_max: Duration::ZERO,
+            connections: 0,
+            timed_done: 0,
+            cleaned: 0,
+            removed: 0,
+            cleanup_errors: Vec::new(),
+        }
     }
 
-    let progress = plan.progress;
-    if progress && plan.objects > 0 {
-        eprint!(
-            "ringgate bench: preparing {} objects of {}...\r",
-            plan.objects, plan.size
-        );
-    }
-    let prepare_started = Instant::now();
-    shared.go.wait();
-    let started = Instant::now();
-    let cpu_before = cpu_seconds();
-    let prepare_s = (started - prepare_started).as_secs_f64();
-
-    let mut timeline = Timeline::new(threads);
-    let mut stats = Stats::default();
-    let mut failure: Option<(&'static str, usize, String)> = None;
-    let mut prepared = Prepared::default();
-    let mut elapsed_max = Duration::ZERO;
-    let mut connections = 0;
-    let mut timed_done = 0;
-    let mut cleaned = 0;
-    let mut deleted = 0;
-    let mut cleanup_errors = Vec::new();
-    let mut after_timed: Option<((f64, f64), Duration)> = None;
-
-    let mut handle =
-        |message: Message, timeline: &mut Timeline, timed_done: &mut usize, cleaned: &mut usize| {
-            match message {
-                Message::Prepared { objects, bytes, .. } => {
-                    prepared.objects += objects;
-                    prepared.bytes += bytes;
-                }
-                Message::Failed {
-                    thread,
-                    phase,
-                    error,
-                } => {
-                    failure.get_or_insert((phase, thread, error));
-                }
-                Message::Interval {
-                    thread,
-                    second,
-                    end_s,
-                    interval,
-                } => {
-                    timeline.add(thread, second, end_s, &interval);
-                    for s in timeline.close_ready() {
-                        if progress {
-                            eprint!(
-                                "\r{}\x1b[K",
-                                progress_line(&s, timeline.ops, timeline.errors)
-                            );
-                            let _ = std::io::stderr().flush();
-                        }
+    fn handle(&mut self, message: Message) {
+        match message {
+            Message::Prepared { objects, bytes } => {
+                self.prepared.objects += objects;
+                self.prepared.bytes += bytes;
+            }
+            Message::Failed {
+                thread,
+                phase,
+                error,
+            } => {
+                self.failure.get_or_insert((phase, thread, error));
+            }
+            Message::Interval {
+                thread,
+                second,
+                end_s,
+                interval,
+            } => {
+                self.timeline.add(thread, second, end_s, &interval);
+                for s in self.timeline.close_ready() {
+                    if self.progress {
+                        let line = progress_line(&s, self.timeline.ops, self.timeline.errors);
+                        eprint!("\r{line}\x1b[K");
+                        let _ = std::io::stderr().flush();
                     }
                 }
-                Message::TimedDone {
-                    thread,
-                    elapsed,
-                    stats: thread_stats,
-                    connections: opened,
-                } => {
-                    stats.merge(&thread_stats);
-                    timeline.finish_thread(thread);
-                    timeline.close_ready();
-                    elapsed_max = elapsed_max.max(elapsed);
-                    connections += opened;
-                    *timed_done += 1;
-                }
-                Message::Cleaned {
-                    deleted: d, errors, ..
-                } => {
-                    deleted += d;
-                    cleanup_errors.extend(errors);
-                    *cleaned += 1;
-                }
             }
-        };
-
-    while cleaned < threads {
-        let Ok(message) = rx.recv() else { break };
-        handle(message, &mut timeline, &mut timed_done, &mut cleaned);
-        if timed_done == threads && after_timed.is_none() {
-            after_timed = Some((cpu_seconds(), started.elapsed()));
-            if progress {
-                eprint!("\r\x1b[K");
-                if !plan.keep {
-                    eprint!("ringgate bench: cleaning up...\r");
-                }
+            Message::TimedDone {
+                thread,
+                elapsed,
+                stats,
+                connections,
+            } => {
+                self.stats.merge(&stats);
+                self.timeline.finish_thread(thread);
+                self.timeline.close_ready();
+                self.elapsed_max = self.elapsed_max.max(elapsed);
+                self.connections += connections;
+                self.timed_done += 1;
             }
-            // Let the threads clean up now that the clock has been read.
-            shared.done.wait();
+            Message::Cleaned { deleted, errors } => {
+                self.removed += deleted;
+                self.cleanup_errors.extend(errors);
+                self.cleaned += 1;
+            }
         }
     }
-    for executor in executors {
-        let _ = executor.join();
-    }
-    if progress {
-        eprint!("\r\x1b[K");
-    }
-    let _ = deleted;
-    if let Some((phase, thread, error)) = failure {
-        return Err(BenchError::Setup {
-            phase,
-            thread,
-            error,
-            cleanup_errors,
-        });
-    }
-    let ((user_after, system_after), _) = after_timed.unwrap_or((cpu_before, Duration::ZERO));
-    let duration_s = elapsed_max.as_secs_f64();
-    let cpu = (user_after - cpu_before.0, system_after - cpu_before.1);
-    Ok(summarize(
-        &plan,
-        &stats,
-        timeline.closed,
-        duration_s,
-        cpu,
-        connections,
-        (plan.operation.prepares()).then_some(Prepared {
-            duration_s: prepare_s,
-            ..prepared
-        }),
-        interrupted.load(Ordering::SeqCst),
-        cleanup_errors,
-    ))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -350,7 +371,7 @@ fn summarize(
     connections: u64,
     prepared: Option<Prepared>,
     interrupted: bool,
-    cleanup_errors: Vec<String>,
+    (removed, cleanup_errors): (u64, Vec<String>),
 ) -> Summary {
     let mut operations = std::collections::BTreeMap::new();
     let mut all = Histogram::new();
@@ -424,6 +445,7 @@ fn summarize(
         cpu: Cpu::new(user_s, system_s, duration_s, bytes, ops),
         connections,
         interrupted,
+        objects_removed: removed,
         cleanup_errors,
         timeline,
     }
