@@ -28,7 +28,7 @@ pub enum Operation {
     Multipart,
     /// HEAD objects of a prepared working set
     Stat,
-    /// DELETE objects of a prepared working set, one per operation
+    /// DELETE objects of a prepared working set, one per operation (the run ends when it is used up)
     Delete,
 }
 
