@@ -34,6 +34,9 @@ const WRITE_BYTES: usize = 256 << 10;
 const HEAD_ROOM_BYTES: usize = 16 << 10;
 /// Attempts per object while preparing the working set.
 const PREPARE_ATTEMPTS: usize = 3;
+/// Objects a thread's working set may hold: a long mixed run keeps adding
+/// what it writes, 32 bytes each.
+const WORKING_SET_OBJECTS_MAX: usize = 1 << 20;
 /// Keys per DeleteObjects request when cleaning up (S3's maximum).
 const DELETE_BATCH_MAX: u32 = 1000;
 
@@ -556,7 +559,12 @@ impl Core {
                     first_byte.map(|t| t.saturating_duration_since(start)),
                 );
                 if let (Action::Put(o), Operation::Mixed) = (&action, self.plan.operation) {
-                    self.set.borrow_mut().objects.push(*o);
+                    let mut set = self.set.borrow_mut();
+                    // Past the limit a new object is still written (and
+                    // cleaned up by listing) but not read back.
+                    if set.objects.len() < WORKING_SET_OBJECTS_MAX {
+                        set.objects.push(*o);
+                    }
                 }
             }
             Err(e) => self
