@@ -222,14 +222,14 @@ impl Summary {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "ringgate bench {}: {}, bucket {}{}",
+            "ringgate bench {}: {}, bucket {} ({})",
             self.operation,
             self.endpoint,
             self.bucket,
             if self.cleaned_up {
-                " (cleaned up)"
+                format!("cleaned up: {} objects removed", self.objects_removed)
             } else {
-                " (kept)"
+                "kept".to_string()
             }
         );
         let mut setup = format!(
@@ -348,13 +348,13 @@ pub fn progress_line(second: &Second, total_ops: u64, total_errors: u64) -> Stri
     )
 }
 
-/// A round number at or above `v`: 1, 2 or 5 times a power of ten.
+/// A round number at or above `v`: 1, 2, 2.5 or 5 times a power of ten.
 fn nice_ceiling(v: f64) -> f64 {
     if v <= 0.0 || !v.is_finite() {
         return 1.0;
     }
     let exp = 10f64.powf(v.log10().floor());
-    for m in [1.0, 2.0, 5.0, 10.0] {
+    for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
         if m * exp >= v {
             return m * exp;
         }
