@@ -2,6 +2,7 @@
 //! spreads every object over piece stores. See ARCHITECTURE.md for the map.
 
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod http;

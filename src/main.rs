@@ -30,6 +30,8 @@ enum Command {
         #[command(flatten)]
         settings: Box<ServeSettings>,
     },
+    /// Load-test an S3 endpoint, checking every byte read
+    Bench(ringgate::bench::BenchArgs),
     /// Manage projects (tenants) of a running gateway
     Project {
         #[command(subcommand)]
@@ -59,6 +61,7 @@ enum PieceCommand {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Serve { config, settings } => serve(config, *settings),
+        Command::Bench(args) => ringgate::bench::run(args),
         Command::Project { command } => ringgate::cli::run_project(command),
         Command::Grant { command } => ringgate::cli::run_grant(command),
         Command::Piece {
