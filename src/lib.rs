@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod http;
 pub mod meta;
+pub mod node;
 pub mod object;
 pub mod pieces;
 pub mod pipeline;
