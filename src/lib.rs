@@ -8,6 +8,7 @@ pub mod config;
 pub mod http;
 pub mod meta;
 pub mod metrics;
+pub mod node;
 pub mod object;
 pub mod pieces;
 pub mod pipeline;

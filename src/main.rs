@@ -32,6 +32,8 @@ enum Command {
     },
     /// Load-test an S3 endpoint, checking every byte read
     Bench(ringgate::bench::BenchArgs),
+    /// Run a storage node: serve pieces to gateways over TCP
+    Node(ringgate::node::NodeArgs),
     /// Manage projects (tenants) of a running gateway
     Project {
         #[command(subcommand)]
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Serve { config, settings } => serve(config, *settings),
         Command::Bench(args) => ringgate::bench::run(args),
+        Command::Node(args) => ringgate::node::run(args),
         Command::Project { command } => ringgate::cli::run_project(command),
         Command::Grant { command } => ringgate::cli::run_grant(command),
         Command::Piece {
