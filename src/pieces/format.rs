@@ -291,15 +291,24 @@ pub fn verify_piece(bytes: &[u8]) -> Result<(PieceHeader, PieceFooter, Vec<u32>)
     let footer = PieceFooter::parse(&bytes[bytes.len() - FOOTER_BYTES..])?;
     let stripes = footer.stripe_count as usize;
     let share = header.share_bytes as usize;
-    let shares_len = (stripes - 1) * share + footer.last_share_bytes as usize;
-    let expected = HEADER_BYTES + shares_len + 4 * stripes + FOOTER_BYTES;
-    if bytes.len() != expected {
+    // Checked: fields near 2^32 imply a length past usize, which must not
+    // wrap around to a short piece's own.
+    let sizes = (|| {
+        let shares_len = (stripes - 1)
+            .checked_mul(share)?
+            .checked_add(footer.last_share_bytes as usize)?;
+        let expected = shares_len
+            .checked_add(stripes.checked_mul(4)?)?
+            .checked_add(HEADER_BYTES + FOOTER_BYTES)?;
+        Some((shares_len, expected))
+    })();
+    let Some((shares_len, _)) = sizes.filter(|&(_, expected)| expected == bytes.len()) else {
         return Err(FormatError::Length {
             part: "piece",
             got: bytes.len(),
-            expected,
+            expected: sizes.map_or(usize::MAX, |(_, expected)| expected),
         });
-    }
+    };
     let table = &bytes[HEADER_BYTES + shares_len..HEADER_BYTES + shares_len + 4 * stripes];
     let head: &[u8; HEADER_BYTES] = bytes[..HEADER_BYTES].try_into().expect("length checked");
     if piece_digest(head, table) != footer.digest {
@@ -364,6 +373,53 @@ mod tests {
         );
         assert!(SegmentId::from_hex(&SegmentId([0xab; 16]).to_hex()).is_some());
         assert!(SegmentId::from_hex("zz").is_none());
+    }
+
+    /// Regression, found by the `piece_format` fuzz target in its first ten
+    /// seconds. Symptom: a piece whose header and footer CRCs are valid but
+    /// whose share size and stripe count are near 2^32 made `verify_piece`'s
+    /// length arithmetic overflow. Consequence: a panic in debug builds; in
+    /// release the expected length wrapped, could equal a 577-byte piece's
+    /// own, and the checksum-table slice then started past its end, so
+    /// `ringgate verify-pieces` crashed on a corrupt file instead of
+    /// reporting it. Fix: the length is computed with checked arithmetic and
+    /// such a piece is a length error.
+    #[test]
+    fn verify_piece_refuses_lengths_past_usize() {
+        let piece = |share_bytes, stripe_count, last_share_bytes, middle: usize| {
+            let header = PieceHeader {
+                id: PieceId {
+                    segment: SegmentId([1; 16]),
+                    piece: 0,
+                },
+                required: 1,
+                total: 1,
+                share_bytes,
+            };
+            let footer = PieceFooter {
+                stripe_count,
+                last_share_bytes,
+                digest: [0; 32],
+            };
+            let mut bytes = header.encode().to_vec();
+            bytes.resize(HEADER_BYTES + middle, 0);
+            bytes.extend_from_slice(&footer.encode());
+            bytes
+        };
+        // Wraps to exactly 577 bytes: 576 + (2^32 - 2)^2 + 1 + 4 (2^32 - 1).
+        let wrapped = piece(u32::MAX - 1, u32::MAX, 1, 1);
+        // The fuzzer's input: every field u32::MAX, 576 bytes.
+        let fuzzed = piece(u32::MAX, u32::MAX, u32::MAX, 0);
+        for bytes in [wrapped, fuzzed] {
+            assert!(
+                matches!(
+                    verify_piece(&bytes),
+                    Err(FormatError::Length { part: "piece", .. })
+                ),
+                "{:?}",
+                verify_piece(&bytes)
+            );
+        }
     }
 
     #[test]
