@@ -6,5 +6,5 @@ mod api;
 mod bad_input;
 mod durability;
 mod harness;
-mod tls;
 mod real_clients;
+mod tls;
