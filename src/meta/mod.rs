@@ -28,7 +28,7 @@ mod types;
 mod tests;
 
 pub use apply::{Mutation, MutationOutcome};
-pub use codec::RECORD_VERSION;
+pub use codec::{fuzz_decode_records, RECORD_VERSION};
 pub use commit::{
     CommitConfig, CommitHandle, CommitStats, CommitStatsSnapshot, Committer, Reply, SubmitError,
     BATCH_SIZE_BUCKETS, COMMIT_LATENCY_BUCKETS, MUTATIONS_PER_COMMIT_MAX_DEFAULT,

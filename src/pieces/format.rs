@@ -291,15 +291,24 @@ pub fn verify_piece(bytes: &[u8]) -> Result<(PieceHeader, PieceFooter, Vec<u32>)
     let footer = PieceFooter::parse(&bytes[bytes.len() - FOOTER_BYTES..])?;
     let stripes = footer.stripe_count as usize;
     let share = header.share_bytes as usize;
-    let shares_len = (stripes - 1) * share + footer.last_share_bytes as usize;
-    let expected = HEADER_BYTES + shares_len + 4 * stripes + FOOTER_BYTES;
-    if bytes.len() != expected {
+    // Checked: fields near 2^32 imply a length past usize, which must not
+    // wrap around to a short piece's own.
+    let sizes = (|| {
+        let shares_len = (stripes - 1)
+            .checked_mul(share)?
+            .checked_add(footer.last_share_bytes as usize)?;
+        let expected = shares_len
+            .checked_add(stripes.checked_mul(4)?)?
+            .checked_add(HEADER_BYTES + FOOTER_BYTES)?;
+        Some((shares_len, expected))
+    })();
+    let Some((shares_len, _)) = sizes.filter(|&(_, expected)| expected == bytes.len()) else {
         return Err(FormatError::Length {
             part: "piece",
             got: bytes.len(),
-            expected,
+            expected: sizes.map_or(usize::MAX, |(_, expected)| expected),
         });
-    }
+    };
     let table = &bytes[HEADER_BYTES + shares_len..HEADER_BYTES + shares_len + 4 * stripes];
     let head: &[u8; HEADER_BYTES] = bytes[..HEADER_BYTES].try_into().expect("length checked");
     if piece_digest(head, table) != footer.digest {
@@ -324,6 +333,109 @@ pub fn verify_piece(bytes: &[u8]) -> Result<(PieceHeader, PieceFooter, Vec<u32>)
         }
     }
     Ok((header, footer, bad))
+}
+
+/// Entry point of the piece-format fuzz target: the header, footer, checksum
+/// table and whole-piece parsers over `data[1..]`, which must return `Err`
+/// rather than panic, and whose accepted headers and footers survive being
+/// encoded and parsed again.
+///
+/// `data[0]` picks the mode. Even: the bytes as a store returned them. Odd:
+/// first repair their magic numbers, CRCs, digest and the length their
+/// header and footer imply (`repair_for_fuzzing`), so the fuzzer gets past
+/// the checksums to the arithmetic and share checks behind them; with bit 1
+/// set too, every share checksum is repaired as well, and a piece whose
+/// fields are valid must verify with no bad share.
+pub fn fuzz_piece(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let mut bytes = rest.to_vec();
+    let consistent = mode & 1 == 1 && repair_for_fuzzing(&mut bytes, mode & 2 != 0);
+    let header = PieceHeader::parse(&bytes);
+    if let Ok(header) = header {
+        assert_eq!(PieceHeader::parse(&header.encode()), Ok(header));
+    }
+    let footer = bytes
+        .len()
+        .checked_sub(FOOTER_BYTES)
+        .map(|at| PieceFooter::parse(&bytes[at..]));
+    if let Some(Ok(footer)) = footer {
+        assert_eq!(PieceFooter::parse(&footer.encode()), Ok(footer));
+    }
+    let _ = parse_checksums(&bytes);
+    match verify_piece(&bytes) {
+        Ok((header, footer, bad)) => {
+            assert!(bad.windows(2).all(|w| w[0] < w[1]));
+            assert!(bad.iter().all(|&stripe| stripe < footer.stripe_count));
+            assert_eq!(PieceHeader::parse(&bytes), Ok(header));
+            if consistent {
+                assert_eq!(bad, Vec::<u32>::new(), "repaired shares reported bad");
+            }
+        }
+        Err(e) => assert!(
+            !(consistent && header.is_ok() && matches!(footer, Some(Ok(_)))),
+            "a consistent piece refused: {e}"
+        ),
+    }
+}
+
+/// Rewrites `bytes` into a piece whose magic numbers, header CRC, footer CRC
+/// and digest are right, its length the one its header and footer fields
+/// imply (when that is at most 64 KiB); with `shares`, every share checksum
+/// too. Returns whether all of that was done (the piece is consistent).
+fn repair_for_fuzzing(bytes: &mut Vec<u8>, shares: bool) -> bool {
+    const REPAIRED_BYTES_MAX: u128 = 64 << 10;
+    if bytes.len() < HEADER_BYTES + FOOTER_BYTES {
+        return false;
+    }
+    let mut footer: [u8; FOOTER_BYTES] = bytes[bytes.len() - FOOTER_BYTES..]
+        .try_into()
+        .expect("64 bytes");
+    let mut header: [u8; HEADER_BYTES] = bytes[..HEADER_BYTES].try_into().expect("512 bytes");
+    header[..4].copy_from_slice(HEADER_MAGIC);
+    header[4] = VERSION;
+    let crc = crc32c(&header[..60]);
+    header[60..64].copy_from_slice(&crc.to_le_bytes());
+    footer[..4].copy_from_slice(FOOTER_MAGIC);
+    // u128: the fields multiply past u64.
+    let share = u128::from(le32(&header, 32));
+    let stripes = u128::from(le32(&footer, 4));
+    let last = u128::from(le32(&footer, 8));
+    let shares_len = stripes.saturating_sub(1) * share + last;
+    let middle = shares_len + 4 * stripes;
+    let fits = stripes > 0 && (HEADER_BYTES + FOOTER_BYTES) as u128 + middle <= REPAIRED_BYTES_MAX;
+    let mut body = bytes[HEADER_BYTES..bytes.len() - FOOTER_BYTES].to_vec();
+    if fits {
+        body.resize(middle as usize, 0);
+        let (share_area, table) = body.split_at_mut(shares_len as usize);
+        if shares {
+            let piece = le16(&header, 24);
+            for (stripe, entry) in table.chunks_exact_mut(4).enumerate() {
+                let at = stripe * share as usize;
+                let len = if stripe as u128 + 1 == stripes {
+                    last
+                } else {
+                    share
+                };
+                let sum = crate::pipeline::checksum::share_checksum(
+                    &share_area[at..at + len as usize],
+                    piece,
+                    stripe as u32,
+                );
+                entry.copy_from_slice(&sum.to_le_bytes());
+            }
+        }
+        let digest = piece_digest(&header, table);
+        footer[12..44].copy_from_slice(&digest);
+    }
+    let crc = crc32c(&footer[..60]);
+    footer[60..64].copy_from_slice(&crc.to_le_bytes());
+    bytes.clear();
+    bytes.extend_from_slice(&header);
+    bytes.extend_from_slice(&body);
+    bytes.extend_from_slice(&footer);
+    fits && shares
 }
 
 #[cfg(test)]
@@ -364,6 +476,53 @@ mod tests {
         );
         assert!(SegmentId::from_hex(&SegmentId([0xab; 16]).to_hex()).is_some());
         assert!(SegmentId::from_hex("zz").is_none());
+    }
+
+    /// Regression, found by the `piece_format` fuzz target in its first ten
+    /// seconds. Symptom: a piece whose header and footer CRCs are valid but
+    /// whose share size and stripe count are near 2^32 made `verify_piece`'s
+    /// length arithmetic overflow. Consequence: a panic in debug builds; in
+    /// release the expected length wrapped, could equal a 577-byte piece's
+    /// own, and the checksum-table slice then started past its end, so
+    /// `ringgate verify-pieces` crashed on a corrupt file instead of
+    /// reporting it. Fix: the length is computed with checked arithmetic and
+    /// such a piece is a length error.
+    #[test]
+    fn verify_piece_refuses_lengths_past_usize() {
+        let piece = |share_bytes, stripe_count, last_share_bytes, middle: usize| {
+            let header = PieceHeader {
+                id: PieceId {
+                    segment: SegmentId([1; 16]),
+                    piece: 0,
+                },
+                required: 1,
+                total: 1,
+                share_bytes,
+            };
+            let footer = PieceFooter {
+                stripe_count,
+                last_share_bytes,
+                digest: [0; 32],
+            };
+            let mut bytes = header.encode().to_vec();
+            bytes.resize(HEADER_BYTES + middle, 0);
+            bytes.extend_from_slice(&footer.encode());
+            bytes
+        };
+        // Wraps to exactly 577 bytes: 576 + (2^32 - 2)^2 + 1 + 4 (2^32 - 1).
+        let wrapped = piece(u32::MAX - 1, u32::MAX, 1, 1);
+        // The fuzzer's input: every field u32::MAX, 576 bytes.
+        let fuzzed = piece(u32::MAX, u32::MAX, u32::MAX, 0);
+        for bytes in [wrapped, fuzzed] {
+            assert!(
+                matches!(
+                    verify_piece(&bytes),
+                    Err(FormatError::Length { part: "piece", .. })
+                ),
+                "{:?}",
+                verify_piece(&bytes)
+            );
+        }
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! - `error`: the S3 error table (code → HTTP status → default message) and
 //!   `S3Error`, the error document every handler returns;
 //! - `names`: bucket-name and key rules, the user-metadata size limit;
-//! - `xml`: request-body parsers and response-body writers.
+//! - `xml`: request-body parsers and response-body writers;
+//! - `fuzz`: `fuzz_*` entry points for the XML parsers and `route`.
 //!
 //! The service half does I/O through the connection's `Exchange` and the
 //! metadata facade:
@@ -28,6 +29,7 @@ pub mod bucket;
 pub mod copy;
 pub mod error;
 pub mod extents;
+pub mod fuzz;
 pub mod gateway;
 pub mod list;
 pub mod map;

@@ -26,6 +26,7 @@ mod canonical;
 mod chunk;
 mod client;
 mod date;
+pub mod fuzz;
 mod key;
 mod payload;
 #[cfg(test)]

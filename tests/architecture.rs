@@ -1,0 +1,814 @@
+//! The dependency direction and purity rules of ARCHITECTURE.md's code map,
+//! checked over the source: a small lexer reads every `src/**/*.rs` (comments
+//! and `#[cfg(test)]` items left out), resolves each `crate::…` and `super::…`
+//! path to the module it names, and the tests below hold those references to
+//! the map. Breaking a rule fails here, not in review; a rule the code breaks
+//! on purpose is an entry in [`ALLOWANCES`] with its reason.
+//!
+//! The map's direction, `runtime → http → s3 → {sigv4, auth} → object →
+//! pieces → pipeline`, with `s3` and `object` also using `meta` and `config`
+//! read by all, reads "may use": a module uses only those to its right. `http`
+//! and `s3` are the exception the map states: `http` does not know S3, and
+//! `s3` implements `http`'s handler trait, so `s3` uses `http`, never the
+//! other way.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// What each top-level module may use besides itself, as module paths (a
+/// path allows everything under it). Every module of `src/lib.rs` has a row.
+const MAY_USE: &[(&str, &[&str])] = &[
+    (
+        "runtime",
+        &[
+            "http", "s3", "sigv4", "auth", "object", "pieces", "pipeline", "meta", "config",
+        ],
+    ),
+    (
+        "s3",
+        &[
+            "http", "sigv4", "auth", "object", "pieces", "pipeline", "meta", "config",
+        ],
+    ),
+    // `http` does not know S3: the gateway is a `RequestHandler`.
+    ("http", &["config"]),
+    // Pure SigV4; the brief's one possible exception is `pipeline::checksum`.
+    ("sigv4", &["pipeline::checksum"]),
+    // Access records are `auth`'s alone: `meta` stores them opaque.
+    ("auth", &["object", "pieces", "pipeline", "config"]),
+    ("object", &["pieces", "pipeline", "meta", "config"]),
+    ("pieces", &["pipeline", "config"]),
+    // The bottom of the map: `pipeline` never does I/O and uses nothing else
+    // (not even `config`, which is built from `object` and `pipeline` types).
+    ("pipeline", &[]),
+    // The metadata contract: records name segments (`pieces::format`) and
+    // pipeline types; never S3, HTTP, the runtime, objects or access records.
+    ("meta", &["pieces", "pipeline", "config"]),
+    // Config builds the settings of the layers below the gateway; it must not
+    // reach up into the layers that read it.
+    ("config", &["object", "pieces", "pipeline", "meta"]),
+];
+
+/// Modules ARCHITECTURE.md calls pure (sans-IO): they use no I/O crate or
+/// std I/O module and only other pure modules. A path covers its submodules.
+const PURE: &[&str] = &[
+    "pipeline",
+    "sigv4",
+    "s3::route",
+    "s3::error",
+    "s3::names",
+    "s3::xml",
+    "s3::fuzz",
+    "http::head",
+    "http::framing",
+    "http::chunked",
+    "http::aws_chunked",
+    "http::query",
+    "http::response",
+    "http::fuzz",
+    "pieces::format",
+];
+
+/// Crates and std modules that do I/O (or run the reactor); a pure module
+/// names none of them.
+const IO_PATHS: &[&str] = &[
+    "glommio",
+    "redb",
+    "libc",
+    "rustls",
+    "tokio",
+    "crossbeam_channel",
+    "futures_channel",
+    "signal_hook",
+    "std::fs",
+    "std::net",
+    "std::thread",
+    "std::process",
+    "std::os",
+    "std::env",
+];
+
+/// Rules the code breaks on purpose: (file, module path it uses, why).
+/// An allowance nothing needs any more fails the test, so this list stays true.
+const ALLOWANCES: &[(&str, &str, &str)] = &[(
+    "src/http/conn.rs",
+    "runtime::shutdown",
+    "the connection loop waits on the runtime's ShutdownSignal to drain on shutdown",
+)];
+
+/// String literals naming an S3 error code outside `s3/error.rs`: (file,
+/// code, why).
+const CODE_ALLOWANCES: &[(&str, &str, &str)] = &[(
+    "src/http/conn.rs",
+    "InternalError",
+    "the last-resort 500 body when a handler never answered; http may not use s3",
+)];
+
+// ---------------------------------------------------------------------------
+// The rules.
+
+#[test]
+fn every_module_has_a_row_and_every_listed_module_exists() {
+    let source = Source::load();
+    let top: BTreeSet<&str> = source
+        .modules
+        .iter()
+        .filter(|m| m.len() == 1)
+        .map(|m| m[0].as_str())
+        .collect();
+    let rows: BTreeSet<&str> = MAY_USE.iter().map(|(m, _)| *m).collect();
+    assert_eq!(top, rows, "src/lib.rs modules and MAY_USE rows differ");
+    let listed = MAY_USE
+        .iter()
+        .flat_map(|(_, uses)| uses.iter())
+        .chain(PURE)
+        .chain(ALLOWANCES.iter().map(|(_, module, _)| module));
+    for module in listed {
+        assert!(
+            source.modules.contains(&split(module)),
+            "{module} is not a module of src/"
+        );
+    }
+}
+
+#[test]
+fn modules_use_only_what_the_map_allows() {
+    let source = Source::load();
+    let mut violations = Vec::new();
+    let mut used_allowances = BTreeSet::new();
+    // The crate root only declares the modules.
+    for file in source.files.iter().filter(|f| !f.module.is_empty()) {
+        let own = &file.module[0];
+        let allowed = MAY_USE
+            .iter()
+            .find(|(m, _)| m == own)
+            .map(|(_, uses)| *uses)
+            .unwrap_or_default();
+        for (target, line) in &file.uses {
+            if &target[0] == own || allowed.iter().any(|a| starts_with(target, a)) {
+                continue;
+            }
+            let allowance = ALLOWANCES
+                .iter()
+                .position(|(f, m, _)| *f == file.path && starts_with(target, m));
+            match allowance {
+                Some(index) => {
+                    used_allowances.insert(index);
+                }
+                None => violations.push(format!(
+                    "{}:{line}: {} uses {}, outside what MAY_USE allows it ({allowed:?})",
+                    file.path,
+                    own,
+                    target.join("::")
+                )),
+            }
+        }
+    }
+    for (index, (file, module, _)) in ALLOWANCES.iter().enumerate() {
+        if !used_allowances.contains(&index) {
+            violations.push(format!("allowance ({file}, {module}) is no longer needed"));
+        }
+    }
+    assert!(violations.is_empty(), "\n{}", violations.join("\n"));
+}
+
+#[test]
+fn pure_modules_do_no_io_and_use_only_pure_modules() {
+    let source = Source::load();
+    let mut violations = Vec::new();
+    for file in source.files.iter().filter(|f| is_pure(&f.module)) {
+        for (target, line) in &file.uses {
+            let module = source.owning_module(target);
+            if !is_pure(&module) {
+                violations.push(format!(
+                    "{}:{line}: pure module {} uses {} (module {}, not pure)",
+                    file.path,
+                    file.module.join("::"),
+                    target.join("::"),
+                    module.join("::")
+                ));
+            }
+        }
+        for (path, line) in &file.external {
+            if let Some(io) = IO_PATHS.iter().find(|io| starts_with(path, io)) {
+                violations.push(format!(
+                    "{}:{line}: pure module {} uses {} ({io} does I/O)",
+                    file.path,
+                    file.module.join("::"),
+                    path.join("::")
+                ));
+            }
+        }
+    }
+    assert!(violations.is_empty(), "\n{}", violations.join("\n"));
+}
+
+/// "Only `s3/error.rs` knows S3 error codes": no other file spells a code
+/// in a string literal (tests aside). Other files name codes only through
+/// `S3ErrorCode`, which only `s3` uses.
+#[test]
+fn only_s3_error_knows_s3_error_codes() {
+    let source = Source::load();
+    let codes = error_codes();
+    assert!(codes.len() > 30 && codes.contains("NoSuchKey"), "{codes:?}");
+    let mut violations = Vec::new();
+    let mut used_allowances = BTreeSet::new();
+    for file in &source.files {
+        if file.path == "src/s3/error.rs" {
+            continue;
+        }
+        for (literal, line) in &file.strings {
+            for word in words(literal).filter(|w| codes.contains(*w)) {
+                let allowance = CODE_ALLOWANCES
+                    .iter()
+                    .position(|(f, code, _)| *f == file.path && *code == word);
+                match allowance {
+                    Some(index) => {
+                        used_allowances.insert(index);
+                    }
+                    None => violations.push(format!(
+                        "{}:{line}: the S3 error code {word} is spelled outside s3/error.rs",
+                        file.path
+                    )),
+                }
+            }
+        }
+        let knows_the_type = file
+            .idents
+            .iter()
+            .any(|(id, _)| id == "S3ErrorCode" || id == "S3Error");
+        if knows_the_type && file.module.first().map(String::as_str) != Some("s3") {
+            violations.push(format!(
+                "{} uses S3Error outside s3: only s3 (its map.rs) turns errors into S3 errors",
+                file.path
+            ));
+        }
+    }
+    for (index, (file, code, _)) in CODE_ALLOWANCES.iter().enumerate() {
+        if !used_allowances.contains(&index) {
+            violations.push(format!(
+                "code allowance ({file}, {code}) is no longer needed"
+            ));
+        }
+    }
+    assert!(violations.is_empty(), "\n{}", violations.join("\n"));
+}
+
+/// The module graph as the scanner sees it, for reading alongside
+/// ARCHITECTURE.md: `cargo test --test architecture -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn print_module_graph() {
+    let source = Source::load();
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in source.files.iter().filter(|f| !f.module.is_empty()) {
+        for (target, _) in &file.uses {
+            if target[0] != file.module[0] {
+                let module = source.owning_module(target).join("::");
+                edges
+                    .entry(file.module.join("::"))
+                    .or_default()
+                    .insert(module);
+            }
+        }
+    }
+    for (from, to) in edges {
+        println!("{from} → {}", to.into_iter().collect::<Vec<_>>().join(", "));
+    }
+}
+
+/// The lexer and path resolution this file relies on, on known inputs.
+#[test]
+fn the_scanner_reads_paths_strings_and_skips_tests() {
+    let text = r##"
+        //! Mentions crate::runtime in a comment.
+        use crate::{pipeline::{checksum, layout::Layout as L}, meta};
+        use super::super::names;
+        /* crate::object /* nested */ */
+        #[serde(with = "crate::meta::codec::erasure")]
+        struct S<'a>(&'a str, char);
+        mod inner { use super::sibling::X; }
+        fn f() { let _ = (crate::pieces::format::SegmentId::random(), '"', r#"NoSuchKey "q""#); }
+        #[cfg(test)]
+        mod tests { use crate::runtime::Core; const X: &str = "AccessDenied"; }
+        #[cfg(test)]
+        mod more;
+        fn g() -> glommio::Task<()> { std::fs::read("x"); }
+    "##;
+    let file = scan("src/s3/xml/request.rs", &split("s3::xml::request"), text);
+    let uses: Vec<String> = file.uses.iter().map(|(p, _)| p.join("::")).collect();
+    assert_eq!(
+        uses,
+        [
+            "pipeline::checksum",
+            "pipeline::layout::Layout",
+            "meta",
+            "s3::names",
+            "meta::codec::erasure",
+            "s3::xml::request::sibling::X",
+            "pieces::format::SegmentId::random",
+        ]
+        .map(String::from)
+    );
+    let strings: Vec<&str> = file.strings.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        strings,
+        ["crate::meta::codec::erasure", "NoSuchKey \"q\"", "x"]
+    );
+    let external: Vec<String> = file.external.iter().map(|(p, _)| p.join("::")).collect();
+    assert!(
+        external.contains(&"glommio::Task".to_string()),
+        "{external:?}"
+    );
+    assert!(
+        external.contains(&"std::fs::read".to_string()),
+        "{external:?}"
+    );
+    assert_eq!(file.test_modules, ["more"]);
+}
+
+// ---------------------------------------------------------------------------
+// The source tree.
+
+struct Source {
+    files: Vec<File>,
+    /// Every module: from files, and inline `mod name { … }` blocks.
+    modules: BTreeSet<Vec<String>>,
+}
+
+struct File {
+    /// Relative to the crate root, `/`-separated.
+    path: String,
+    module: Vec<String>,
+    /// `crate::` and `super::` paths, resolved to absolute paths, with lines.
+    uses: Vec<(Vec<String>, usize)>,
+    /// Paths rooted in anything else (`std::fs::File`, `glommio::…`).
+    external: Vec<(Vec<String>, usize)>,
+    strings: Vec<(String, usize)>,
+    idents: Vec<(String, usize)>,
+    /// `#[cfg(test)] mod name;` declarations: their files are test code.
+    test_modules: Vec<String>,
+    inline_modules: Vec<Vec<String>>,
+}
+
+impl Source {
+    fn load() -> Source {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut paths = Vec::new();
+        collect_rs(&root.join("src"), &mut paths);
+        paths.sort();
+        let mut files: Vec<File> = paths
+            .iter()
+            .filter(|path| !path.ends_with("main.rs"))
+            .map(|path| {
+                let relative = path.strip_prefix(root).unwrap();
+                let relative = relative.to_string_lossy().replace('\\', "/");
+                let module = module_of(&relative);
+                let text = fs::read_to_string(path).expect("source file");
+                scan(&relative, &module, &text)
+            })
+            .collect();
+        // Files of `#[cfg(test)] mod x;` are test code, like inline test modules.
+        let test_files: BTreeSet<Vec<String>> = files
+            .iter()
+            .flat_map(|f| {
+                f.test_modules.iter().map(|name| {
+                    let mut module = f.module.clone();
+                    module.push(name.clone());
+                    module
+                })
+            })
+            .collect();
+        files.retain(|f| !test_files.contains(&f.module));
+        let mut modules: BTreeSet<Vec<String>> = files.iter().map(|f| f.module.clone()).collect();
+        modules.extend(files.iter().flat_map(|f| f.inline_modules.iter().cloned()));
+        Source { files, modules }
+    }
+
+    /// The longest prefix of `path` that is a module: what `path` names or
+    /// the module it is an item of.
+    fn owning_module(&self, path: &[String]) -> Vec<String> {
+        (1..=path.len())
+            .rev()
+            .map(|n| path[..n].to_vec())
+            .find(|prefix| self.modules.contains(prefix))
+            .unwrap_or_else(|| path[..1].to_vec())
+    }
+}
+
+fn collect_rs(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).expect("src directory") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            collect_rs(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// `src/s3/xml/request.rs` → `s3::xml::request`; `src/http/mod.rs` → `http`;
+/// `src/lib.rs` → the crate root (empty).
+fn module_of(path: &str) -> Vec<String> {
+    let inner = path
+        .strip_prefix("src/")
+        .unwrap()
+        .strip_suffix(".rs")
+        .unwrap();
+    let mut module: Vec<String> = inner.split('/').map(String::from).collect();
+    if matches!(module.last().map(String::as_str), Some("mod" | "lib")) {
+        module.pop();
+    }
+    module
+}
+
+fn split(path: &str) -> Vec<String> {
+    path.split("::").map(String::from).collect()
+}
+
+fn starts_with(path: &[String], prefix: &str) -> bool {
+    let prefix = split(prefix);
+    path.len() >= prefix.len() && path[..prefix.len()] == prefix[..]
+}
+
+fn is_pure(module: &[String]) -> bool {
+    PURE.iter().any(|p| starts_with(module, p))
+}
+
+/// The codes of `error_table!` in `src/s3/error.rs`: each row's identifier.
+fn error_codes() -> BTreeSet<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/s3/error.rs");
+    let text = fs::read_to_string(path).expect("src/s3/error.rs");
+    let table = text
+        .split("error_table! {")
+        .nth(1)
+        .expect("the error_table! invocation");
+    let table = &table[..table.find("\n}").expect("its end")];
+    table
+        .lines()
+        .filter_map(|line| line.trim().split_once(" =>"))
+        .map(|(code, _)| code.to_string())
+        .collect()
+}
+
+/// The identifier-like words of a string.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+}
+
+// ---------------------------------------------------------------------------
+// The scanner: a lexer good enough for paths, strings and test items.
+
+#[derive(Clone, Debug, PartialEq)]
+enum Tok {
+    Ident(String),
+    Punct(char),
+    Str(String),
+    /// Numbers, char literals and lifetimes: nothing to check in them.
+    Other,
+}
+
+fn lex(text: &str) -> Vec<(Tok, usize)> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut tokens = Vec::new();
+    let (mut i, mut line) = (0, 1);
+    let at = |i: usize| chars.get(i).copied().unwrap_or('\0');
+    while i < chars.len() {
+        let c = chars[i];
+        let start_line = line;
+        if c == '\n' {
+            line += 1;
+            i += 1;
+        } else if c.is_whitespace() {
+            i += 1;
+        } else if c == '/' && at(i + 1) == '/' {
+            while i < chars.len() && chars[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && at(i + 1) == '*' {
+            let mut depth = 0;
+            loop {
+                if at(i) == '/' && at(i + 1) == '*' {
+                    depth += 1;
+                    i += 2;
+                } else if at(i) == '*' && at(i + 1) == '/' {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else if i >= chars.len() {
+                    break;
+                } else {
+                    line += usize::from(chars[i] == '\n');
+                    i += 1;
+                }
+            }
+        } else if c == '"' || ((c == 'b' || c == 'c') && at(i + 1) == '"') {
+            i += if c == '"' { 1 } else { 2 };
+            let mut s = String::new();
+            while i < chars.len() && chars[i] != '"' {
+                if chars[i] == '\\' {
+                    s.push(chars[i]);
+                    i += 1;
+                }
+                line += usize::from(at(i) == '\n');
+                s.push(at(i));
+                i += 1;
+            }
+            i += 1;
+            tokens.push((Tok::Str(s), start_line));
+        } else if let Some(hashes) = raw_string_start(&chars, i) {
+            // r"…", r#"…"#, br#"…"#, cr"…".
+            while chars[i] != '"' {
+                i += 1;
+            }
+            i += 1;
+            let mut s = String::new();
+            loop {
+                if i >= chars.len() {
+                    break;
+                }
+                if chars[i] == '"' && (1..=hashes).all(|k| at(i + k) == '#') {
+                    i += 1 + hashes;
+                    break;
+                }
+                line += usize::from(chars[i] == '\n');
+                s.push(chars[i]);
+                i += 1;
+            }
+            tokens.push((Tok::Str(s), start_line));
+        } else if c == '\'' || (c == 'b' && at(i + 1) == '\'') {
+            let q = if c == '\'' { i } else { i + 1 };
+            if at(q + 1) == '\\' {
+                // An escaped char literal: past the escaped character, up to
+                // the closing quote.
+                i = q + 3;
+                while at(i) != '\'' && i < chars.len() {
+                    i += 1;
+                }
+                i += 1;
+            } else if at(q + 2) == '\'' {
+                i = q + 3;
+            } else {
+                // A lifetime or label.
+                i = q + 1;
+                while at(i).is_alphanumeric() || at(i) == '_' {
+                    i += 1;
+                }
+            }
+            tokens.push((Tok::Other, start_line));
+        } else if c.is_alphabetic() || c == '_' {
+            if c == 'r' && at(i + 1) == '#' {
+                i += 2; // r#ident
+            }
+            let begin = i;
+            while at(i).is_alphanumeric() || at(i) == '_' {
+                i += 1;
+            }
+            let ident: String = chars[begin..i].iter().collect();
+            tokens.push((Tok::Ident(ident), start_line));
+        } else if c.is_ascii_digit() {
+            while at(i).is_alphanumeric() || at(i) == '_' {
+                i += 1;
+            }
+            tokens.push((Tok::Other, start_line));
+        } else {
+            tokens.push((Tok::Punct(c), start_line));
+            i += 1;
+        }
+    }
+    tokens
+}
+
+/// `Some(number of #)` if a raw string starts at `i`.
+fn raw_string_start(chars: &[char], i: usize) -> Option<usize> {
+    let mut j = i;
+    if matches!(chars.get(j), Some('b' | 'c')) {
+        j += 1;
+    }
+    if chars.get(j) != Some(&'r') {
+        return None;
+    }
+    j += 1;
+    let hashes = chars[j..].iter().take_while(|&&c| c == '#').count();
+    (chars.get(j + hashes) == Some(&'"')).then_some(hashes)
+}
+
+fn is_punct(tokens: &[(Tok, usize)], i: usize, c: char) -> bool {
+    matches!(tokens.get(i), Some((Tok::Punct(p), _)) if *p == c)
+}
+
+fn is_ident(tokens: &[(Tok, usize)], i: usize, name: &str) -> bool {
+    matches!(tokens.get(i), Some((Tok::Ident(id), _)) if id == name)
+}
+
+fn is_path_sep(tokens: &[(Tok, usize)], i: usize) -> bool {
+    is_punct(tokens, i, ':') && is_punct(tokens, i + 1, ':')
+}
+
+/// The index just past the bracketed group opening at `i`.
+fn skip_group(tokens: &[(Tok, usize)], mut i: usize) -> usize {
+    let mut depth = 0i32;
+    while i < tokens.len() {
+        match &tokens[i].0 {
+            Tok::Punct('(' | '[' | '{') => depth += 1,
+            Tok::Punct(')' | ']' | '}') => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    i
+}
+
+/// Removes `#[cfg(test)]` items (attribute included); returns the names of
+/// test modules declared without a body.
+fn strip_test_items(tokens: Vec<(Tok, usize)>) -> (Vec<(Tok, usize)>, Vec<String>) {
+    let cfg_test = [
+        Tok::Punct('#'),
+        Tok::Punct('['),
+        Tok::Ident("cfg".into()),
+        Tok::Punct('('),
+        Tok::Ident("test".into()),
+        Tok::Punct(')'),
+        Tok::Punct(']'),
+    ];
+    let (mut kept, mut test_modules) = (Vec::new(), Vec::new());
+    let mut i = 0;
+    while i < tokens.len() {
+        let is_cfg_test = tokens.len() >= i + cfg_test.len()
+            && tokens[i..i + cfg_test.len()]
+                .iter()
+                .map(|(t, _)| t)
+                .eq(cfg_test.iter());
+        if !is_cfg_test {
+            kept.push(tokens[i].clone());
+            i += 1;
+            continue;
+        }
+        i += cfg_test.len();
+        while is_punct(&tokens, i, '#') {
+            i = skip_group(&tokens, i + 1); // further attributes
+        }
+        let mut depth = 0i32;
+        let item_start = i;
+        while i < tokens.len() {
+            match &tokens[i].0 {
+                Tok::Punct('(' | '[') => depth += 1,
+                Tok::Punct(')' | ']') => depth -= 1,
+                Tok::Punct('{') if depth == 0 => {
+                    i = skip_group(&tokens, i);
+                    break;
+                }
+                Tok::Punct(';') if depth == 0 => {
+                    if is_ident(&tokens, i - 2, "mod") {
+                        if let (Tok::Ident(name), _) = &tokens[i - 1] {
+                            test_modules.push(name.clone());
+                        }
+                    }
+                    i += 1;
+                    break;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        debug_assert!(i > item_start);
+    }
+    (kept, test_modules)
+}
+
+/// Parses a path or use tree at `i` under `prefix`, pushing every full
+/// path; returns the index just past it.
+fn use_tree(
+    tokens: &[(Tok, usize)],
+    i: usize,
+    prefix: &[String],
+    out: &mut Vec<Vec<String>>,
+) -> usize {
+    match tokens.get(i) {
+        Some((Tok::Punct('{'), _)) => {
+            let end = skip_group(tokens, i);
+            let mut j = i + 1;
+            while j < end - 1 {
+                j = use_tree(tokens, j, prefix, out);
+                // On to the next entry, past an `as` rename.
+                while j < end - 1 && !is_punct(tokens, j, ',') {
+                    j += 1;
+                }
+                j += 1;
+            }
+            end
+        }
+        Some((Tok::Ident(name), _)) if name == "self" => {
+            out.push(prefix.to_vec());
+            i + 1
+        }
+        Some((Tok::Ident(name), _)) => {
+            let mut path = prefix.to_vec();
+            path.push(name.clone());
+            if is_path_sep(tokens, i + 1) && !is_punct(tokens, i + 3, '<') {
+                use_tree(tokens, i + 3, &path, out)
+            } else {
+                out.push(path);
+                i + 1
+            }
+        }
+        // `*`, or a turbofish.
+        _ => {
+            out.push(prefix.to_vec());
+            i + 1
+        }
+    }
+}
+
+/// The module path inside `inline` modules of a file's `module`.
+fn inner_module(module: &[String], inline: &[(String, usize)]) -> Vec<String> {
+    let mut m = module.to_vec();
+    m.extend(inline.iter().map(|(name, _)| name.clone()));
+    m
+}
+
+fn scan(path: &str, module: &[String], text: &str) -> File {
+    let (tokens, test_modules) = strip_test_items(lex(text));
+    let mut file = File {
+        path: path.to_string(),
+        module: module.to_vec(),
+        uses: Vec::new(),
+        external: Vec::new(),
+        strings: Vec::new(),
+        idents: Vec::new(),
+        test_modules,
+        inline_modules: Vec::new(),
+    };
+    // Inline modules: (name, brace depth inside it).
+    let mut inline: Vec<(String, usize)> = Vec::new();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < tokens.len() {
+        let (token, line) = &tokens[i];
+        let line = *line;
+        match token {
+            Tok::Punct('{') => depth += 1,
+            Tok::Punct('}') => {
+                if inline.last().is_some_and(|(_, d)| *d == depth) {
+                    inline.pop();
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Tok::Ident(id) if id == "mod" && is_punct(&tokens, i + 2, '{') => {
+                if let (Tok::Ident(name), _) = &tokens[i + 1] {
+                    inline.push((name.clone(), depth + 1));
+                    file.inline_modules.push(inner_module(module, &inline));
+                }
+            }
+            Tok::Str(s) => {
+                file.strings.push((s.clone(), line));
+                if let Some(rest) = s.strip_prefix("crate::") {
+                    file.uses.push((split(rest), line));
+                }
+            }
+            Tok::Ident(id) if is_path_sep(&tokens, i + 1) && id != "self" && id != "Self" => {
+                // A path root (later segments are skipped with the tree).
+                let mut found = Vec::new();
+                let end = match id.as_str() {
+                    "crate" => use_tree(&tokens, i + 3, &[], &mut found),
+                    "super" => {
+                        let mut base = inner_module(module, &inline);
+                        let mut j = i;
+                        while is_ident(&tokens, j, "super") && is_path_sep(&tokens, j + 1) {
+                            base.pop();
+                            j += 3;
+                        }
+                        use_tree(&tokens, j, &base, &mut found)
+                    }
+                    _ => {
+                        let end = use_tree(&tokens, i, &[], &mut found);
+                        file.external.extend(found.drain(..).map(|p| (p, line)));
+                        end
+                    }
+                };
+                file.uses.extend(found.into_iter().map(|p| (p, line)));
+                // Idents of the path still count as idents (S3Error and the like).
+                for (t, l) in &tokens[i..end] {
+                    if let Tok::Ident(id) = t {
+                        file.idents.push((id.clone(), *l));
+                    }
+                }
+                i = end;
+                continue;
+            }
+            Tok::Ident(id) => file.idents.push((id.clone(), line)),
+            _ => {}
+        }
+        i += 1;
+    }
+    file
+}
