@@ -31,9 +31,9 @@ enum Command {
         settings: Box<ServeSettings>,
     },
     /// Load-test an S3 endpoint, checking every byte read
-    Bench(ringgate::bench::BenchArgs),
+    Bench(Box<ringgate::bench::BenchArgs>),
     /// Run a storage node: serve pieces to gateways over TCP
-    Node(ringgate::node::NodeArgs),
+    Node(Box<ringgate::node::NodeArgs>),
     /// Manage projects (tenants) of a running gateway
     Project {
         #[command(subcommand)]
@@ -63,8 +63,8 @@ enum PieceCommand {
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Serve { config, settings } => serve(config, *settings),
-        Command::Bench(args) => ringgate::bench::run(args),
-        Command::Node(args) => ringgate::node::run(args),
+        Command::Bench(args) => ringgate::bench::run(*args),
+        Command::Node(args) => ringgate::node::run(*args),
         Command::Project { command } => ringgate::cli::run_project(command),
         Command::Grant { command } => ringgate::cli::run_grant(command),
         Command::Piece {
