@@ -537,10 +537,13 @@ pub async fn get_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> R
     ex.start_response(status, &header_refs, length)
         .await
         .map_err(io_error)?;
+    // Each window goes to the socket while the next is read and decoded.
     let mut chunk = first;
     while let Some(data) = chunk {
-        ex.send_body(&data).await.map_err(io_error)?;
-        chunk = reader.next_chunk().await.map_err(map::object_error)?;
+        let (sent, next) =
+            futures_lite::future::zip(ex.send_body(&data), reader.next_chunk()).await;
+        sent.map_err(io_error)?;
+        chunk = next.map_err(map::object_error)?;
     }
     gw.counters()
         .stage(crate::metrics::Stage::Read, reader.read_time);
