@@ -34,6 +34,67 @@ pub struct ServeConfig {
     pub gc_delay: Duration,
     /// The admin API token; `None`: use (or create) `<data>/admin-token`.
     pub admin_token: Option<String>,
+    /// Storage nodes (`ringgate node`) holding pieces, besides `stores`.
+    pub nodes: Vec<NodeSpec>,
+    /// The key shared with the nodes, to sign piece orders.
+    pub cluster_key: PathBuf,
+    /// How often every store is asked for its health and free space.
+    pub health_interval: Duration,
+    pub repair: RepairSettings,
+}
+
+/// A storage node as configured: its address and optional failure domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeSpec {
+    pub addr: SocketAddr,
+    pub domain: Option<String>,
+}
+
+impl NodeSpec {
+    /// `ADDR` or `ADDR@DOMAIN`, e.g. `10.0.0.5:7070@rack-2`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (addr, domain) = match text.trim().split_once('@') {
+            Some((addr, domain)) => (addr, Some(domain)),
+            None => (text.trim(), None),
+        };
+        let addr = addr
+            .parse()
+            .map_err(|_| format!("{addr:?} is not an address (IP:PORT)"))?;
+        let domain = match domain {
+            Some(d) if d.is_empty() || d.len() > 64 || d.chars().any(char::is_whitespace) => {
+                return Err(format!("{d:?} is not a failure domain name"));
+            }
+            d => d.map(str::to_string),
+        };
+        Ok(Self { addr, domain })
+    }
+
+    /// A nodes file: one `ADDR[@DOMAIN]` per line; `#` starts a comment.
+    pub fn parse_file(text: &str) -> Result<Vec<Self>, String> {
+        text.lines()
+            .enumerate()
+            .filter_map(|(i, line)| {
+                let line = line.split('#').next().unwrap_or("").trim();
+                (!line.is_empty())
+                    .then(|| Self::parse(line).map_err(|e| format!("line {}: {e}", i + 1)))
+            })
+            .collect()
+    }
+}
+
+/// The audit and repair worker's settings.
+#[derive(Clone, Debug)]
+pub struct RepairSettings {
+    /// A segment whose healthy pieces fall to this many or fewer is rebuilt
+    /// back to n (between k and n−1).
+    pub threshold: usize,
+    /// Pause between two audit passes over every segment.
+    pub interval: Duration,
+    /// Pieces on a store unreachable for less than this count as healthy (a
+    /// node restarting is not worth a repair).
+    pub offline_grace: Duration,
+    /// Pieces whose share checks run at once during an audit pass.
+    pub pieces_in_flight_max: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -160,6 +221,33 @@ pub struct ServeSettings {
     /// Admin API token [default: generated into <data>/admin-token]
     #[arg(long, value_name = "TOKEN")]
     pub admin_token: Option<String>,
+    /// Storage node ADDR[@DOMAIN] holding pieces (repeatable); with nodes, local stores only if --stores is given
+    #[arg(long = "node", value_name = "ADDR[@DOMAIN]")]
+    pub nodes: Option<Vec<String>>,
+    /// File listing storage nodes, one ADDR[@DOMAIN] per line (# comments)
+    #[arg(long, value_name = "FILE")]
+    pub nodes_file: Option<PathBuf>,
+    /// File with the key shared with the nodes (64 hex digits) [default: <data>/cluster.key, created if missing]
+    #[arg(long, value_name = "FILE")]
+    pub cluster_key: Option<PathBuf>,
+    /// Piece reads started beyond the k a read needs [default: 1 with nodes, 0 without]
+    #[arg(long, value_name = "N")]
+    pub hedge: Option<usize>,
+    /// Milliseconds before a slow piece read brings in another piece [default: 2000]
+    #[arg(long, value_name = "MS")]
+    pub piece_timeout_ms: Option<u64>,
+    /// Seconds between health checks of the stores [default: 5]
+    #[arg(long, value_name = "SECS")]
+    pub health_interval_secs: Option<u64>,
+    /// Rebuild a segment when its healthy pieces fall to this many [default: k + ceil((o-k)/2)]
+    #[arg(long, value_name = "PIECES")]
+    pub repair_threshold: Option<usize>,
+    /// Seconds between audit passes over every segment [default: 3600]
+    #[arg(long, value_name = "SECS")]
+    pub repair_interval_secs: Option<u64>,
+    /// Seconds a store may be unreachable before its pieces count as lost [default: 600]
+    #[arg(long, value_name = "SECS")]
+    pub offline_grace_secs: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -221,7 +309,16 @@ impl ServeSettings {
             gc_delay_secs,
             grant_cache_entries_max,
             grant_cache_ttl_secs,
-            admin_token
+            admin_token,
+            nodes,
+            nodes_file,
+            cluster_key,
+            hedge,
+            piece_timeout_ms,
+            health_interval_secs,
+            repair_threshold,
+            repair_interval_secs,
+            offline_grace_secs
         )
     }
 
@@ -230,9 +327,21 @@ impl ServeSettings {
         let data = self.data.unwrap_or_else(|| PathBuf::from("./data"));
         let erasure = ErasureParams::parse(self.erasure.as_deref().unwrap_or("4/5/6"))
             .map_err(|e| invalid("erasure", e))?;
+        let mut nodes = Vec::new();
+        for text in self.nodes.iter().flatten() {
+            nodes.push(NodeSpec::parse(text).map_err(|e| invalid("node", e))?);
+        }
+        if let Some(path) = &self.nodes_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| invalid("nodes_file", format!("{}: {e}", path.display())))?;
+            let listed = NodeSpec::parse_file(&text)
+                .map_err(|e| invalid("nodes_file", format!("{}: {e}", path.display())))?;
+            nodes.extend(listed);
+        }
         let stores = match self.stores {
             Some(stores) if stores.is_empty() => return Err(invalid("stores", "empty list")),
             Some(stores) => stores,
+            None if !nodes.is_empty() => Vec::new(),
             // One store per piece of a segment.
             None => (0..erasure.total)
                 .map(|i| data.join("stores").join(i.to_string()))
@@ -250,17 +359,45 @@ impl ServeSettings {
             };
             invalid(setting, e)
         })?;
-        if stores.len() < erasure.total {
+        if stores.len() + nodes.len() < erasure.total {
+            let setting = if nodes.is_empty() { "stores" } else { "node" };
             return Err(invalid(
-                "stores",
+                setting,
                 format!(
-                    "{} piece stores configured, the erasure code needs n={}",
+                    "{} piece stores and {} nodes configured, the erasure code needs n={}",
                     stores.len(),
+                    nodes.len(),
                     erasure.total
                 ),
             ));
         }
         let mut pipeline = PipelineConfig::new(layout);
+        pipeline.hedge.extra = self.hedge.unwrap_or(usize::from(!nodes.is_empty()));
+        if pipeline.hedge.extra > erasure.total - erasure.required {
+            return Err(invalid(
+                "hedge",
+                format!("at most n-k = {}", erasure.total - erasure.required),
+            ));
+        }
+        if let Some(ms) = self.piece_timeout_ms {
+            if ms == 0 {
+                return Err(invalid("piece_timeout_ms", "must be at least 1"));
+            }
+            pipeline.hedge.piece_timeout = Duration::from_millis(ms);
+        }
+        let threshold = self
+            .repair_threshold
+            .unwrap_or(erasure.required + (erasure.optimal - erasure.required).div_ceil(2));
+        if threshold < erasure.required || threshold >= erasure.total {
+            return Err(invalid(
+                "repair_threshold",
+                format!(
+                    "{threshold}: must be between k = {} and n-1 = {}",
+                    erasure.required,
+                    erasure.total - 1
+                ),
+            ));
+        }
         if let Some(inline) = self.inline_max {
             let inline = parse_size(&inline).map_err(|e| invalid("inline_max", e))?;
             if inline > 1 << 20 {
@@ -321,7 +458,6 @@ impl ServeSettings {
             admin_listen: self
                 .admin_listen
                 .unwrap_or_else(|| "127.0.0.1:0".parse().expect("valid address")),
-            data,
             stores,
             cores,
             region,
@@ -334,6 +470,17 @@ impl ServeSettings {
             limits,
             gc_delay: secs(self.gc_delay_secs, Duration::from_secs(60)),
             admin_token: self.admin_token,
+            cluster_key: self.cluster_key.unwrap_or_else(|| data.join("cluster.key")),
+            health_interval: secs(self.health_interval_secs, Duration::from_secs(5))
+                .max(Duration::from_millis(100)),
+            repair: RepairSettings {
+                threshold,
+                interval: secs(self.repair_interval_secs, Duration::from_secs(3600)),
+                offline_grace: secs(self.offline_grace_secs, Duration::from_secs(600)),
+                pieces_in_flight_max: 16,
+            },
+            nodes,
+            data,
         })
     }
 }

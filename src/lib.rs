@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod bench;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod http;
 pub mod meta;
@@ -13,6 +14,7 @@ pub mod object;
 pub mod pieces;
 pub mod pipeline;
 pub mod registry;
+pub mod repair;
 pub mod runtime;
 pub mod s3;
 pub mod sigv4;

@@ -8,13 +8,14 @@ use std::ops::Range;
 use std::rc::Rc;
 use std::time::Duration;
 
+use crate::cluster::{StoreId, StoreSet};
 use crate::pieces::download::{Hedge, PieceSource, WindowFetch};
 use crate::pieces::format::{self, PieceHeader, PieceId, SegmentId, HEADER_BYTES};
 use crate::pieces::upload::{LongTail, PieceFanout, PieceTarget, UploadError};
-use crate::pieces::{PieceStore, StoreError};
+use crate::pieces::StoreError;
 use crate::pipeline::buf::{AlignedBuf, BufPool};
 use crate::pipeline::checksum::{DigestRequest, ObjectDigest, ObjectHasher};
-use crate::pipeline::crypto::{fill_random, AuthError};
+use crate::pipeline::crypto::AuthError;
 use crate::pipeline::decoder::{DecodeError, DecodeReport, SegmentDecoder};
 use crate::pipeline::encoder::{PieceBuffers, SegmentEncoder, SegmentSeal};
 use crate::pipeline::inline::{open_inline, seal_inline};
@@ -144,7 +145,7 @@ pub enum ObjectError {
     Inline(#[from] AuthError),
     #[error("range {start}..{end} outside an object of {len} bytes")]
     Range { start: u64, end: u64, len: u64 },
-    #[error("{needed} piece stores needed, {available} configured")]
+    #[error("{needed} live piece stores needed, {available} available")]
     TooFewStores { needed: usize, available: usize },
     #[error("writer already failed")]
     Poisoned,
@@ -154,7 +155,9 @@ struct OpenSegment {
     opened: std::time::Instant,
     id: SegmentId,
     seal: SegmentSeal,
-    stores: Vec<u32>,
+    /// The store of piece i, for the pieces placed (0..len, at least o: with
+    /// fewer live stores than n the last pieces are left to repair).
+    stores: Vec<StoreId>,
     headers: Vec<[u8; HEADER_BYTES]>,
     fanout: PieceFanout,
 }
@@ -162,7 +165,7 @@ struct OpenSegment {
 /// Streams one object's plaintext onto the piece stores.
 pub struct ObjectWriter {
     config: Rc<PipelineConfig>,
-    stores: Rc<[Rc<dyn PieceStore>]>,
+    stores: Rc<StoreSet>,
     digests: DigestRequest,
     encoder: SegmentEncoder,
     out: PieceBuffers,
@@ -177,14 +180,15 @@ pub struct ObjectWriter {
 impl ObjectWriter {
     pub fn new(
         config: Rc<PipelineConfig>,
-        stores: Rc<[Rc<dyn PieceStore>]>,
+        stores: Rc<StoreSet>,
         digests: DigestRequest,
     ) -> Result<Self, ObjectError> {
         let n = config.layout.total();
-        if stores.len() < n {
+        let optimal = config.layout.erasure().optimal;
+        if stores.configured_count() < optimal {
             return Err(ObjectError::TooFewStores {
-                needed: n,
-                available: stores.len(),
+                needed: optimal,
+                available: stores.configured_count(),
             });
         }
         let chunk = config.chunk_bytes + config.layout.share_bytes() + HEADER_BYTES;
@@ -237,7 +241,10 @@ impl ObjectWriter {
             });
         }
         if self.open.is_none() && self.done.is_empty() {
-            self.open_segment();
+            if let Err(e) = self.open_segment() {
+                self.fail();
+                return Err(e);
+            }
         }
         if self.open.is_some() {
             if let Err(e) = self.close_segment().await {
@@ -284,7 +291,7 @@ impl ObjectWriter {
     async fn feed(&mut self, mut data: &[u8]) -> Result<(), ObjectError> {
         while !data.is_empty() {
             if self.open.is_none() {
-                self.open_segment();
+                self.open_segment()?;
             }
             let used = self.encoder.push(data, &mut self.out);
             data = &data[used..];
@@ -297,17 +304,21 @@ impl ObjectWriter {
         Ok(())
     }
 
-    fn open_segment(&mut self) {
+    /// Places the next segment's pieces and starts their writers. Pieces
+    /// 0..k are the data pieces, so they are always among those placed.
+    fn open_segment(&mut self) -> Result<(), ObjectError> {
         let n = self.config.layout.total();
+        let optimal = self.config.layout.erasure().optimal;
+        let stores = self.stores.place(n, &[]);
+        if stores.len() < optimal {
+            return Err(ObjectError::TooFewStores {
+                needed: optimal,
+                available: stores.len(),
+            });
+        }
         let id = SegmentId::random();
         let seal = SegmentSeal::random();
         self.encoder.begin_segment(&seal, &mut self.out);
-        let mut offset = [0u8; 4];
-        fill_random(&mut offset);
-        let offset = u32::from_le_bytes(offset) as usize;
-        let stores: Vec<u32> = (0..n)
-            .map(|i| ((offset + i) % self.stores.len()) as u32)
-            .collect();
         let mut headers = Vec::with_capacity(n);
         let mut targets = Vec::with_capacity(n);
         for (i, &store) in stores.iter().enumerate() {
@@ -325,12 +336,16 @@ impl ObjectWriter {
             self.out.shares[i].extend_from_slice(&header);
             headers.push(header);
             targets.push(PieceTarget {
-                store: self.stores[store as usize].clone(),
+                store: self
+                    .stores
+                    .get(store)
+                    .expect("placement picks configured stores")
+                    .clone(),
                 id: piece_id,
             });
         }
         let fanout = PieceFanout::start(targets, self.config.long_tail(), self.pool.clone());
-        self.stats.pieces_started += n as u64;
+        self.stats.pieces_started += stores.len() as u64;
         self.open = Some(OpenSegment {
             opened: std::time::Instant::now(),
             id,
@@ -339,14 +354,19 @@ impl ObjectWriter {
             headers,
             fanout,
         });
+        Ok(())
     }
 
     async fn flush(&mut self) -> Result<(), ObjectError> {
         let open = self.open.as_mut().expect("flush inside a segment");
+        let placed = open.stores.len();
         let chunks = {
             let mut pool = self.pool.borrow_mut();
-            self.out
-                .shares
+            // Shares of pieces left unplaced are dropped where they are.
+            for unplaced in &mut self.out.shares[placed..] {
+                unplaced.clear();
+            }
+            self.out.shares[..placed]
                 .iter_mut()
                 .map(|s| std::mem::replace(s, pool.take()))
                 .collect()
@@ -386,6 +406,9 @@ impl ObjectWriter {
         self.stats.pieces_committed += outcome.committed.len() as u64;
         self.stats.pieces_cancelled += outcome.cancelled.len() as u64;
         self.stats.pieces_failed += outcome.failed.len() as u64;
+        for (i, error) in &outcome.failed {
+            self.stores.report(open.stores[*i], error);
+        }
         let pieces = outcome
             .committed
             .iter()
@@ -408,9 +431,11 @@ impl ObjectWriter {
 }
 
 /// Deletes a segment's pieces in the background (overwrites, deletes, aborts).
-pub fn delete_segment_pieces(stores: &Rc<[Rc<dyn PieceStore>]>, segment: &SegmentRecord) {
+pub fn delete_segment_pieces(stores: &StoreSet, segment: &SegmentRecord) {
     for placement in &segment.pieces {
-        let store = stores[placement.store as usize].clone();
+        let Some(store) = stores.get(placement.store).cloned() else {
+            continue;
+        };
         let id = PieceId {
             segment: segment.id,
             piece: placement.piece,
@@ -425,7 +450,7 @@ pub fn delete_segment_pieces(stores: &Rc<[Rc<dyn PieceStore>]>, segment: &Segmen
 /// Serves one byte range of a stored object as a sequence of plaintext chunks.
 pub struct ObjectReader<'a> {
     config: &'a PipelineConfig,
-    stores: &'a [Rc<dyn PieceStore>],
+    stores: &'a StoreSet,
     extents: &'a [BodyExtent],
     decoder: SegmentDecoder,
     /// Object-relative bytes still to produce.
@@ -440,7 +465,7 @@ pub struct ObjectReader<'a> {
 impl<'a> ObjectReader<'a> {
     pub fn new(
         config: &'a PipelineConfig,
-        stores: &'a [Rc<dyn PieceStore>],
+        stores: &'a StoreSet,
         extents: &'a [BodyExtent],
         range: Range<u64>,
     ) -> Result<Self, ObjectError> {
@@ -509,19 +534,8 @@ impl<'a> ObjectReader<'a> {
         let end = (self.remaining.end - base).min(geometry.stripe_plaintext(last - 1).end);
         let range = start..end;
         let stripes = geometry.stripes_covering(&range);
-        let sources: Vec<PieceSource> = segment
-            .pieces
-            .iter()
-            .map(|p| PieceSource {
-                piece: p.piece as usize,
-                store: self.stores[p.store as usize].clone(),
-                id: PieceId {
-                    segment: segment.id,
-                    piece: p.piece,
-                },
-            })
-            .collect();
         let k = geometry.layout.required();
+        let sources = piece_sources(self.stores, segment, k);
         let mut fetch = WindowFetch::new(&sources, geometry, stripes.clone());
         fetch.fetch(k, self.config.hedge).await;
         let mut out = AlignedBuf::with_capacity((end - start) as usize);
@@ -565,9 +579,38 @@ impl<'a> ObjectReader<'a> {
             }
         }
         for (piece, error) in fetch.failures.drain(..) {
+            if let Some(p) = segment.pieces.iter().find(|p| p.piece as usize == piece) {
+                self.stores.report(p.store, &error);
+            }
             self.piece_failures.push((segment.id, piece, error));
         }
         self.remaining.start = base + end;
         Ok(Some(out))
     }
+}
+
+/// The pieces of a segment a read may use: those on configured stores, and of
+/// those, only the ones on live stores while at least k are (a store known to
+/// be down would only cost a timeout before its piece is replaced).
+pub fn piece_sources(stores: &StoreSet, segment: &SegmentRecord, k: usize) -> Vec<PieceSource> {
+    let reachable = |p: &&PiecePlacement| stores.get(p.store).is_some();
+    let live = segment
+        .pieces
+        .iter()
+        .filter(|p| stores.is_alive(p.store))
+        .count();
+    segment
+        .pieces
+        .iter()
+        .filter(reachable)
+        .filter(|p| live < k || stores.is_alive(p.store))
+        .map(|p| PieceSource {
+            piece: p.piece as usize,
+            store: stores.get(p.store).expect("filtered above").clone(),
+            id: PieceId {
+                segment: segment.id,
+                piece: p.piece,
+            },
+        })
+        .collect()
 }

@@ -23,14 +23,14 @@ const MAY_USE: &[(&str, &[&str])] = &[
         "runtime",
         &[
             "http", "s3", "sigv4", "auth", "object", "pieces", "pipeline", "meta", "config",
-            "metrics", "registry",
+            "metrics", "registry", "cluster", "repair", "node",
         ],
     ),
     (
         "s3",
         &[
             "http", "sigv4", "auth", "object", "pieces", "pipeline", "meta", "config", "metrics",
-            "registry",
+            "registry", "cluster",
         ],
     ),
     // `http` does not know S3: the gateway is a `RequestHandler`.
@@ -44,7 +44,20 @@ const MAY_USE: &[(&str, &[&str])] = &[
     // Counters named by the S3 operation enum (a pure module) and the commit
     // thread's statistics.
     ("metrics", &["meta", "s3::route"]),
-    ("object", &["pieces", "pipeline", "meta", "config"]),
+    (
+        "object",
+        &["cluster", "pieces", "pipeline", "meta", "config"],
+    ),
+    // The stores by id: their registry in `meta`, handles from `pieces`
+    // (remote ones sign orders with the node protocol's cluster key), health
+    // and placement.
+    ("cluster", &["pieces", "pipeline", "meta", "config", "node"]),
+    // Audit and repair: segments from `meta`, pieces through `cluster`'s
+    // stores, shares rebuilt by `pipeline`.
+    (
+        "repair",
+        &["cluster", "pieces", "pipeline", "meta", "config"],
+    ),
     // `pieces::remote` speaks the node protocol, whose wire format and orders
     // live with the node server.
     ("pieces", &["pipeline", "config", "node"]),
@@ -88,6 +101,7 @@ const PURE: &[&str] = &[
     "http::response",
     "http::fuzz",
     "pieces::format",
+    "cluster::placement",
 ];
 
 /// Crates and std modules that do I/O (or run the reactor); a pure module

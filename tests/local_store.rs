@@ -217,8 +217,14 @@ fn a_commit_dropped_half_way_neither_crashes_nor_publishes() {
                 }
                 None => {
                     abandoned += 1;
-                    // Let the commit task finish its I/O and clean up.
-                    glommio::timer::sleep(Duration::from_millis(100)).await;
+                    // Let the commit task finish its I/O and clean up: under
+                    // CPU contention that takes longer than any fixed sleep.
+                    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+                    while store.stat(id).await.unwrap().is_some()
+                        && std::time::Instant::now() < deadline
+                    {
+                        glommio::timer::sleep(Duration::from_millis(20)).await;
+                    }
                     assert_absent(&store, id).await;
                 }
             }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
+use ringgate::cluster::StoreSet;
 use ringgate::node::order::{
     ClusterKey, Operation, Order, OrderError, OrderRules, ReplayGuard, SignedOrder, NODE_SCOPE,
 };
@@ -1007,13 +1008,13 @@ fn node_args_resolve_with_a_created_cluster_key() {
 // ---------------------------------------------------------------- end to end
 
 struct Cluster {
-    stores: Rc<[Rc<dyn PieceStore>]>,
+    stores: Rc<StoreSet>,
     config: Rc<PipelineConfig>,
 }
 
 impl Cluster {
     fn new(addrs: &[SocketAddr], key: &Arc<ClusterKey>, k: usize, o: usize, n: usize) -> Self {
-        let stores: Rc<[Rc<dyn PieceStore>]> = addrs
+        let stores: Vec<Rc<dyn PieceStore>> = addrs
             .iter()
             .map(|&addr| {
                 Rc::new(RemoteStore::new(addr, key.clone(), fast_config())) as Rc<dyn PieceStore>
@@ -1037,7 +1038,7 @@ impl Cluster {
         config.linger = Duration::from_secs(2);
         config.hedge.piece_timeout = Duration::from_millis(500);
         Cluster {
-            stores,
+            stores: Rc::new(StoreSet::from_stores(stores)),
             config: Rc::new(config),
         }
     }
@@ -1073,7 +1074,14 @@ impl Cluster {
     async fn pieces_on(&self, nodes: &[usize]) -> usize {
         let mut total = 0;
         for &i in nodes {
-            total += self.stores[i].list().await.unwrap().len();
+            total += self
+                .stores
+                .get(i as u32)
+                .unwrap()
+                .list()
+                .await
+                .unwrap()
+                .len();
         }
         total
     }

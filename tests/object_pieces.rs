@@ -6,6 +6,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
+use ringgate::cluster::StoreSet;
 use ringgate::object::{
     BodyExtent, ObjectReader, ObjectWriter, PipelineConfig, SegmentRecord, StoredObject,
 };
@@ -25,7 +26,7 @@ fn run<F: std::future::Future<Output = ()> + 'static>(make: impl FnOnce() -> F +
 struct Cluster {
     _dir: tempfile::TempDir,
     faulty: Vec<Rc<FaultyStore>>,
-    stores: Rc<[Rc<dyn PieceStore>]>,
+    stores: Rc<StoreSet>,
     config: Rc<PipelineConfig>,
 }
 
@@ -38,7 +39,7 @@ async fn cluster(k: usize, o: usize, n: usize, share: usize, segment: u64) -> Cl
             .unwrap();
         faulty.push(Rc::new(FaultyStore::new(Rc::new(local))));
     }
-    let stores: Rc<[Rc<dyn PieceStore>]> = faulty
+    let stores: Vec<Rc<dyn PieceStore>> = faulty
         .iter()
         .map(|f| f.clone() as Rc<dyn PieceStore>)
         .collect();
@@ -59,7 +60,7 @@ async fn cluster(k: usize, o: usize, n: usize, share: usize, segment: u64) -> Cl
     Cluster {
         _dir: dir,
         faulty,
-        stores,
+        stores: Rc::new(StoreSet::from_stores(stores)),
         config: Rc::new(config),
     }
 }
@@ -111,7 +112,7 @@ impl Cluster {
 
     async fn pieces_on_disk(&self) -> usize {
         let mut total = 0;
-        for store in self.stores.iter() {
+        for (_, store) in self.stores.handles() {
             total += store.list().await.unwrap().len();
         }
         total
@@ -313,14 +314,14 @@ fn reads_survive_corrupt_and_lost_pieces() {
                 .find(|p| p.piece == lost)
                 .unwrap()
                 .store;
-            c.stores[at as usize].delete(id(lost)).await.unwrap();
+            c.stores.get(at).unwrap().delete(id(lost)).await.unwrap();
         }
         assert_eq!(
             c.get(&stored.extents, 1000..120_000).await.unwrap(),
             &plain[1000..120_000]
         );
         let at = segment.pieces.iter().find(|p| p.piece == 2).unwrap().store;
-        c.stores[at as usize].delete(id(2)).await.unwrap();
+        c.stores.get(at).unwrap().delete(id(2)).await.unwrap();
         let err = c.get(&stored.extents, 0..10).await.unwrap_err().to_string();
         assert!(err.contains("healthy shares"), "{err}");
     });

@@ -14,7 +14,7 @@ use std::ops::ControlFlow;
 use redb::{Durability, Table, WriteTransaction};
 use serde::Serialize;
 
-use super::codec::{self, encode};
+use super::codec::{self, decode, encode};
 use super::error::{storage, MetaError};
 use super::store::{self, contains, get, scan_prefix, Bytes, MetaStore, SegmentRow, TableId};
 use super::types::*;
@@ -109,6 +109,18 @@ pub enum Mutation {
     RevokeApiKey {
         head: [u8; 16],
         revoked_ms: u64,
+    },
+    /// Inserts or updates a piece store (its location or domain may change;
+    /// its identity may not belong to another id). `existed` if it was known.
+    PutStore(StoreRecord),
+    /// Replaces a segment's placements after a repair, if they are still
+    /// `expected` (`SegmentChanged` otherwise: another repair won, or the
+    /// segment was rewritten); `NoSuchSegment` once it was released. Its
+    /// reference count is untouched.
+    RepairSegment {
+        id: SegmentId,
+        expected: Vec<PiecePlacement>,
+        pieces: Vec<PiecePlacement>,
     },
 }
 
@@ -622,6 +634,39 @@ fn plan<'m>(t: &WriteTables<'_>, mutation: &'m Mutation) -> Result<Plan<'m>, Met
             if !plan.outcome.existed {
                 plan.put(TableId::Revoked, *head, encode(revoked_ms));
             }
+        }
+        Mutation::PutStore(record) => {
+            let key = record.id.to_be_bytes();
+            let mut clash = false;
+            scan_prefix(t.get(TableId::Stores), &[], |row_key, value| {
+                let other: StoreRecord = decode(TableId::Stores.name(), value)?;
+                clash |= other.identity == record.identity && row_key != key;
+                Ok(ControlFlow::Continue(()))
+            })?;
+            if clash {
+                return Err(MetaError::InconsistentMutation(
+                    "a store identity is registered under another id",
+                ));
+            }
+            plan.outcome.existed = contains(t.get(TableId::Stores), &key)?;
+            plan.put(TableId::Stores, key, encode(record));
+        }
+        Mutation::RepairSegment {
+            id,
+            expected,
+            pieces,
+        } => {
+            let row: SegmentRow = get(t.get(TableId::Segments), TableId::Segments, &id.0)?
+                .ok_or(MetaError::NoSuchSegment(*id))?;
+            if row.info.pieces != *expected {
+                return Err(MetaError::SegmentChanged(*id));
+            }
+            let info = SegmentInfo {
+                pieces: pieces.clone(),
+                ..row.info
+            };
+            plan.outcome.existed = true;
+            plan.put(TableId::Segments, id.0, postcard_row(row.refs, &info));
         }
         Mutation::GcDone(ids) => {
             for id in ids {

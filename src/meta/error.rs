@@ -45,6 +45,8 @@ pub enum MetaError {
     /// A segment a copy meant to share was released in the meantime.
     #[error("segment {} no longer exists", .0.to_hex())]
     NoSuchSegment(SegmentId),
+    #[error("segment {} changed since it was read", .0.to_hex())]
+    SegmentChanged(SegmentId),
     /// The caller built a mutation that contradicts itself (a record whose segment
     /// extents differ from the segments it declares, a reused id): a bug upstream,
     /// refused here rather than stored.

@@ -212,4 +212,12 @@ impl Meta {
     pub async fn referenced_segments(&self) -> Result<Vec<SegmentId>, MetaError> {
         self.read(MetaStore::referenced_segments).await
     }
+
+    pub async fn segments_after(
+        &self,
+        after: Option<SegmentId>,
+        limit: usize,
+    ) -> Result<Vec<(SegmentId, SegmentInfo)>, MetaError> {
+        self.read(move |s| s.segments_after(after, limit)).await
+    }
 }

@@ -44,10 +44,11 @@ pub(crate) enum TableId {
     Parts,
     Gc,
     Revoked,
+    Stores,
 }
 
 impl TableId {
-    pub const ALL: [TableId; 9] = [
+    pub const ALL: [TableId; 10] = [
         TableId::Projects,
         TableId::Access,
         TableId::Buckets,
@@ -57,6 +58,7 @@ impl TableId {
         TableId::Parts,
         TableId::Gc,
         TableId::Revoked,
+        TableId::Stores,
     ];
 
     pub fn name(self) -> &'static str {
@@ -70,6 +72,7 @@ impl TableId {
             TableId::Parts => "parts",
             TableId::Gc => "gc",
             TableId::Revoked => "revoked",
+            TableId::Stores => "stores",
         }
     }
 
@@ -542,6 +545,49 @@ impl MetaStore {
                 ControlFlow::Continue(())
             })
         })?;
+        Ok(out)
+    }
+
+    /// Every piece store ever registered, by id.
+    pub fn stores(&self) -> Result<Vec<StoreRecord>, MetaError> {
+        let table = self.read()?.table(TableId::Stores)?;
+        let mut out = Vec::new();
+        scan_prefix(&table, &[], |_, value| {
+            out.push(decode(TableId::Stores.name(), value)?);
+            Ok(ControlFlow::Continue(()))
+        })?;
+        Ok(out)
+    }
+
+    /// Up to `limit` segments with ids after `after` (from the first if `None`),
+    /// in id order: how audits walk every segment a page at a time.
+    pub fn segments_after(
+        &self,
+        after: Option<SegmentId>,
+        limit: usize,
+    ) -> Result<Vec<(SegmentId, SegmentInfo)>, MetaError> {
+        let table = self.read()?.table(TableId::Segments)?;
+        let mut out = Vec::new();
+        if limit == 0 {
+            return Ok(out);
+        }
+        let after = after.map(|id| id.0);
+        let start = match &after {
+            Some(id) => Bound::Excluded(&id[..]),
+            None => Bound::Unbounded,
+        };
+        let range = table
+            .range::<&[u8]>((start, Bound::Unbounded))
+            .map_err(storage("range"))?;
+        for row in range {
+            let (key, value) = row.map_err(storage("range"))?;
+            let id = codec::segment_id_of(TableId::Segments.name(), key.value())?;
+            let row: SegmentRow = decode(TableId::Segments.name(), value.value())?;
+            out.push((id, row.info));
+            if out.len() == limit {
+                break;
+            }
+        }
         Ok(out)
     }
 

@@ -85,8 +85,27 @@ pub struct BucketRecord {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PiecePlacement {
     pub piece: u16,
+    /// A [`StoreRecord::id`]: stable across restarts and configuration changes.
     pub store: u32,
     pub digest: [u8; 32],
+}
+
+/// A piece store the gateway has used: a local directory or a storage node.
+/// Its id is what placements name; a store is never forgotten, so a store
+/// dropped from the configuration is still known as the holder of its pieces
+/// (which repair then moves elsewhere).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreRecord {
+    pub id: u32,
+    /// What makes the store the same one across restarts: `local:<uuid>` (the
+    /// id file inside the directory) or `node:<address>`.
+    pub identity: String,
+    /// Where it was last configured, for people: a path or an address.
+    pub location: String,
+    /// Failure domain (rack, host, zone): two pieces of a segment never share
+    /// one while enough domains are available.
+    pub domain: Option<String>,
+    pub added_ms: u64,
 }
 
 /// Everything needed to find and decode a segment's pieces, except its key

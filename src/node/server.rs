@@ -7,7 +7,7 @@
 
 use std::cell::Cell;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -811,7 +811,7 @@ impl Session {
         let shared = &self.core.shared;
         let data = shared.config.data.clone();
         let space = glommio::executor()
-            .spawn_blocking(move || file_system_space(&data))
+            .spawn_blocking(move || crate::pieces::local::file_system_space(&data))
             .await;
         let (free_bytes, capacity_bytes) = match space {
             Ok(space) => space,
@@ -830,22 +830,4 @@ impl Session {
         conn.send(&Frame::Pong(health)).await?;
         Ok(After::Continue)
     }
-}
-
-/// Bytes available to unprivileged users, and the size, of the file system
-/// holding `path`.
-fn file_system_space(path: &Path) -> std::io::Result<(u64, u64)> {
-    use std::os::unix::ffi::OsStrExt;
-    let path = std::ffi::CString::new(path.as_os_str().as_bytes())?;
-    // SAFETY: `statvfs` is plain old data, valid when zeroed, and the call
-    // only writes into it; `path` is a valid NUL-terminated string.
-    let stat = unsafe {
-        let mut stat: libc::statvfs = std::mem::zeroed();
-        if libc::statvfs(path.as_ptr(), &mut stat) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        stat
-    };
-    let block = stat.f_frsize as u64;
-    Ok((stat.f_bavail as u64 * block, stat.f_blocks as u64 * block))
 }

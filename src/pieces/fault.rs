@@ -208,4 +208,8 @@ impl PieceStore for FaultyStore {
     fn list(&self) -> LocalBoxFuture<'_, Result<Vec<PieceId>, StoreError>> {
         self.inner.list()
     }
+
+    fn space(&self) -> LocalBoxFuture<'_, Result<super::StoreSpace, StoreError>> {
+        self.inner.space()
+    }
 }

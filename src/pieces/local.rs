@@ -31,7 +31,9 @@ use glommio::io::{Directory, DmaFile, DmaStreamWriter, DmaStreamWriterBuilder, R
 use glommio::GlommioError;
 
 use super::format::{PieceId, SegmentId};
-use super::store::{LocalBoxFuture, PieceBytes, PieceStat, PieceStore, PieceWriter, StoreError};
+use super::store::{
+    LocalBoxFuture, PieceBytes, PieceStat, PieceStore, PieceWriter, StoreError, StoreSpace,
+};
 
 /// Bytes per DMA buffer of a piece writer: large enough that a piece of a few
 /// MiB goes out in a handful of big writes.
@@ -251,6 +253,20 @@ impl PieceStore for LocalStore {
                 .spawn_blocking(move || list_pieces(&root))
                 .await
                 .map_err(|(op, path, source)| self.inner.io_error(op, path.display(), source))
+        })
+    }
+
+    fn space(&self) -> LocalBoxFuture<'_, Result<StoreSpace, StoreError>> {
+        Box::pin(async move {
+            let root = self.inner.root.clone();
+            let (free_bytes, capacity_bytes) = glommio::executor()
+                .spawn_blocking(move || file_system_space(&root))
+                .await
+                .map_err(|e| self.inner.io_error("statvfs", self.inner.root.display(), e))?;
+            Ok(StoreSpace {
+                free_bytes,
+                capacity_bytes,
+            })
         })
     }
 }
@@ -685,6 +701,24 @@ fn list_pieces(root: &Path) -> Result<Vec<PieceId>, BlockingError> {
     }
     pieces.sort_unstable();
     Ok(pieces)
+}
+
+/// Bytes available to unprivileged users, and the size, of the file system
+/// holding `path`.
+pub fn file_system_space(path: &Path) -> std::io::Result<(u64, u64)> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes())?;
+    // SAFETY: `statvfs` is plain old data, valid when zeroed, and the call
+    // only writes into it; `path` is a valid NUL-terminated string.
+    let stat = unsafe {
+        let mut stat: libc::statvfs = std::mem::zeroed();
+        if libc::statvfs(path.as_ptr(), &mut stat) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        stat
+    };
+    let block = stat.f_frsize as u64;
+    Ok((stat.f_bavail as u64 * block, stat.f_blocks as u64 * block))
 }
 
 #[cfg(test)]

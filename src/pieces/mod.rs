@@ -15,4 +15,6 @@ pub mod upload;
 pub use format::{PieceId, SegmentId};
 pub use local::LocalStore;
 pub use remote::{RemoteConfig, RemoteStore};
-pub use store::{LocalBoxFuture, PieceBytes, PieceStat, PieceStore, PieceWriter, StoreError};
+pub use store::{
+    LocalBoxFuture, PieceBytes, PieceStat, PieceStore, PieceWriter, StoreError, StoreSpace,
+};

@@ -38,7 +38,9 @@ use glommio::net::TcpStream;
 use glommio::sync::{Semaphore, StaticPermit};
 
 use super::format::PieceId;
-use super::store::{LocalBoxFuture, PieceBytes, PieceStat, PieceStore, PieceWriter, StoreError};
+use super::store::{
+    LocalBoxFuture, PieceBytes, PieceStat, PieceStore, PieceWriter, StoreError, StoreSpace,
+};
 use crate::node::conn::{deadline, FrameConn, WireError};
 use crate::node::order::{unix_now_secs, ClusterKey, Operation, Order, NODE_SCOPE};
 use crate::node::protocol::{
@@ -630,6 +632,16 @@ impl PieceStore for RemoteStore {
                 }
             };
             listed.await.map_err(|f| inner.error("list", NODE_SCOPE, f))
+        })
+    }
+
+    fn space(&self) -> LocalBoxFuture<'_, Result<StoreSpace, StoreError>> {
+        Box::pin(async move {
+            let health = self.ping().await?;
+            Ok(StoreSpace {
+                free_bytes: health.free_bytes,
+                capacity_bytes: health.capacity_bytes,
+            })
         })
     }
 }

@@ -83,6 +83,13 @@ pub struct PieceStat {
     pub bytes: u64,
 }
 
+/// Room on the file system a store keeps its pieces on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreSpace {
+    pub free_bytes: u64,
+    pub capacity_bytes: u64,
+}
+
 /// A piece being written as a stream.
 pub trait PieceWriter {
     /// Appends bytes; they may be buffered until `commit`.
@@ -106,4 +113,7 @@ pub trait PieceStore {
     fn stat(&self, id: PieceId) -> LocalBoxFuture<'_, Result<Option<PieceStat>, StoreError>>;
     /// Every committed piece, for garbage collection and audits.
     fn list(&self) -> LocalBoxFuture<'_, Result<Vec<PieceId>, StoreError>>;
+    /// Free and total bytes: placement weighs stores by free space, and for a
+    /// remote store this is the health check (a node that cannot answer is down).
+    fn space(&self) -> LocalBoxFuture<'_, Result<StoreSpace, StoreError>>;
 }

@@ -9,21 +9,27 @@
 //! | `GET /v1/projects` | `[{"project_id","name","created"}]` |
 //! | `DELETE /v1/projects/<id>` | 204; 409 while it owns buckets |
 //! | `POST /v1/revoke {"head"}` | `{"revoked"}`: the API-key head id (hex) is revoked |
+//! | `GET /v1/stores` | `[{"id","location","domain","configured","alive",…}]`: the piece stores and their health |
+//! | `GET /v1/repair` | the audit and repair worker's status (`repair::RepairStatus`) |
+//! | `POST /v1/repair` | 202: start an audit pass now |
 //!
 //! Revocations and deleted projects are sent to every core's grant cache at
 //! once, as explicit cross-core messages.
 
+use std::rc::Rc;
 use std::sync::Arc;
 
 use futures_channel::mpsc::UnboundedSender;
 use serde::Deserialize;
 
 use crate::auth::HeadId;
+use crate::cluster::{unix_now_ms, StoreSet};
 use crate::http::conn::{Exchange, RequestHandler};
 use crate::http::HttpError;
 use crate::meta::{CommitStats, MetaError, ProjectId};
 use crate::metrics::Metrics;
 use crate::registry::{Registry, RegistryError};
+use crate::repair::RepairControl;
 use crate::s3::authn::Invalidation;
 
 const BODY_BYTES_MAX: usize = 64 << 10;
@@ -35,6 +41,8 @@ pub struct AdminHandler {
     pub token: zeroize::Zeroizing<String>,
     /// One sender per core's grant cache.
     pub invalidations: Vec<UnboundedSender<Invalidation>>,
+    pub repair: Rc<RepairControl>,
+    pub stores: Rc<StoreSet>,
 }
 
 #[derive(Deserialize)]
@@ -70,6 +78,24 @@ impl AdminHandler {
         for core in &self.invalidations {
             let _ = core.unbounded_send(what.clone());
         }
+    }
+
+    fn stores_json(&self) -> serde_json::Value {
+        let now = unix_now_ms();
+        let stores = self.stores.table().iter().map(|info| {
+            serde_json::json!({
+                "id": info.id,
+                "location": info.last_location,
+                "kind": if info.is_node() { "node" } else { "local" },
+                "domain": info.domain,
+                "configured": info.location.is_some(),
+                "alive": info.health.is_alive() && info.location.is_some(),
+                "down_for_secs": info.health.down_for(now).map(|d| d.as_secs()),
+                "free_bytes": info.health.free_bytes(),
+                "capacity_bytes": info.health.capacity_bytes(),
+            })
+        });
+        serde_json::Value::Array(stores.collect())
     }
 
     async fn body(ex: &mut Exchange<'_>) -> Result<Vec<u8>, String> {
@@ -166,6 +192,15 @@ impl AdminHandler {
                     }
                     Err(e) => (status_of(&e), json_error(&e.to_string())),
                 }
+            }
+            ("GET", "/v1/stores") => (200, self.stores_json().to_string()),
+            ("GET", "/v1/repair") => match serde_json::to_string(&self.repair.status()) {
+                Ok(text) => (200, text),
+                Err(e) => (500, json_error(&e.to_string())),
+            },
+            ("POST", "/v1/repair") => {
+                self.repair.request_pass();
+                (202, serde_json::json!({ "requested": true }).to_string())
             }
             _ => (404, json_error("no such admin endpoint")),
         }

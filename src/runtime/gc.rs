@@ -7,44 +7,60 @@
 //! does not know is an orphan).
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::shutdown::ShutdownSignal;
 use super::ServeError;
+use crate::cluster::{StoreSet, StoreTable};
 use crate::meta::{Meta, Mutation};
-use crate::pieces::{LocalStore, PieceId, PieceStore, SegmentId};
+use crate::node::ClusterKey;
+use crate::pieces::{PieceId, RemoteConfig, SegmentId};
 
 /// How often the collector looks at the GC queue.
 const COLLECT_INTERVAL: Duration = Duration::from_secs(1);
 /// Segments handled per pass.
 const SEGMENTS_PER_PASS_MAX: usize = 512;
 
-/// Deletes every piece whose segment the metadata does not reference. Runs
-/// before the cores start, so no upload can be in flight.
-pub fn sweep_orphans(meta: &Meta, stores: &[PathBuf]) -> Result<usize, ServeError> {
+/// Deletes every piece whose segment the metadata does not reference, on
+/// every configured store. Runs before the cores start, so no upload of this
+/// gateway can be in flight (a cluster of nodes has one gateway: the metadata
+/// is one process's file). A node that cannot be reached is skipped with a
+/// warning; its orphans go at a later start.
+pub fn sweep_orphans(
+    meta: &Meta,
+    table: Arc<StoreTable>,
+    key: Option<Arc<ClusterKey>>,
+) -> Result<usize, ServeError> {
     let referenced: HashSet<SegmentId> = meta.store().referenced_segments()?.into_iter().collect();
-    let stores = stores.to_vec();
     let swept = glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
         .name("ringgate-sweep")
         .spawn(move || async move {
+            let stores = StoreSet::open(table, key, &RemoteConfig::default())
+                .await
+                .map_err(|e| ServeError::Store(e.to_string()))?;
             let mut swept = 0usize;
-            for dir in stores {
-                let store = LocalStore::open(&dir)
-                    .await
-                    .map_err(|e| ServeError::Store(e.to_string()))?;
-                let pieces = store
-                    .list()
-                    .await
-                    .map_err(|e| ServeError::Store(e.to_string()))?;
+            for (id, store) in stores.handles() {
+                let is_node = stores.table().get(id).is_some_and(|s| s.is_node());
+                let pieces = match store.list().await {
+                    Ok(pieces) => pieces,
+                    Err(e) if is_node => {
+                        eprintln!("ringgate: orphan sweep skips {}: {e}", store.name());
+                        continue;
+                    }
+                    Err(e) => return Err(ServeError::Store(e.to_string())),
+                };
                 for piece in pieces {
                     if !referenced.contains(&piece.segment) {
-                        store
-                            .delete(piece)
-                            .await
-                            .map_err(|e| ServeError::Store(e.to_string()))?;
-                        swept += 1;
+                        match store.delete(piece).await {
+                            Ok(()) => swept += 1,
+                            Err(e) if is_node => {
+                                eprintln!("ringgate: orphan sweep: {e}");
+                                break;
+                            }
+                            Err(e) => return Err(ServeError::Store(e.to_string())),
+                        }
                     }
                 }
             }
@@ -66,7 +82,7 @@ pub fn sweep_orphans(meta: &Meta, stores: &[PathBuf]) -> Result<usize, ServeErro
 /// yields to requests.
 pub fn spawn_collector(
     meta: Meta,
-    stores: Rc<[Rc<dyn PieceStore>]>,
+    stores: Rc<StoreSet>,
     delay: Duration,
     shutdown: Rc<ShutdownSignal>,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
@@ -104,7 +120,7 @@ pub fn spawn_collector(
 /// One pass: deletes the pieces of queued segments released at least `delay` ago.
 async fn collect(
     meta: &Meta,
-    stores: &Rc<[Rc<dyn PieceStore>]>,
+    stores: &StoreSet,
     delay: Duration,
     first_seen: &mut HashMap<SegmentId, Instant>,
 ) -> Result<usize, String> {
@@ -123,7 +139,7 @@ async fn collect(
         }
         let mut all_deleted = true;
         for placement in &entry.info.pieces {
-            let Some(store) = stores.get(placement.store as usize) else {
+            let Some(store) = stores.get(placement.store) else {
                 continue;
             };
             let piece = PieceId {

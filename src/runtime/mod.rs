@@ -17,14 +17,17 @@ use futures_lite::future;
 use glommio::net::TcpListener;
 use glommio::{LocalExecutorBuilder, Placement};
 
+use crate::cluster::{StoreSet, StoreTable};
 use crate::config::ServeConfig;
 use crate::http::conn::{serve_connection, ConnSettings};
 use crate::http::head::HeadLimits;
 use crate::http::transport::Transport;
 use crate::meta::{CommitConfig, Committer, Meta, MetaStore};
 use crate::metrics::{CoreMetrics, Metrics};
-use crate::pieces::{LocalStore, PieceStore};
+use crate::node::ClusterKey;
+use crate::pieces::RemoteConfig;
 use crate::registry::Registry;
+use crate::repair::RepairWorker;
 use crate::s3::authn::Invalidation;
 use crate::s3::gateway::Gateway;
 use shutdown::ShutdownSignal;
@@ -47,6 +50,10 @@ pub enum ServeError {
     },
     #[error("piece store {0}")]
     Store(String),
+    #[error("{0}")]
+    Stores(#[from] crate::cluster::registry::RegistryError),
+    #[error("cluster key {path}: {reason}")]
+    ClusterKey { path: String, reason: String },
     #[error("signals: {0}")]
     Signals(std::io::Error),
     #[error("core {core}: {reason}")]
@@ -75,7 +82,13 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
         })?;
     let registry = Registry::new(meta.clone(), Arc::new(server_key));
     let welcome = bootstrap::ensure_default_project(&registry, &config)?;
-    let swept = gc::sweep_orphans(&meta, &config.stores)?;
+    let cluster_key = cluster_key(&config)?;
+    let stores = Arc::new(crate::cluster::registry::register(
+        &meta,
+        &config.stores,
+        &config.nodes,
+    )?);
+    let swept = gc::sweep_orphans(&meta, stores.clone(), cluster_key.clone())?;
     if swept > 0 {
         eprintln!("ringgate: removed {swept} orphaned pieces left by an earlier crash");
     }
@@ -104,6 +117,7 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
         let addr_tx = addr_tx.clone();
         let invalidations = invalidation_receivers.remove(0);
         let admin = if core == 0 { admin_parts.take() } else { None };
+        let (stores, cluster_key) = (stores.clone(), cluster_key.clone());
         let placement = if cores <= cpus {
             Placement::Fixed(core)
         } else {
@@ -117,6 +131,8 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
                     started: addr_tx,
                     invalidations,
                     admin,
+                    stores,
+                    cluster_key,
                 };
                 run_core(core, listen, config, registry, metrics, tls, channels).await;
             })
@@ -142,11 +158,12 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!(
-        "ringgate: listening on {scheme}://{listen} ({cores} cores, erasure {}/{}/{}, {} piece stores)",
+        "ringgate: listening on {scheme}://{listen} ({cores} cores, erasure {}/{}/{}, {} local piece stores, {} nodes)",
         config.pipeline.layout.erasure().required,
         config.pipeline.layout.erasure().optimal,
         config.pipeline.layout.erasure().total,
-        config.stores.len()
+        config.stores.len(),
+        config.nodes.len()
     );
     bootstrap::print_welcome(&welcome, &config, &format!("{scheme}://{listen}"));
 
@@ -194,6 +211,9 @@ struct CoreChannels {
         zeroize::Zeroizing<String>,
         Vec<futures_channel::mpsc::UnboundedSender<Invalidation>>,
     )>,
+    /// The stores every core shares, and the key to sign node orders.
+    stores: Arc<StoreTable>,
+    cluster_key: Option<Arc<ClusterKey>>,
 }
 
 async fn run_core(
@@ -210,17 +230,16 @@ async fn run_core(
         started,
         mut invalidations,
         admin,
+        stores,
+        cluster_key,
     } = channels;
-    let mut stores: Vec<Rc<dyn PieceStore>> = Vec::with_capacity(config.stores.len());
-    for dir in &config.stores {
-        match LocalStore::open(dir).await {
-            Ok(store) => stores.push(Rc::new(store)),
-            Err(e) => {
-                let _ = started.send(Err(ServeError::Store(e.to_string())));
-                return;
-            }
+    let stores = match StoreSet::open(stores, cluster_key, &RemoteConfig::default()).await {
+        Ok(stores) => Rc::new(stores),
+        Err(e) => {
+            let _ = started.send(Err(ServeError::Store(e.to_string())));
+            return;
         }
-    }
+    };
     let listener = match TcpListener::bind(listen) {
         Ok(listener) => listener,
         Err(e) => {
@@ -232,7 +251,6 @@ async fn run_core(
         }
     };
     let addr = listener.local_addr().unwrap_or(listen);
-    let stores: Rc<[Rc<dyn PieceStore>]> = stores.into();
     let shutdown = ShutdownSignal::new();
     let meta = registry.meta().clone();
     let gateway = Rc::new(Gateway::new(
@@ -270,12 +288,15 @@ async fn run_core(
         .detach();
     }
     if let Some((token, senders)) = admin {
+        let repair = spawn_background(&config, &meta, &stores, &shutdown);
         let handler = admin::AdminHandler {
             metrics: metrics.clone(),
             commits: meta.commit_handle().stats().clone(),
             registry: registry.clone(),
             token,
             invalidations: senders,
+            repair,
+            stores: stores.clone(),
         };
         let admin = match admin_listener(&config, handler, &settings, &shutdown) {
             Ok(addr) => addr,
@@ -360,6 +381,80 @@ async fn run_core(
             config.limits.shutdown_grace
         );
     }
+}
+
+/// Starts core 0's background work, each in a task queue with few shares so
+/// requests come first: store health checks and the audit and repair worker
+/// (the garbage collector starts with the admin listener).
+fn spawn_background(
+    config: &Arc<ServeConfig>,
+    meta: &Meta,
+    stores: &Rc<StoreSet>,
+    shutdown: &Rc<ShutdownSignal>,
+) -> Rc<crate::repair::RepairControl> {
+    let queue = glommio::executor().create_task_queue(
+        glommio::Shares::Static(50),
+        glommio::Latency::NotImportant,
+        "background",
+    );
+    let (health_stores, health_stop) = (stores.clone(), shutdown.clone());
+    let interval = config.health_interval;
+    let health = glommio::spawn_local_into(
+        async move {
+            let timeout = interval.min(std::time::Duration::from_secs(2));
+            while !health_stop.is_triggered() {
+                crate::cluster::health::check_all(&health_stores, timeout).await;
+                future::or(glommio::timer::sleep(interval), health_stop.wait()).await;
+            }
+        },
+        queue,
+    );
+    if let Ok(task) = health {
+        task.detach();
+    }
+    let (worker, control) = RepairWorker::new(
+        meta.clone(),
+        stores.clone(),
+        config.repair.clone(),
+        config.pipeline.layout.erasure(),
+        config.pipeline.hedge,
+    );
+    let stop = shutdown.clone();
+    let repair = glommio::spawn_local_into(
+        async move { worker.run(async move { stop.wait().await }).await },
+        queue,
+    );
+    if let Ok(task) = repair {
+        task.detach();
+    }
+    control
+}
+
+/// The key that signs piece orders for the nodes: `--cluster-key`, else
+/// `<data>/cluster.key`, created on first start with nodes. `None` without
+/// nodes.
+fn cluster_key(config: &ServeConfig) -> Result<Option<Arc<ClusterKey>>, ServeError> {
+    if config.nodes.is_empty() {
+        return Ok(None);
+    }
+    let path = &config.cluster_key;
+    let key = if path.exists() {
+        ClusterKey::load(path)
+    } else {
+        let created = ClusterKey::create(path);
+        if created.is_ok() {
+            eprintln!(
+                "ringgate: created cluster key {}: start each node with --cluster-key pointing at a copy",
+                path.display()
+            );
+        }
+        created
+    };
+    key.map(|k| Some(Arc::new(k)))
+        .map_err(|e| ServeError::ClusterKey {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })
 }
 
 /// Binds the admin listener on this core (0) and serves it in the background;

@@ -4,13 +4,13 @@
 //! rewrapping for copies and completed multipart uploads, and deleting the
 //! pieces of extents nothing will reference.
 
+use crate::cluster::StoreSet;
 use crate::meta::{Extent, ProjectId, SegmentInfo, UploadId};
 use crate::object::{BodyExtent, SegmentRecord};
-use crate::pieces::{PieceStore, SegmentId};
+use crate::pieces::SegmentId;
 use crate::pipeline::crypto::{RootKey, WrappedKey};
 use crate::pipeline::encoder::SegmentSeal;
 use crate::s3::error::{S3Error, S3ErrorCode};
-use std::rc::Rc;
 
 /// The associated data binding a wrapped key to an object: a key moved to
 /// another object's record does not open.
@@ -197,10 +197,12 @@ fn bad_key() -> S3Error {
 
 /// Deletes, in the background, the pieces of segments no record references
 /// (an upload whose commit was refused).
-pub fn discard(stores: &Rc<[Rc<dyn PieceStore>]>, segments: &[(SegmentId, SegmentInfo)]) {
+pub fn discard(stores: &StoreSet, segments: &[(SegmentId, SegmentInfo)]) {
     for (id, info) in segments {
         for placement in &info.pieces {
-            let store = stores[placement.store as usize].clone();
+            let Some(store) = stores.get(placement.store).cloned() else {
+                continue;
+            };
             let piece = crate::pieces::PieceId {
                 segment: *id,
                 piece: placement.piece,
@@ -214,7 +216,7 @@ pub fn discard(stores: &Rc<[Rc<dyn PieceStore>]>, segments: &[(SegmentId, Segmen
 }
 
 /// Deletes the pieces of freshly written extents that will not be committed.
-pub fn discard_written(stores: &Rc<[Rc<dyn PieceStore>]>, extents: &[BodyExtent]) {
+pub fn discard_written(stores: &StoreSet, extents: &[BodyExtent]) {
     for extent in extents {
         if let BodyExtent::Segment(segment) = extent {
             crate::object::delete_segment_pieces(stores, segment);

@@ -9,13 +9,13 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::auth::AccessKeyId;
+use crate::cluster::StoreSet;
 use crate::config::ServeConfig;
 use crate::http::conn::{Exchange, RequestHandler};
 use crate::http::HttpError;
 use crate::meta::{Meta, ProjectId};
 use crate::metrics::{CoreMetrics, Metrics};
 use crate::object::PipelineConfig;
-use crate::pieces::PieceStore;
 use crate::pipeline::crypto::fill_random;
 use crate::registry::Registry;
 use crate::s3::authn::{authenticate, Caller, GrantCache};
@@ -29,7 +29,7 @@ pub struct Gateway {
     pub metrics: Arc<Metrics>,
     pub config: Arc<ServeConfig>,
     pub meta: Meta,
-    pub stores: Rc<[Rc<dyn PieceStore>]>,
+    pub stores: Rc<StoreSet>,
     pub pipeline: Rc<PipelineConfig>,
     pub registry: Registry,
     pub grants: GrantCache,
@@ -73,7 +73,7 @@ impl Gateway {
         core: usize,
         config: Arc<ServeConfig>,
         registry: Registry,
-        stores: Rc<[Rc<dyn PieceStore>]>,
+        stores: Rc<StoreSet>,
         metrics: Arc<Metrics>,
     ) -> Self {
         let mut prefix = [0u8; 3];

@@ -209,7 +209,9 @@ impl Server {
                 let path = entry.path();
                 if path.is_dir() {
                     stack.push(path);
-                } else if !path.to_string_lossy().ends_with(".tmp") {
+                } else if !path.to_string_lossy().ends_with(".tmp")
+                    && path.file_name().is_some_and(|n| n != "store-id")
+                {
                     files.push(path);
                 }
             }

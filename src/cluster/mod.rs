@@ -1,0 +1,284 @@
+//! The piece stores a gateway writes to and reads from: local directories and
+//! storage nodes, each known by a stable id that placements name.
+//!
+//! - `registry`: who the stores are. Start-up matches the configured stores to
+//!   the `stores` table of the metadata (a local directory by the id file
+//!   inside it, a node by its address), registers new ones, and keeps stores
+//!   that left the configuration as known but unreachable, so their pieces
+//!   count as lost and repair moves them.
+//! - [`StoreTable`]: what every core shares about the stores, read-mostly:
+//!   ids, locations, failure domains and health (atomics, written by the
+//!   health checker and by transfers that fail).
+//! - [`StoreSet`]: one core's handles to the stores, by id, and placement.
+//! - `placement`: choosing n distinct stores for a segment (pure).
+//! - `health`: pinging nodes and measuring local free space, on core 0.
+
+pub mod health;
+pub mod placement;
+pub mod registry;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::node::ClusterKey;
+use crate::pieces::{LocalStore, PieceStore, RemoteConfig, RemoteStore, StoreError};
+use crate::pipeline::crypto::fill_random;
+
+pub use placement::StoreId;
+
+/// Where a store is reached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreLocation {
+    Local(PathBuf),
+    Node(SocketAddr),
+}
+
+impl std::fmt::Display for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreLocation::Local(path) => write!(f, "{}", path.display()),
+            StoreLocation::Node(addr) => write!(f, "node {addr}"),
+        }
+    }
+}
+
+/// What the gateway last learnt of a store's health. Written by the health
+/// checker (core 0) and by any core whose transfer to the store failed; read
+/// by every core when it places or reads pieces.
+#[derive(Debug)]
+pub struct StoreHealth {
+    alive: AtomicBool,
+    /// Unix ms since the store has been unreachable (0 while alive).
+    down_since_ms: AtomicU64,
+    free_bytes: AtomicU64,
+    capacity_bytes: AtomicU64,
+    /// Consecutive failed checks.
+    failures: AtomicU32,
+}
+
+impl Default for StoreHealth {
+    fn default() -> Self {
+        Self {
+            // Innocent until a check or a transfer says otherwise.
+            alive: AtomicBool::new(true),
+            down_since_ms: AtomicU64::new(0),
+            free_bytes: AtomicU64::new(0),
+            capacity_bytes: AtomicU64::new(0),
+            failures: AtomicU32::new(0),
+        }
+    }
+}
+
+impl StoreHealth {
+    pub fn is_alive(&self) -> bool {
+        self.alive.load(Ordering::Relaxed)
+    }
+
+    /// How long the store has been unreachable, if it is.
+    pub fn down_for(&self, now_ms: u64) -> Option<Duration> {
+        let since = self.down_since_ms.load(Ordering::Relaxed);
+        (!self.is_alive() && since > 0).then(|| Duration::from_millis(now_ms.saturating_sub(since)))
+    }
+
+    /// Free bytes at the last check (0: not known yet).
+    pub fn free_bytes(&self) -> u64 {
+        self.free_bytes.load(Ordering::Relaxed)
+    }
+
+    pub fn capacity_bytes(&self) -> u64 {
+        self.capacity_bytes.load(Ordering::Relaxed)
+    }
+
+    /// A check or transfer succeeded.
+    pub fn mark_up(&self, free_bytes: u64, capacity_bytes: u64) {
+        self.free_bytes.store(free_bytes, Ordering::Relaxed);
+        self.capacity_bytes.store(capacity_bytes, Ordering::Relaxed);
+        self.failures.store(0, Ordering::Relaxed);
+        self.down_since_ms.store(0, Ordering::Relaxed);
+        self.alive.store(true, Ordering::Relaxed);
+    }
+
+    /// A check or transfer failed in a way that says the store is unreachable.
+    pub fn mark_down(&self, now_ms: u64) {
+        self.failures.fetch_add(1, Ordering::Relaxed);
+        if self.alive.swap(false, Ordering::Relaxed) {
+            self.down_since_ms.store(now_ms.max(1), Ordering::Relaxed);
+        }
+    }
+}
+
+/// One store as every core sees it.
+#[derive(Debug)]
+pub struct StoreInfo {
+    pub id: StoreId,
+    /// `None`: known from the metadata but not configured in this run; its
+    /// pieces cannot be reached.
+    pub location: Option<StoreLocation>,
+    /// Where it was last configured (for a store not configured now).
+    pub last_location: String,
+    pub domain: Option<String>,
+    pub health: StoreHealth,
+}
+
+impl StoreInfo {
+    pub fn is_node(&self) -> bool {
+        matches!(self.location, Some(StoreLocation::Node(_)))
+    }
+}
+
+/// Every store the gateway knows, indexed by id; shared by all cores.
+#[derive(Debug)]
+pub struct StoreTable {
+    stores: Vec<Option<StoreInfo>>,
+}
+
+impl StoreTable {
+    pub fn new(stores: Vec<StoreInfo>) -> Self {
+        let len = stores.iter().map(|s| s.id as usize + 1).max().unwrap_or(0);
+        let mut table: Vec<Option<StoreInfo>> = (0..len).map(|_| None).collect();
+        for store in stores {
+            let at = store.id as usize;
+            table[at] = Some(store);
+        }
+        Self { stores: table }
+    }
+
+    pub fn get(&self, id: StoreId) -> Option<&StoreInfo> {
+        self.stores.get(id as usize).and_then(Option::as_ref)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &StoreInfo> {
+        self.stores.iter().flatten()
+    }
+
+    /// The stores configured in this run.
+    pub fn configured(&self) -> impl Iterator<Item = &StoreInfo> {
+        self.iter().filter(|s| s.location.is_some())
+    }
+}
+
+pub fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// One core's handles to the stores, by id, over the shared [`StoreTable`].
+pub struct StoreSet {
+    table: Arc<StoreTable>,
+    handles: Vec<Option<Rc<dyn PieceStore>>>,
+}
+
+impl StoreSet {
+    /// `handles[i]` is the handle of the store with id `i`, if configured.
+    pub fn new(table: Arc<StoreTable>, handles: Vec<Option<Rc<dyn PieceStore>>>) -> Self {
+        Self { table, handles }
+    }
+
+    /// Opens this core's handle to every configured store: a `LocalStore` per
+    /// directory, a `RemoteStore` (with this core's connection pool) per node.
+    /// Must run on a glommio executor.
+    pub async fn open(
+        table: Arc<StoreTable>,
+        key: Option<Arc<ClusterKey>>,
+        remote: &RemoteConfig,
+    ) -> Result<StoreSet, StoreError> {
+        let mut handles: Vec<Option<Rc<dyn PieceStore>>> = Vec::new();
+        for info in table.iter() {
+            let handle: Option<Rc<dyn PieceStore>> = match &info.location {
+                None => None,
+                Some(StoreLocation::Local(dir)) => Some(Rc::new(LocalStore::open(dir).await?)),
+                Some(StoreLocation::Node(addr)) => {
+                    let key = key
+                        .clone()
+                        .expect("a cluster key whenever nodes are configured");
+                    Some(Rc::new(RemoteStore::new(*addr, key, remote.clone())))
+                }
+            };
+            let at = info.id as usize;
+            if handles.len() <= at {
+                handles.resize_with(at + 1, || None);
+            }
+            handles[at] = handle;
+        }
+        Ok(Self { table, handles })
+    }
+
+    /// A set of stores with ids 0, 1, … in order, all configured (tests, tools).
+    pub fn from_stores(stores: Vec<Rc<dyn PieceStore>>) -> Self {
+        let infos = stores
+            .iter()
+            .enumerate()
+            .map(|(i, store)| StoreInfo {
+                id: i as StoreId,
+                location: Some(StoreLocation::Local(PathBuf::from(store.name()))),
+                last_location: store.name().to_string(),
+                domain: None,
+                health: StoreHealth::default(),
+            })
+            .collect();
+        Self {
+            table: Arc::new(StoreTable::new(infos)),
+            handles: stores.into_iter().map(Some).collect(),
+        }
+    }
+
+    pub fn table(&self) -> &Arc<StoreTable> {
+        &self.table
+    }
+
+    /// The handle of store `id`, if it is configured in this run.
+    pub fn get(&self, id: StoreId) -> Option<&Rc<dyn PieceStore>> {
+        self.handles.get(id as usize).and_then(Option::as_ref)
+    }
+
+    /// Configured stores, with their ids.
+    pub fn handles(&self) -> impl Iterator<Item = (StoreId, &Rc<dyn PieceStore>)> {
+        self.handles
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| h.as_ref().map(|h| (i as StoreId, h)))
+    }
+
+    pub fn configured_count(&self) -> usize {
+        self.handles.iter().flatten().count()
+    }
+
+    /// Whether store `id` is configured and not known to be down.
+    pub fn is_alive(&self, id: StoreId) -> bool {
+        self.get(id).is_some() && self.table.get(id).is_some_and(|s| s.health.is_alive())
+    }
+
+    /// Up to `count` distinct live stores for the pieces of a segment, none in
+    /// `exclude`: domains spread, free space weighted (see `placement`).
+    pub fn place(&self, count: usize, exclude: &[StoreId]) -> Vec<StoreId> {
+        let candidates: Vec<placement::Candidate<'_>> = self
+            .handles()
+            .filter(|(id, _)| !exclude.contains(id))
+            .filter_map(|(id, _)| self.table.get(id))
+            .filter(|info| info.health.is_alive())
+            .map(|info| placement::Candidate {
+                id: info.id,
+                domain: info.domain.as_deref(),
+                free_bytes: info.health.free_bytes(),
+            })
+            .collect();
+        let mut seed = [0u8; 8];
+        fill_random(&mut seed);
+        placement::choose(&candidates, count, u64::from_le_bytes(seed))
+    }
+
+    /// Notes a failed transfer: an error that says the store cannot be
+    /// reached marks it down until the health checker hears from it again.
+    pub fn report(&self, id: StoreId, error: &StoreError) {
+        if health::is_unreachable(error) {
+            if let Some(info) = self.table.get(id).filter(|i| i.is_node()) {
+                info.health.mark_down(unix_now_ms());
+            }
+        }
+    }
+}
