@@ -1,8 +1,8 @@
-//! The `ringgate project` and `ringgate grant` commands. `grant inspect` and
-//! `grant restrict` work offline on the grant string alone; `grant register`
-//! asks a gateway's `POST /v1/access`; `project …` and `grant revoke` use the
-//! admin API of a running gateway (its address and token are found in the
-//! data folder unless given).
+//! The `ringgate project`, `ringgate grant` and `ringgate repair` commands.
+//! `grant inspect` and `grant restrict` work offline on the grant string
+//! alone; `grant register` asks a gateway's `POST /v1/access`; `project …`,
+//! `grant revoke` and `repair` use the admin API of a running gateway (its
+//! address and token are found in the data folder unless given).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -240,6 +240,185 @@ pub fn run_grant(command: GrantCommand) -> ExitCode {
             }
         }
     }
+}
+
+/// `ringgate repair`: the audit and repair worker of a running gateway.
+#[derive(Args, Debug)]
+pub struct RepairArgs {
+    /// Show the last audit pass: segments by healthy pieces, pieces missing,
+    /// damaged or lost, segments repaired (the default)
+    #[arg(long)]
+    pub status: bool,
+    /// Start an audit pass now (it repairs what falls to the threshold)
+    #[arg(long)]
+    pub now: bool,
+    /// With --now: wait until that pass has ended, then show the status
+    #[arg(long, requires = "now")]
+    pub wait: bool,
+    /// With --now: check every share of every piece (a scrub), not one sampled share per piece
+    #[arg(long, requires = "now")]
+    pub full: bool,
+    /// Also list the piece stores with their health and free space
+    #[arg(long)]
+    pub stores: bool,
+    /// Print the status as JSON (the admin API's document)
+    #[arg(long)]
+    pub json: bool,
+    /// With --wait: give up after this many seconds
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub timeout_secs: u64,
+    #[command(flatten)]
+    pub target: AdminTarget,
+}
+
+pub fn run_repair(args: RepairArgs) -> ExitCode {
+    let status = || -> Result<serde_json::Value, String> {
+        let text = admin_call(&args.target, "GET", "/v1/repair", b"")?;
+        serde_json::from_str(&text).map_err(|e| format!("status: {e}"))
+    };
+    let passes = |s: &serde_json::Value| s["passes_completed"].as_u64().unwrap_or(0);
+    let result = (|| -> Result<(), String> {
+        if args.now {
+            let before = status()?;
+            // A pass already running ends first; the one asked for follows it.
+            let target = passes(&before) + 1 + u64::from(!before["running"].is_null());
+            let path = if args.full {
+                "/v1/repair?full=1"
+            } else {
+                "/v1/repair"
+            };
+            admin_call(&args.target, "POST", path, b"")?;
+            if args.wait {
+                let deadline = std::time::Instant::now() + Duration::from_secs(args.timeout_secs);
+                while passes(&status()?) < target {
+                    if std::time::Instant::now() > deadline {
+                        return Err(format!("no pass ended within {}s", args.timeout_secs));
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            } else if !args.status {
+                println!("audit pass requested");
+                return Ok(());
+            }
+        }
+        let current = status()?;
+        let stores = if args.stores {
+            let text = admin_call(&args.target, "GET", "/v1/stores", b"")?;
+            Some(serde_json::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string())?)
+        } else {
+            None
+        };
+        if args.json {
+            let mut document = current;
+            if let Some(stores) = stores {
+                document["stores"] = stores;
+            }
+            println!("{document}");
+        } else {
+            print!("{}", repair_report(&current, stores.as_ref()));
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// The repair status (and the stores) for people.
+fn repair_report(status: &serde_json::Value, stores: Option<&serde_json::Value>) -> String {
+    use std::fmt::Write as _;
+    let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "erasure {}/{}/{}: segments with {} or fewer healthy pieces are repaired; {} passes completed",
+        n(&status["required"]),
+        n(&status["optimal"]),
+        n(&status["total"]),
+        n(&status["threshold"]),
+        n(&status["passes_completed"])
+    );
+    if let Some(running) = status["running"].as_object() {
+        let _ = writeln!(
+            out,
+            "a pass is running: {} segments so far",
+            running.get("segments").map_or(0, n)
+        );
+    }
+    match status["last"].as_object() {
+        None => out.push_str(
+            "no pass has completed yet
+",
+        ),
+        Some(last) => {
+            let get = |name: &str| last.get(name).map_or(0, n);
+            let seconds =
+                (get("finished_unix_ms").saturating_sub(get("started_unix_ms"))) as f64 / 1000.0;
+            let _ = writeln!(
+                out,
+                "last pass: {} segments, {} pieces checked in {seconds:.1}s",
+                get("segments"),
+                get("pieces_checked")
+            );
+            out.push_str(
+                "  healthy pieces  segments
+",
+            );
+            if let Some(by) = last["segments_by_healthy_pieces"].as_object() {
+                let mut rows: Vec<(u64, u64)> = by
+                    .iter()
+                    .map(|(k, v)| (k.parse().unwrap_or(0), n(v)))
+                    .collect();
+                rows.sort_unstable_by_key(|row| std::cmp::Reverse(row.0));
+                for (pieces, segments) in rows {
+                    let _ = writeln!(out, "  {pieces:>14}  {segments:>8}");
+                }
+            }
+            let _ = writeln!(
+                out,
+                "pieces: {} missing, {} damaged, {} lost with their store, {} on stores briefly offline",
+                get("pieces_missing"),
+                get("pieces_corrupt"),
+                get("pieces_lost"),
+                get("pieces_offline")
+            );
+            let _ = writeln!(
+                out,
+                "repairs: {} segments ({} pieces rebuilt), {} failed; {} segments lost (fewer than k pieces)",
+                get("segments_repaired"),
+                get("pieces_rebuilt"),
+                get("segments_repair_failed"),
+                get("segments_lost")
+            );
+            for error in last["errors"].as_array().into_iter().flatten() {
+                let _ = writeln!(out, "  ! {}", error.as_str().unwrap_or(""));
+            }
+        }
+    }
+    if let Some(stores) = stores.and_then(|s| s.as_array()) {
+        out.push_str(
+            "stores:
+",
+        );
+        for store in stores {
+            let state = match (store["configured"].as_bool(), store["alive"].as_bool()) {
+                (Some(false), _) => "not configured".to_string(),
+                (_, Some(true)) => "up".to_string(),
+                _ => format!("down {}s", n(&store["down_for_secs"])),
+            };
+            let _ = writeln!(
+                out,
+                "  {:>4}  {:<5}  {:<40}  {:<10}  {state}, {} GiB free",
+                n(&store["id"]),
+                store["kind"].as_str().unwrap_or(""),
+                store["location"].as_str().unwrap_or(""),
+                store["domain"].as_str().unwrap_or("-"),
+                n(&store["free_bytes"]) >> 30
+            );
+        }
+    }
+    out
 }
 
 pub fn run_project(command: ProjectCommand) -> ExitCode {

@@ -44,6 +44,8 @@ enum Command {
         #[command(subcommand)]
         command: ringgate::cli::GrantCommand,
     },
+    /// Audit and repair of a running gateway's segments: status, or a pass now
+    Repair(Box<ringgate::cli::RepairArgs>),
     /// Inspect piece files
     Piece {
         #[command(subcommand)]
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
         Command::Node(args) => ringgate::node::run(*args),
         Command::Project { command } => ringgate::cli::run_project(command),
         Command::Grant { command } => ringgate::cli::run_grant(command),
+        Command::Repair(args) => ringgate::cli::run_repair(*args),
         Command::Piece {
             command: PieceCommand::Verify { files },
         } => verify_pieces(&files),

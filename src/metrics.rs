@@ -117,6 +117,14 @@ pub struct CoreMetrics {
     /// Piece writes cut off by the long tail.
     pub pieces_cancelled: AtomicU64,
     pub pieces_failed: AtomicU64,
+    /// Piece reads (of a window of stripes) that answered.
+    pub piece_reads: AtomicU64,
+    /// Piece reads that failed (missing, unreachable, timed out).
+    pub piece_reads_failed: AtomicU64,
+    /// Piece reads cancelled because enough others (the hedge) answered first.
+    pub piece_reads_overtaken: AtomicU64,
+    /// Stripes read back with Reed-Solomon because a data share was unusable.
+    pub stripes_rebuilt: AtomicU64,
     pub record_cache_hits: AtomicU64,
     pub record_cache_misses: AtomicU64,
     pub connections_accepted: AtomicU64,
@@ -140,6 +148,10 @@ impl Default for CoreMetrics {
             pieces_started: AtomicU64::new(0),
             pieces_committed: AtomicU64::new(0),
             pieces_cancelled: AtomicU64::new(0),
+            piece_reads: AtomicU64::new(0),
+            piece_reads_failed: AtomicU64::new(0),
+            piece_reads_overtaken: AtomicU64::new(0),
+            stripes_rebuilt: AtomicU64::new(0),
             pieces_failed: AtomicU64::new(0),
             record_cache_hits: AtomicU64::new(0),
             record_cache_misses: AtomicU64::new(0),
@@ -306,6 +318,30 @@ impl Metrics {
             "ringgate_pieces_failed_total",
             "Piece writes that failed.",
             &|m| m.pieces_failed.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "ringgate_piece_reads_total",
+            "Piece reads that answered.",
+            &|m| m.piece_reads.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "ringgate_piece_reads_failed_total",
+            "Piece reads that failed and brought in another piece.",
+            &|m| m.piece_reads_failed.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "ringgate_piece_reads_overtaken_total",
+            "Piece reads cancelled because enough other pieces (the hedge) answered first.",
+            &|m| m.piece_reads_overtaken.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "ringgate_stripes_rebuilt_total",
+            "Stripes read with Reed-Solomon because a data share was missing or damaged.",
+            &|m| m.stripes_rebuilt.load(Relaxed),
         );
         counter(
             &mut out,

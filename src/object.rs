@@ -460,6 +460,10 @@ pub struct ObjectReader<'a> {
     pub piece_failures: Vec<(SegmentId, usize, StoreError)>,
     /// Time spent fetching and decoding so far.
     pub read_time: Duration,
+    /// Piece reads that answered, and those cancelled because others (a
+    /// hedge) answered first.
+    pub pieces_read: u64,
+    pub pieces_overtaken: u64,
 }
 
 impl<'a> ObjectReader<'a> {
@@ -486,6 +490,8 @@ impl<'a> ObjectReader<'a> {
             report: DecodeReport::default(),
             piece_failures: Vec::new(),
             read_time: Duration::ZERO,
+            pieces_read: 0,
+            pieces_overtaken: 0,
         })
     }
 
@@ -578,6 +584,8 @@ impl<'a> ObjectReader<'a> {
                 }
             }
         }
+        self.pieces_read += fetch.fetched() as u64;
+        self.pieces_overtaken += fetch.overtaken.len() as u64;
         for (piece, error) in fetch.failures.drain(..) {
             if let Some(p) = segment.pieces.iter().find(|p| p.piece as usize == piece) {
                 self.stores.report(p.store, &error);

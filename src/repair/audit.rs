@@ -1,7 +1,9 @@
 //! Auditing one piece: is it there, is it the piece the metadata names, and
-//! does a share picked at random still match its checksum? Three small reads:
-//! the header, the checksum table (whose SHA-256 with the header must be the
-//! digest the metadata recorded when the piece was written), and one share.
+//! do its shares still match their checksums? The header and the checksum
+//! table are read (the table's SHA-256 with the header must be the digest the
+//! metadata recorded when the piece was written), then one share picked at
+//! random (a sampling audit: three small reads a piece), or every share (a
+//! full scrub, which reads the whole piece).
 
 use std::rc::Rc;
 
@@ -24,14 +26,25 @@ pub enum PieceState {
     Unreachable(String),
 }
 
-/// Audits the piece `placement` names on `store`, checking the share of stripe
-/// `stripe` (a random stripe chosen by the caller).
+/// Which shares an audit checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depth {
+    /// The share of this stripe (chosen at random by the caller).
+    Sample(u32),
+    /// Every share.
+    Full,
+}
+
+/// Share-area bytes a full scrub reads at a time.
+const SCRUB_WINDOW_BYTES: u64 = 4 << 20;
+
+/// Audits the piece `placement` names on `store`.
 pub async fn audit_piece(
     store: &Rc<dyn PieceStore>,
     segment: SegmentId,
     geometry: &SegmentGeometry,
     placement: &PiecePlacement,
-    stripe: u32,
+    depth: Depth,
 ) -> PieceState {
     let id = PieceId {
         segment,
@@ -62,14 +75,28 @@ pub async fn audit_piece(
         return PieceState::Corrupt("checksum table does not match the recorded digest".into());
     }
     let checksums = format::parse_checksums(&table).expect("length asked for");
-    let offset = format::share_area_offset() + geometry.share_offset(stripe);
-    let share_bytes = geometry.share_bytes(stripe) as u64;
-    let share = match store.read(id, offset..offset + share_bytes).await {
-        Ok(share) => share,
-        Err(e) => return state_of_error(e),
+    let stripes = match depth {
+        Depth::Sample(stripe) => stripe..stripe + 1,
+        Depth::Full => 0..geometry.stripe_count,
     };
-    if share_checksum(&share, placement.piece, stripe) != checksums[stripe as usize] {
-        return PieceState::Corrupt(format!("share of stripe {stripe} fails its checksum"));
+    let per_window = (SCRUB_WINDOW_BYTES / geometry.layout.share_bytes() as u64).max(1) as u32;
+    let mut first = stripes.start;
+    while first < stripes.end {
+        let window = first..(first + per_window).min(stripes.end);
+        let span = geometry.shares_span(&window);
+        let at = format::share_area_offset();
+        let bytes = match store.read(id, at + span.start..at + span.end).await {
+            Ok(bytes) => bytes,
+            Err(e) => return state_of_error(e),
+        };
+        for stripe in window.clone() {
+            let from = (geometry.share_offset(stripe) - span.start) as usize;
+            let share = &bytes[from..from + geometry.share_bytes(stripe)];
+            if share_checksum(share, placement.piece, stripe) != checksums[stripe as usize] {
+                return PieceState::Corrupt(format!("share of stripe {stripe} fails its checksum"));
+            }
+        }
+        first = window.end;
     }
     PieceState::Healthy
 }

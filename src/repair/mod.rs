@@ -36,7 +36,7 @@ use crate::pieces::download::Hedge;
 use crate::pieces::format::{PieceId, SegmentId};
 use crate::pipeline::crypto::fill_random;
 use crate::pipeline::{ErasureParams, Layout};
-use audit::{audit_piece, PieceState};
+use audit::{audit_piece, Depth, PieceState};
 use rebuild::{rebuild_pieces, NewPiece};
 
 /// Segments read from the metadata per page.
@@ -47,6 +47,8 @@ const ERRORS_KEPT_MAX: usize = 16;
 /// One pass's findings, as the admin API reports them.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct PassReport {
+    /// Every share checked (a scrub), not one sampled share per piece.
+    pub full: bool,
     pub started_unix_ms: u64,
     pub finished_unix_ms: Option<u64>,
     pub segments: u64,
@@ -93,6 +95,8 @@ pub struct RepairStatus {
 pub struct RepairControl {
     status: RefCell<RepairStatus>,
     wake: LocalSender<()>,
+    /// The next pass reads every share of every piece (a scrub).
+    full_requested: std::cell::Cell<bool>,
 }
 
 impl RepairControl {
@@ -100,8 +104,12 @@ impl RepairControl {
         self.status.borrow().clone()
     }
 
-    /// Starts a pass as soon as the current one (if any) ends.
-    pub fn request_pass(&self) {
+    /// Starts a pass as soon as the current one (if any) ends; `full`: one
+    /// that checks every share rather than one sampled share per piece.
+    pub fn request_pass(&self, full: bool) {
+        if full {
+            self.full_requested.set(true);
+        }
         let _ = self.wake.try_send(());
     }
 }
@@ -134,6 +142,7 @@ impl RepairWorker {
                 ..Default::default()
             }),
             wake: wake_tx,
+            full_requested: std::cell::Cell::new(false),
         });
         let worker = Self {
             meta,
@@ -185,8 +194,10 @@ impl RepairWorker {
 
     /// One audit pass over every segment.
     pub async fn pass(&self) {
+        let full = self.control.full_requested.replace(false);
         let report = PassReport {
             started_unix_ms: unix_now_ms(),
+            full,
             ..Default::default()
         };
         self.control.status.borrow_mut().running = Some(report);
@@ -202,7 +213,7 @@ impl RepairWorker {
             let Some(last) = page.last() else { break };
             after = Some(last.0);
             for (id, info) in page {
-                self.segment(id, info).await;
+                self.segment(id, info, full).await;
                 // Long passes must not hold the reactor between segments.
                 glommio::yield_if_needed().await;
             }
@@ -221,7 +232,7 @@ impl RepairWorker {
     }
 
     /// Audits one segment and repairs it if it fell to the threshold.
-    async fn segment(&self, id: SegmentId, info: SegmentInfo) {
+    async fn segment(&self, id: SegmentId, info: SegmentInfo, full: bool) {
         let geometry = match Layout::new(info.erasure, info.share_bytes as usize, u64::MAX) {
             Ok(layout) => layout.segment(info.plaintext_bytes),
             Err(e) => {
@@ -229,8 +240,18 @@ impl RepairWorker {
                 return;
             }
         };
-        let states = self.audit(id, &info, &geometry).await;
+        let states = self.audit(id, &info, &geometry, full).await;
         let now = unix_now_ms();
+        // A store that did not answer is down from now on, for placement too.
+        for (placement, state) in info.pieces.iter().zip(&states) {
+            if let (PieceState::Unreachable(_), Some(store)) =
+                (state, self.stores.table().get(placement.store))
+            {
+                if store.location.is_some() && store.health.is_alive() {
+                    store.health.mark_down(now);
+                }
+            }
+        }
         let mut healthy = Vec::new();
         let mut bad = Vec::new();
         let (mut missing, mut corrupt, mut lost, mut offline) = (0, 0, 0, 0);
@@ -321,6 +342,7 @@ impl RepairWorker {
         id: SegmentId,
         info: &SegmentInfo,
         geometry: &crate::pipeline::SegmentGeometry,
+        full: bool,
     ) -> Vec<PieceState> {
         let mut states = vec![PieceState::Healthy; info.pieces.len()];
         let mut race = crate::pieces::race::Race::default();
@@ -330,12 +352,16 @@ impl RepairWorker {
             let placement = info.pieces[i];
             let store = self.stores.get(placement.store).cloned();
             let down = !self.stores.is_alive(placement.store);
-            let stripe = random_below(geometry.stripe_count);
+            let depth = if full {
+                Depth::Full
+            } else {
+                Depth::Sample(random_below(geometry.stripe_count))
+            };
             race.push(i, async move {
                 match store {
                     None => PieceState::Unreachable("store not configured".into()),
                     Some(_) if down => PieceState::Unreachable("store is down".into()),
-                    Some(store) => audit_piece(&store, id, &geometry, &placement, stripe).await,
+                    Some(store) => audit_piece(&store, id, &geometry, &placement, depth).await,
                 }
             });
         };

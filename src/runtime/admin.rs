@@ -11,7 +11,7 @@
 //! | `POST /v1/revoke {"head"}` | `{"revoked"}`: the API-key head id (hex) is revoked |
 //! | `GET /v1/stores` | `[{"id","location","domain","configured","alive",…}]`: the piece stores and their health |
 //! | `GET /v1/repair` | the audit and repair worker's status (`repair::RepairStatus`) |
-//! | `POST /v1/repair` | 202: start an audit pass now |
+//! | `POST /v1/repair[?full=1]` | 202: start an audit pass now (`full`: check every share) |
 //!
 //! Revocations and deleted projects are sent to every core's grant cache at
 //! once, as explicit cross-core messages.
@@ -199,7 +199,8 @@ impl AdminHandler {
                 Err(e) => (500, json_error(&e.to_string())),
             },
             ("POST", "/v1/repair") => {
-                self.repair.request_pass();
+                let full = ex.head.target().contains("full=1");
+                self.repair.request_pass(full);
                 (202, serde_json::json!({ "requested": true }).to_string())
             }
             _ => (404, json_error("no such admin endpoint")),

@@ -545,8 +545,19 @@ pub async fn get_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> R
         sent.map_err(io_error)?;
         chunk = next.map_err(map::object_error)?;
     }
-    gw.counters()
-        .stage(crate::metrics::Stage::Read, reader.read_time);
+    use crate::metrics::CoreMetrics;
+    let counters = gw.counters();
+    counters.stage(crate::metrics::Stage::Read, reader.read_time);
+    CoreMetrics::add(&counters.piece_reads, reader.pieces_read);
+    CoreMetrics::add(&counters.piece_reads_overtaken, reader.pieces_overtaken);
+    CoreMetrics::add(
+        &counters.piece_reads_failed,
+        reader.piece_failures.len() as u64,
+    );
+    CoreMetrics::add(
+        &counters.stripes_rebuilt,
+        u64::from(reader.report.stripes_rebuilt),
+    );
     Ok(())
 }
 

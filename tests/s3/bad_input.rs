@@ -9,17 +9,9 @@ use aws_sdk_s3::primitives::ByteStream;
 use ringgate::sigv4::{signature_hex, AmzDateTime, PayloadHash, RequestParts, RequestSigner};
 use sha2::{Digest, Sha256};
 
-use crate::harness::{bytes, code_of, status_of, Server};
+use crate::harness::{bytes, code_of, now, status_of, Server};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-fn now() -> AmzDateTime {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    AmzDateTime::from_unix_secs(secs).unwrap()
-}
 
 /// A request head signed with the server's credentials. `headers` are signed
 /// (lowercase names); `payload` is the x-amz-content-sha256 promise.

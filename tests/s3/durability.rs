@@ -6,9 +6,8 @@ use std::io::Write;
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
-use ringgate::sigv4::{AmzDateTime, PayloadHash, RequestParts, RequestSigner};
 
-use crate::harness::{bytes, md5_hex, Server};
+use crate::harness::{bytes, md5_hex, unsigned_put_head, Server};
 
 async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, range: Option<String>) -> Vec<u8> {
     s3.get_object()
@@ -128,14 +127,6 @@ async fn reads_survive_lost_and_corrupt_piece_stores() {
     assert_eq!(range, &data[1_048_000..=3_100_000]);
 }
 
-fn now() -> AmzDateTime {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    AmzDateTime::from_unix_secs(secs).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_during_put_keeps_the_old_version_and_leaks_nothing() {
     let mut server = Server::start(&[]);
@@ -152,30 +143,7 @@ async fn kill_during_put_keeps_the_old_version_and_leaks_nothing() {
     let pieces_of_old = server.piece_files();
 
     // A new version of 200 MiB: send 150 MiB of it, then kill -9 the server.
-    let host = server.addr.to_string();
-    let length = (200u64 << 20).to_string();
-    let headers: Vec<(&str, &[u8])> = vec![
-        ("host", host.as_bytes()),
-        ("content-length", length.as_bytes()),
-    ];
-    let signer = RequestSigner::new(
-        &server.access_key,
-        server.secret_key.as_bytes(),
-        "us-east-1",
-        now(),
-    );
-    let parts = RequestParts {
-        method: "PUT",
-        raw_path: "/chk/k",
-        raw_query: "",
-        headers: &headers,
-    };
-    let signed = signer.sign(&parts, &PayloadHash::Unsigned).unwrap();
-    let mut head = format!("PUT /chk/k HTTP/1.1\r\nhost: {host}\r\ncontent-length: {length}\r\n");
-    for (name, value) in &signed.headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str(&format!("authorization: {}\r\n\r\n", signed.authorization));
+    let head = unsigned_put_head(&server, "/chk/k", 200 << 20);
     let mut stream = std::net::TcpStream::connect(server.addr).unwrap();
     stream.write_all(head.as_bytes()).unwrap();
     let chunk = bytes(1 << 20, 15);

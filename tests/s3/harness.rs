@@ -263,6 +263,48 @@ pub fn md5_hex(data: &[u8]) -> String {
     ringgate::pipeline::checksum::hex(&md5::Md5::digest(data))
 }
 
+/// The current time as SigV4 writes it.
+pub fn now() -> ringgate::sigv4::AmzDateTime {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    ringgate::sigv4::AmzDateTime::from_unix_secs(secs).unwrap()
+}
+
+/// The head of a PUT of `length` bytes to `path`, signed with the server's
+/// credentials for an unsigned payload, asking the server to close after it.
+pub fn unsigned_put_head(server: &Server, path: &str, length: u64) -> String {
+    use ringgate::sigv4::{PayloadHash, RequestParts, RequestSigner};
+    let host = server.addr.to_string();
+    let length = length.to_string();
+    let headers: Vec<(&str, &[u8])> = vec![
+        ("host", host.as_bytes()),
+        ("content-length", length.as_bytes()),
+    ];
+    let signer = RequestSigner::new(
+        &server.access_key,
+        server.secret_key.as_bytes(),
+        "us-east-1",
+        now(),
+    );
+    let parts = RequestParts {
+        method: "PUT",
+        raw_path: path,
+        raw_query: "",
+        headers: &headers,
+    };
+    let signed = signer.sign(&parts, &PayloadHash::Unsigned).unwrap();
+    let mut head = format!(
+        "PUT {path} HTTP/1.1\r\nhost: {host}\r\ncontent-length: {length}\r\nconnection: close\r\n"
+    );
+    for (name, value) in &signed.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("authorization: {}\r\n\r\n", signed.authorization));
+    head
+}
+
 /// The status code of a raw HTTP response.
 pub fn status_of(response: &[u8]) -> u16 {
     let text = String::from_utf8_lossy(response);

@@ -4,6 +4,7 @@
 
 mod api;
 mod bad_input;
+mod cluster;
 mod durability;
 mod harness;
 mod real_clients;
