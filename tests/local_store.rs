@@ -384,3 +384,28 @@ fn executors_write_one_directory_concurrently() {
         assert!(temp_files(&root).is_empty());
     });
 }
+
+/// A store opened with a relative path (the default `./data/stores/0` of
+/// `ringgate serve`, or `ringgate node --data pieces`) failed every commit:
+/// glommio opens the directory to fsync with `openat(-1, …)`, which gives
+/// EBADF for a relative path, so every PUT of more than 4 KiB answered 503.
+/// The store now works on the absolute form of its path.
+#[test]
+fn a_relative_store_path_commits() {
+    let dir = tempfile::tempdir_in(".").unwrap();
+    let cwd = std::env::current_dir().unwrap();
+    let relative = dir
+        .path()
+        .strip_prefix(&cwd)
+        .unwrap()
+        .join("store")
+        .to_owned();
+    assert!(relative.is_relative());
+    on_executor(move || async move {
+        let store = LocalStore::open(&relative).await.unwrap();
+        let id = piece_id(9, 1);
+        write_piece(&store, id, &pattern(9, 70_000), 8192).await;
+        let back = store.read(id, 0..70_000).await.unwrap();
+        assert!(back[..] == pattern(9, 70_000)[..]);
+    });
+}

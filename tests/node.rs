@@ -476,6 +476,38 @@ impl TestNode {
     }
 }
 
+/// A put longer than the node's piece limit is refused part way and leaves
+/// nothing; one within it still goes through on the same node.
+#[test]
+fn a_put_past_the_piece_limit_is_refused_and_leaves_nothing() {
+    let key = Arc::new(ClusterKey::generate());
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = NodeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path(), key.clone());
+    config.limits.piece_bytes_max = 1 << 20;
+    let node = NodeServer::start(config).unwrap();
+    let addr = node.addr();
+    run(move || async move {
+        let store = RemoteStore::new(addr, key, fast_config());
+        let big = data(3 << 20, 7);
+        let refused = put(&store, id(1, 0), &big, 256 << 10).await;
+        assert!(
+            refused.is_err(),
+            "a 3 MiB piece past a 1 MiB limit was stored"
+        );
+        assert!(
+            eventually(Duration::from_secs(5), async || {
+                store.stat(id(1, 0)).await.unwrap().is_none()
+            })
+            .await
+        );
+        put(&store, id(2, 0), &big[..1 << 20], 256 << 10)
+            .await
+            .unwrap();
+        assert_eq!(store.list().await.unwrap(), vec![id(2, 0)]);
+    });
+    drop(node);
+}
+
 fn fast_config() -> RemoteConfig {
     RemoteConfig {
         connect_timeout: Duration::from_secs(1),

@@ -116,6 +116,9 @@ pub struct NodeArgs {
     /// Seconds in-flight requests get to finish on SIGINT/SIGTERM [default: 10]
     #[arg(long, value_name = "SECS")]
     pub shutdown_grace_secs: Option<u64>,
+    /// Largest piece a gateway may store here, in bytes [default: 5 GiB + 64 MiB]
+    #[arg(long, value_name = "BYTES")]
+    pub piece_bytes_max: Option<u64>,
 }
 
 impl NodeArgs {
@@ -146,6 +149,9 @@ impl NodeArgs {
         limits.shutdown_grace = self
             .shutdown_grace_secs
             .map_or(limits.shutdown_grace, Duration::from_secs);
+        if let Some(bytes) = self.piece_bytes_max {
+            limits.piece_bytes_max = bytes;
+        }
         let cores = match self.cores {
             Some(0) => {
                 return Err(NodeError::Invalid {

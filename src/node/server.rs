@@ -72,6 +72,9 @@ pub struct NodeLimits {
     pub replay_serials_per_connection_max: usize,
     /// How often core 0 recounts the pieces on disk for PONG.
     pub piece_recount_interval: Duration,
+    /// Largest piece a put may stream; past it the put is refused and its
+    /// connection closed, so a runaway client cannot fill the disk.
+    pub piece_bytes_max: u64,
 }
 
 impl Default for NodeLimits {
@@ -84,6 +87,9 @@ impl Default for NodeLimits {
             orders: OrderRules::default(),
             replay_serials_per_connection_max: 1 << 16,
             piece_recount_interval: Duration::from_secs(600),
+            // A segment is at most an S3 object or part (5 GiB), and a piece
+            // at most a segment plus its checksums.
+            piece_bytes_max: 5 << 30 | 64 << 20,
         }
     }
 }
@@ -645,6 +651,15 @@ impl Session {
             };
             match header.kind {
                 FrameType::Data => {
+                    if received + header.len as u64 > self.core.shared.config.limits.piece_bytes_max
+                    {
+                        let message = format!(
+                            "piece larger than {} bytes",
+                            self.core.shared.config.limits.piece_bytes_max
+                        );
+                        return reply_error(conn, ErrorReply::new(ErrorCode::Malformed, message))
+                            .await;
+                    }
                     let streamed = deadline(stall, async {
                         let mut left = header.len;
                         while left > 0 {

@@ -68,7 +68,16 @@ impl LocalStore {
     /// because this runs once per store and off the reactor thread: the whole
     /// preparation runs in glommio's blocking pool.
     pub async fn open(dir: impl Into<PathBuf>) -> Result<LocalStore, StoreError> {
-        let root: PathBuf = dir.into();
+        let given: PathBuf = dir.into();
+        // Absolute, because glommio opens directories relative to no
+        // descriptor (`openat(-1, …)`): a relative root would fail every
+        // directory fsync with EBADF.
+        let root = std::path::absolute(&given).map_err(|source| StoreError::Io {
+            store: given.display().to_string(),
+            op: "resolve path",
+            piece: String::new(),
+            source,
+        })?;
         let inner = Rc::new(Inner {
             name: root.display().to_string(),
             root,
