@@ -309,7 +309,7 @@ impl ObjectWriter {
     fn open_segment(&mut self) -> Result<(), ObjectError> {
         let n = self.config.layout.total();
         let optimal = self.config.layout.erasure().optimal;
-        let stores = self.stores.place(n, &[]);
+        let stores = self.stores.place_at_least(n, optimal);
         if stores.len() < optimal {
             return Err(ObjectError::TooFewStores {
                 needed: optimal,

@@ -1,7 +1,7 @@
 //! Health checks: every configured store is asked for its free space (for a
 //! node, a signed PING on the node protocol) at once; an answer marks it up
-//! with its free space, an error or no answer within the timeout marks it
-//! down. The runtime calls [`check_all`] on core 0 every `health_interval`;
+//! with its free space, an error or no answer within the timeout twice in a
+//! row marks it down. The runtime calls [`check_all`] on core 0 every `health_interval`;
 //! between checks, a transfer that finds a node unreachable marks it down at
 //! once (`StoreSet::report`), and only a check brings it back.
 
@@ -45,7 +45,7 @@ pub async fn check_all(stores: &StoreSet, timeout: Duration) -> CheckRound {
                 round.up.push(id);
             }
             Err(reason) => {
-                info.health.mark_down(unix_now_ms());
+                info.health.check_failed(unix_now_ms());
                 round.down.push((id, reason));
             }
         }

@@ -46,6 +46,9 @@ impl std::fmt::Display for StoreLocation {
     }
 }
 
+/// Health checks that must fail in a row before a store counts as down.
+pub const CHECKS_FAILED_FOR_DOWN: u32 = 2;
+
 /// What the gateway last learnt of a store's health. Written by the health
 /// checker (core 0) and by any core whose transfer to the store failed; read
 /// by every core when it places or reads pieces.
@@ -102,10 +105,20 @@ impl StoreHealth {
         self.alive.store(true, Ordering::Relaxed);
     }
 
-    /// A check or transfer failed in a way that says the store is unreachable.
+    /// A transfer failed in a way that says the store is unreachable (refused,
+    /// reset, or no progress for the I/O timeout): down at once.
     pub fn mark_down(&self, now_ms: u64) {
         self.failures.fetch_add(1, Ordering::Relaxed);
         if self.alive.swap(false, Ordering::Relaxed) {
+            self.down_since_ms.store(now_ms.max(1), Ordering::Relaxed);
+        }
+    }
+
+    /// A health check got no answer. One slow answer from a busy node is not
+    /// a death: down after [`CHECKS_FAILED_FOR_DOWN`] in a row.
+    pub fn check_failed(&self, now_ms: u64) {
+        let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        if failures >= CHECKS_FAILED_FOR_DOWN && self.alive.swap(false, Ordering::Relaxed) {
             self.down_since_ms.store(now_ms.max(1), Ordering::Relaxed);
         }
     }
@@ -256,11 +269,29 @@ impl StoreSet {
     /// Up to `count` distinct live stores for the pieces of a segment, none in
     /// `exclude`: domains spread, free space weighted (see `placement`).
     pub fn place(&self, count: usize, exclude: &[StoreId]) -> Vec<StoreId> {
+        self.choose(count, exclude, true)
+    }
+
+    /// Like [`Self::place`], but with fewer than `at_least` live stores, stores
+    /// marked down are tried too rather than failing at once: health is a
+    /// guess (a node that was busy when checked looks dead), and a write to a
+    /// store that is really down fails fast.
+    pub fn place_at_least(&self, count: usize, at_least: usize) -> Vec<StoreId> {
+        let live = self.place(count, &[]);
+        if live.len() >= at_least {
+            return live;
+        }
+        let mut chosen = live.clone();
+        chosen.extend(self.choose(count - live.len(), &live, false));
+        chosen
+    }
+
+    fn choose(&self, count: usize, exclude: &[StoreId], live_only: bool) -> Vec<StoreId> {
         let candidates: Vec<placement::Candidate<'_>> = self
             .handles()
             .filter(|(id, _)| !exclude.contains(id))
             .filter_map(|(id, _)| self.table.get(id))
-            .filter(|info| info.health.is_alive())
+            .filter(|info| !live_only || info.health.is_alive())
             .map(|info| placement::Candidate {
                 id: info.id,
                 domain: info.domain.as_deref(),
@@ -280,5 +311,34 @@ impl StoreSet {
                 info.health.mark_down(unix_now_ms());
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_check_must_fail_twice_a_transfer_once() {
+        let health = StoreHealth::default();
+        assert!(health.is_alive());
+        health.check_failed(1_000);
+        assert!(health.is_alive(), "one slow answer is not a death");
+        health.check_failed(2_000);
+        assert!(!health.is_alive());
+        assert_eq!(health.down_for(5_000), Some(Duration::from_secs(3)));
+        health.mark_up(10, 20);
+        assert!(health.is_alive());
+        assert_eq!(health.down_for(6_000), None);
+        assert_eq!((health.free_bytes(), health.capacity_bytes()), (10, 20));
+        // A refused connection needs no second opinion, and a check that
+        // succeeds in between resets the count.
+        health.check_failed(7_000);
+        health.mark_up(10, 20);
+        health.check_failed(8_000);
+        assert!(health.is_alive());
+        health.mark_down(9_000);
+        assert!(!health.is_alive());
+        assert_eq!(health.down_for(9_500), Some(Duration::from_millis(500)));
     }
 }

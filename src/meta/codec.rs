@@ -13,6 +13,7 @@
 //! uploads     project(16) ‖ bucket ‖ 00 ‖ key ‖ 00 ‖ upload(16)    v ‖ UploadRecord
 //! parts       upload(16) ‖ part number (u32 BE)                    v ‖ PartRecord
 //! gc          segment(16)                                          v ‖ SegmentInfo
+//! stores      store id (u32 BE)                                    v ‖ StoreRecord
 //! ```
 //!
 //! Keys compare as bytes, so one bucket's objects are one contiguous range in

@@ -383,9 +383,9 @@ async fn run_core(
     }
 }
 
-/// Starts core 0's background work, each in a task queue with few shares so
-/// requests come first: store health checks and the audit and repair worker
-/// (the garbage collector starts with the admin listener).
+/// Starts core 0's background work: store health checks (cheap, beside the
+/// requests) and the audit and repair worker (in a task queue with few shares,
+/// so requests come first); the garbage collector starts with the admin listener.
 fn spawn_background(
     config: &Arc<ServeConfig>,
     meta: &Meta,
@@ -399,19 +399,20 @@ fn spawn_background(
     );
     let (health_stores, health_stop) = (stores.clone(), shutdown.clone());
     let interval = config.health_interval;
-    let health = glommio::spawn_local_into(
-        async move {
-            let timeout = interval.min(std::time::Duration::from_secs(2));
-            while !health_stop.is_triggered() {
-                crate::cluster::health::check_all(&health_stores, timeout).await;
-                future::or(glommio::timer::sleep(interval), health_stop.wait()).await;
-            }
-        },
-        queue,
-    );
-    if let Ok(task) = health {
-        task.detach();
-    }
+    // Health checks run beside requests, not below them: a check starved of
+    // CPU by a busy core would time out and call live nodes dead.
+    let health = glommio::spawn_local(async move {
+        // A busy node answers late, not never: give it the interval.
+        let timeout = interval.clamp(
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(10),
+        );
+        while !health_stop.is_triggered() {
+            crate::cluster::health::check_all(&health_stores, timeout).await;
+            future::or(glommio::timer::sleep(interval), health_stop.wait()).await;
+        }
+    });
+    health.detach();
     let (worker, control) = RepairWorker::new(
         meta.clone(),
         stores.clone(),
