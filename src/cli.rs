@@ -279,15 +279,15 @@ pub fn run_repair(args: RepairArgs) -> ExitCode {
     let passes = |s: &serde_json::Value| s["passes_completed"].as_u64().unwrap_or(0);
     let result = (|| -> Result<(), String> {
         if args.now {
-            let before = status()?;
-            // A pass already running ends first; the one asked for follows it.
-            let target = passes(&before) + 1 + u64::from(!before["running"].is_null());
             let path = if args.full {
                 "/v1/repair?full=1"
             } else {
                 "/v1/repair"
             };
-            admin_call(&args.target, "POST", path, b"")?;
+            let answer = admin_call(&args.target, "POST", path, b"")?;
+            let answer: serde_json::Value =
+                serde_json::from_str(&answer).map_err(|e| format!("repair: {e}"))?;
+            let target = answer["pass"].as_u64().ok_or("repair: no pass number")?;
             if args.wait {
                 let deadline = std::time::Instant::now() + Duration::from_secs(args.timeout_secs);
                 while passes(&status()?) < target {

@@ -236,6 +236,9 @@ pub struct ServeSettings {
     /// Milliseconds before a slow piece read brings in another piece [default: 2000]
     #[arg(long, value_name = "MS")]
     pub piece_timeout_ms: Option<u64>,
+    /// Milliseconds pieces beyond o may still land once o are durable (the long tail) [default: 200]
+    #[arg(long, value_name = "MS")]
+    pub linger_ms: Option<u64>,
     /// Seconds between health checks of the stores [default: 5]
     #[arg(long, value_name = "SECS")]
     pub health_interval_secs: Option<u64>,
@@ -315,6 +318,7 @@ impl ServeSettings {
             cluster_key,
             hedge,
             piece_timeout_ms,
+            linger_ms,
             health_interval_secs,
             repair_threshold,
             repair_interval_secs,
@@ -385,9 +389,12 @@ impl ServeSettings {
             }
             pipeline.hedge.piece_timeout = Duration::from_millis(ms);
         }
+        if let Some(ms) = self.linger_ms {
+            pipeline.linger = Duration::from_millis(ms);
+        }
         let threshold = self
             .repair_threshold
-            .unwrap_or(erasure.required + (erasure.optimal - erasure.required).div_ceil(2));
+            .unwrap_or(default_repair_threshold(erasure));
         if threshold < erasure.required || threshold >= erasure.total {
             return Err(invalid(
                 "repair_threshold",
@@ -483,6 +490,13 @@ impl ServeSettings {
             data,
         })
     }
+}
+
+/// The repair threshold of a code unless configured: halfway from k to o
+/// (rounded up), so a segment is rebuilt while it still has spare pieces, and
+/// not for every piece the long tail cut off.
+pub fn default_repair_threshold(erasure: ErasureParams) -> usize {
+    erasure.required + (erasure.optimal - erasure.required).div_ceil(2)
 }
 
 /// Parses a byte size: a number with an optional unit (`B`, `KiB`, `MiB`, `GiB`,

@@ -92,6 +92,11 @@ impl StoreHealth {
         self.free_bytes.load(Ordering::Relaxed)
     }
 
+    /// Free bytes, if a check has measured them.
+    pub fn free_bytes_known(&self) -> Option<u64> {
+        (self.capacity_bytes() > 0).then(|| self.free_bytes())
+    }
+
     pub fn capacity_bytes(&self) -> u64 {
         self.capacity_bytes.load(Ordering::Relaxed)
     }
@@ -269,7 +274,14 @@ impl StoreSet {
     /// Up to `count` distinct live stores for the pieces of a segment, none in
     /// `exclude`: domains spread, free space weighted (see `placement`).
     pub fn place(&self, count: usize, exclude: &[StoreId]) -> Vec<StoreId> {
-        self.choose(count, exclude, true)
+        self.choose(count, exclude, &[], true)
+    }
+
+    /// New stores for `count` more pieces of a segment whose pieces are on
+    /// `held`: live, none of `exclude`, spreading over the domains `held`
+    /// lacks first.
+    pub fn place_more(&self, count: usize, exclude: &[StoreId], held: &[StoreId]) -> Vec<StoreId> {
+        self.choose(count, exclude, held, true)
     }
 
     /// Like [`Self::place`], but with fewer than `at_least` live stores, stores
@@ -282,11 +294,21 @@ impl StoreSet {
             return live;
         }
         let mut chosen = live.clone();
-        chosen.extend(self.choose(count - live.len(), &live, false));
+        chosen.extend(self.choose(count - live.len(), &live, &live, false));
         chosen
     }
 
-    fn choose(&self, count: usize, exclude: &[StoreId], live_only: bool) -> Vec<StoreId> {
+    fn choose(
+        &self,
+        count: usize,
+        exclude: &[StoreId],
+        held: &[StoreId],
+        live_only: bool,
+    ) -> Vec<StoreId> {
+        let held_domains: Vec<&str> = held
+            .iter()
+            .filter_map(|id| self.table.get(*id)?.domain.as_deref())
+            .collect();
         let candidates: Vec<placement::Candidate<'_>> = self
             .handles()
             .filter(|(id, _)| !exclude.contains(id))
@@ -295,12 +317,12 @@ impl StoreSet {
             .map(|info| placement::Candidate {
                 id: info.id,
                 domain: info.domain.as_deref(),
-                free_bytes: info.health.free_bytes(),
+                free_bytes: info.health.free_bytes_known(),
             })
             .collect();
         let mut seed = [0u8; 8];
         fill_random(&mut seed);
-        placement::choose(&candidates, count, u64::from_le_bytes(seed))
+        placement::choose(&candidates, count, &held_domains, u64::from_le_bytes(seed))
     }
 
     /// Notes a failed transfer: an error that says the store cannot be

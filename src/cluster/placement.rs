@@ -9,30 +9,43 @@
 //! takes, in that order, stores whose domain already holds r pieces, until
 //! `count` are chosen. So no two pieces share a domain while an unused domain
 //! is left, and after that domains fill evenly. A store without a domain label
-//! is a domain of its own.
+//! is a domain of its own. Domains that already hold pieces of the segment
+//! (a repair adds to a segment) start with those counts. A store known to
+//! have less than [`FREE_BYTES_MIN`] free takes no new pieces.
 
 use std::collections::HashMap;
 
 /// A store's id in placements: its row in the metadata's `stores` table.
 pub type StoreId = u32;
 
+/// Free bytes below which a store takes no new pieces: it would fail them.
+pub const FREE_BYTES_MIN: u64 = 256 << 20;
+
 /// A live store that may take a piece.
 #[derive(Clone, Copy, Debug)]
 pub struct Candidate<'a> {
     pub id: StoreId,
     pub domain: Option<&'a str>,
-    /// Free bytes at the last check; 0 means not known (weighted as the
-    /// average of those known, or all equal when none is).
-    pub free_bytes: u64,
+    /// Free bytes at the last check; `None` if not known yet (weighted as
+    /// the average of those known, or all equal when none is).
+    pub free_bytes: Option<u64>,
 }
 
-/// Up to `count` distinct candidates (fewer only when there are fewer).
-pub fn choose(candidates: &[Candidate<'_>], count: usize, seed: u64) -> Vec<StoreId> {
-    let known: Vec<u64> = candidates
+/// Up to `count` distinct candidates (fewer only when there are fewer with
+/// room), spreading over domains after those in `held` (the domains of
+/// pieces the segment already has, repeated per piece).
+pub fn choose(
+    candidates: &[Candidate<'_>],
+    count: usize,
+    held: &[&str],
+    seed: u64,
+) -> Vec<StoreId> {
+    let candidates: Vec<Candidate<'_>> = candidates
         .iter()
-        .map(|c| c.free_bytes)
-        .filter(|&f| f > 0)
+        .filter(|c| c.free_bytes.is_none_or(|f| f >= FREE_BYTES_MIN))
+        .copied()
         .collect();
+    let known: Vec<u64> = candidates.iter().filter_map(|c| c.free_bytes).collect();
     let fallback = if known.is_empty() {
         1.0
     } else {
@@ -43,11 +56,7 @@ pub fn choose(candidates: &[Candidate<'_>], count: usize, seed: u64) -> Vec<Stor
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let weight = if c.free_bytes > 0 {
-                c.free_bytes as f64
-            } else {
-                fallback
-            };
+            let weight = c.free_bytes.map_or(fallback, |f| f as f64);
             // ln(u) / w orders as u^(1/w), without underflow.
             let u = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
             ((u.max(f64::MIN_POSITIVE)).ln() / weight, i)
@@ -58,7 +67,17 @@ pub fn choose(candidates: &[Candidate<'_>], count: usize, seed: u64) -> Vec<Stor
     let mut chosen = Vec::with_capacity(count.min(candidates.len()));
     let mut taken = vec![false; candidates.len()];
     let mut per_domain: HashMap<&str, usize> = HashMap::new();
-    let mut round = 0;
+    for domain in held {
+        *per_domain.entry(domain).or_default() += 1;
+    }
+    let mut round = per_domain.values().copied().min().unwrap_or(0);
+    // Domains no piece is in yet start at zero.
+    if candidates
+        .iter()
+        .any(|c| c.domain.is_none_or(|d| !per_domain.contains_key(d)))
+    {
+        round = 0;
+    }
     while chosen.len() < count.min(candidates.len()) {
         for &(_, i) in &order {
             if chosen.len() == count || taken[i] {
@@ -67,7 +86,7 @@ pub fn choose(candidates: &[Candidate<'_>], count: usize, seed: u64) -> Vec<Stor
             let used = candidates[i]
                 .domain
                 .map_or(0, |d| per_domain.get(d).copied().unwrap_or(0));
-            if used == round {
+            if used <= round {
                 taken[i] = true;
                 chosen.push(candidates[i].id);
                 if let Some(d) = candidates[i].domain {
@@ -104,7 +123,7 @@ mod tests {
             .map(|(i, &domain)| Candidate {
                 id: i as StoreId,
                 domain,
-                free_bytes: 0,
+                free_bytes: None,
             })
             .collect()
     }
@@ -113,14 +132,18 @@ mod tests {
     fn distinct_and_bounded() {
         let c = candidates(&[None; 10]);
         for seed in 0..200 {
-            let mut got = choose(&c, 6, seed);
+            let mut got = choose(&c, 6, &[], seed);
             assert_eq!(got.len(), 6);
             got.sort_unstable();
             got.dedup();
             assert_eq!(got.len(), 6, "seed {seed}: a store chosen twice");
         }
-        assert_eq!(choose(&c[..4], 6, 1).len(), 4, "fewer when fewer exist");
-        assert!(choose(&[], 6, 1).is_empty());
+        assert_eq!(
+            choose(&c[..4], 6, &[], 1).len(),
+            4,
+            "fewer when fewer exist"
+        );
+        assert!(choose(&[], 6, &[], 1).is_empty());
     }
 
     #[test]
@@ -131,7 +154,7 @@ mod tests {
         let c = candidates(&domains);
         for seed in 0..200 {
             for count in 1..=12 {
-                let got = choose(&c, count, seed);
+                let got = choose(&c, count, &[], seed);
                 let mut per = HashMap::new();
                 for id in &got {
                     *per.entry(domains[*id as usize].unwrap()).or_insert(0) += 1;
@@ -153,13 +176,14 @@ mod tests {
     fn free_space_weights_the_choice() {
         // Store 0 has 9x the free space of each other store.
         let mut c = candidates(&[None; 10]);
-        c[0].free_bytes = 900;
+        let gib = 1 << 30;
+        c[0].free_bytes = Some(900 * gib);
         for other in &mut c[1..] {
-            other.free_bytes = 100;
+            other.free_bytes = Some(100 * gib);
         }
         let trials = 4000;
         let picked_first = (0..trials)
-            .filter(|&seed| choose(&c, 1, seed)[0] == 0)
+            .filter(|&seed| choose(&c, 1, &[], seed)[0] == 0)
             .count();
         // Expected share 900 / 1800 = 1/2; equal weights would give 1/10.
         assert!(
@@ -169,10 +193,48 @@ mod tests {
         // Every store is still used.
         let mut seen = [false; 10];
         for seed in 0..trials {
-            for id in choose(&c, 3, seed) {
+            for id in choose(&c, 3, &[], seed) {
                 seen[id as usize] = true;
             }
         }
         assert!(seen.iter().all(|&s| s));
+    }
+
+    #[test]
+    fn a_repair_fills_the_domains_its_segment_lacks() {
+        // Racks a, b, c, d with two stores each; the segment holds pieces in
+        // a (twice) and b: new pieces go to c and d first, then to any rack
+        // still at one piece, never to a third in a rack.
+        let domains: Vec<Option<&str>> = ["a", "a", "b", "b", "c", "c", "d", "d"]
+            .into_iter()
+            .map(Some)
+            .collect();
+        let c = candidates(&domains);
+        for seed in 0..200 {
+            let got = choose(&c[2..], 3, &["a", "a", "b"], seed);
+            let racks: Vec<&str> = got
+                .iter()
+                .map(|&id| domains[id as usize].unwrap())
+                .collect();
+            let count = |r: &str| racks.iter().filter(|&&x| x == r).count();
+            assert!(count("c") >= 1 && count("d") >= 1, "seed {seed}: {racks:?}");
+            assert!(
+                count("b") < 2,
+                "seed {seed}: a third piece in rack b: {racks:?}"
+            );
+            assert_eq!(got.len(), 3);
+        }
+    }
+
+    #[test]
+    fn full_stores_take_nothing() {
+        let mut c = candidates(&[None; 4]);
+        c[1].free_bytes = Some(FREE_BYTES_MIN - 1);
+        c[2].free_bytes = Some(FREE_BYTES_MIN);
+        for seed in 0..100 {
+            let got = choose(&c, 4, &[], seed);
+            assert_eq!(got.len(), 3);
+            assert!(!got.contains(&1), "seed {seed}: a full store was chosen");
+        }
     }
 }

@@ -31,6 +31,11 @@ pub enum RegistryError {
     Meta(#[from] MetaError),
     #[error("{0} is configured twice")]
     Duplicate(String),
+    #[error(
+        "this database predates store ids: its pieces are on the first {needed} --stores \
+         directories, in order, but {given} are configured; list them (nodes may follow)"
+    )]
+    UnregisteredStores { needed: usize, given: usize },
 }
 
 /// A store as configured: where it is and what makes it the same store later.
@@ -80,6 +85,25 @@ pub fn local_identity(dir: &Path) -> Result<String, RegistryError> {
     }
 }
 
+/// The highest store any segment names, by walking every segment (done once,
+/// on the first start of a database from before the `stores` table).
+fn highest_placed_store(meta: &Meta) -> Result<Option<StoreId>, RegistryError> {
+    let mut highest = None;
+    let mut after = None;
+    loop {
+        let page = meta.store().segments_after(after, 4096)?;
+        let Some(last) = page.last() else {
+            return Ok(highest);
+        };
+        after = Some(last.0);
+        for (_, info) in &page {
+            for placement in &info.pieces {
+                highest = highest.max(Some(placement.store));
+            }
+        }
+    }
+}
+
 /// Matches `local` directories and `nodes` with the registered stores,
 /// registers what is new or changed, and returns the table every core shares.
 pub fn register(
@@ -108,6 +132,19 @@ pub fn register(
         }
     }
     let mut records = meta.store().stores()?;
+    if records.is_empty() {
+        // Placements written before the table existed name positions in
+        // --stores: those directories must come first, in the same order.
+        if let Some(max) = highest_placed_store(meta)? {
+            let needed = max as usize + 1;
+            if local.len() < needed {
+                return Err(RegistryError::UnregisteredStores {
+                    needed,
+                    given: local.len(),
+                });
+            }
+        }
+    }
     let mut next_id: StoreId = records.iter().map(|r| r.id + 1).max().unwrap_or(0);
     let mut infos = Vec::new();
     let now = super::unix_now_ms();

@@ -209,6 +209,14 @@ impl Meta {
         self.read(move |s| s.gc_pending(limit)).await
     }
 
+    pub async fn gc_pending_after(
+        &self,
+        after: Option<SegmentId>,
+        limit: usize,
+    ) -> Result<Vec<GcEntry>, MetaError> {
+        self.read(move |s| s.gc_pending_after(after, limit)).await
+    }
+
     pub async fn referenced_segments(&self) -> Result<Vec<SegmentId>, MetaError> {
         self.read(MetaStore::referenced_segments).await
     }

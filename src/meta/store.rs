@@ -529,22 +529,40 @@ impl MetaStore {
 
     /// Up to `limit` segments waiting for their pieces to be deleted, by id.
     pub fn gc_pending(&self, limit: usize) -> Result<Vec<GcEntry>, MetaError> {
+        self.gc_pending_after(None, limit)
+    }
+
+    /// Like [`Self::gc_pending`], from the first entry after `after`: the
+    /// collector pages on, so entries stuck behind a dead store cannot hide
+    /// the rest of the queue.
+    pub fn gc_pending_after(
+        &self,
+        after: Option<SegmentId>,
+        limit: usize,
+    ) -> Result<Vec<GcEntry>, MetaError> {
         let table = self.read()?.table(TableId::Gc)?;
         let mut out = Vec::new();
         if limit == 0 {
             return Ok(out);
         }
-        scan_prefix(&table, &[], |key, value| {
+        let after = after.map(|id| id.0);
+        let start = match &after {
+            Some(id) => Bound::Excluded(&id[..]),
+            None => Bound::Unbounded,
+        };
+        let range = table
+            .range::<&[u8]>((start, Bound::Unbounded))
+            .map_err(storage("range"))?;
+        for row in range {
+            let (key, value) = row.map_err(storage("range"))?;
             out.push(GcEntry {
-                segment: codec::segment_id_of(TableId::Gc.name(), key)?,
-                info: decode(TableId::Gc.name(), value)?,
+                segment: codec::segment_id_of(TableId::Gc.name(), key.value())?,
+                info: decode(TableId::Gc.name(), value.value())?,
             });
-            Ok(if out.len() == limit {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            })
-        })?;
+            if out.len() == limit {
+                break;
+            }
+        }
         Ok(out)
     }
 

@@ -309,11 +309,11 @@ impl Inner {
                     range: range.expect("checked"),
                     len: reply.detail,
                 },
-                ErrorCode::Io => StoreError::Io {
+                ErrorCode::Io => StoreError::Disk {
                     store,
                     op,
-                    piece: piece.to_string(),
-                    source: io::Error::other(format!("on the node: {}", reply.message)),
+                    piece,
+                    detail: format!("on the node: {}", reply.message),
                 },
                 code => StoreError::Protocol {
                     store,

@@ -35,6 +35,15 @@ pub enum StoreError {
         range: Range<u64>,
         len: u64,
     },
+    /// The store was reached but could not read or write its own disk (a
+    /// node's I/O error): the piece is damaged, the store is not down.
+    #[error("{store}: {op} {piece}: disk error: {detail}")]
+    Disk {
+        store: String,
+        op: &'static str,
+        piece: PieceId,
+        detail: String,
+    },
     #[error("{store}: {op} {piece} timed out")]
     Timeout {
         store: String,

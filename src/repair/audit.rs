@@ -2,8 +2,8 @@
 //! do its shares still match their checksums? The header and the checksum
 //! table are read (the table's SHA-256 with the header must be the digest the
 //! metadata recorded when the piece was written), then one share picked at
-//! random (a sampling audit: three small reads a piece), or every share (a
-//! full scrub, which reads the whole piece).
+//! random (a sampling audit: three small reads a piece), or every share and
+//! the footer (a full scrub, which reads the whole piece).
 
 use std::rc::Rc;
 
@@ -24,6 +24,10 @@ pub enum PieceState {
     /// The store could not be asked (down, or not configured any more); how
     /// it counts depends on how long it has been down.
     Unreachable(String),
+    /// The store answered but would not serve now (busy, shutting down, an
+    /// order it refused): nothing is known of the piece, which counts as
+    /// healthy until a later pass asks again.
+    Transient(String),
 }
 
 /// Which shares an audit checks.
@@ -38,9 +42,10 @@ pub enum Depth {
 /// Share-area bytes a full scrub reads at a time.
 const SCRUB_WINDOW_BYTES: u64 = 4 << 20;
 
-/// Audits the piece `placement` names on `store`.
+/// Audits the piece `placement` names on `store` (a storage node if `is_node`).
 pub async fn audit_piece(
     store: &Rc<dyn PieceStore>,
+    is_node: bool,
     segment: SegmentId,
     geometry: &SegmentGeometry,
     placement: &PiecePlacement,
@@ -66,7 +71,7 @@ pub async fn audit_piece(
     .await;
     let (header, table) = match (header, table) {
         (Ok(header), Ok(table)) => (header, table),
-        (Err(e), _) | (_, Err(e)) => return state_of_error(e),
+        (Err(e), _) | (_, Err(e)) => return state_of_error(e, is_node),
     };
     if header[..] != expected_header[..] {
         return PieceState::Corrupt("header differs from the segment's".into());
@@ -87,7 +92,7 @@ pub async fn audit_piece(
         let at = format::share_area_offset();
         let bytes = match store.read(id, at + span.start..at + span.end).await {
             Ok(bytes) => bytes,
-            Err(e) => return state_of_error(e),
+            Err(e) => return state_of_error(e, is_node),
         };
         for stripe in window.clone() {
             let from = (geometry.share_offset(stripe) - span.start) as usize;
@@ -98,14 +103,45 @@ pub async fn audit_piece(
         }
         first = window.end;
     }
+    if depth == Depth::Full {
+        // A scrub reads the piece whole: the footer too.
+        let footer_at = table_at + 4 * geometry.stripe_count as u64;
+        let footer = match store
+            .read(id, footer_at..footer_at + format::FOOTER_BYTES as u64)
+            .await
+        {
+            Ok(footer) => footer,
+            Err(e) => return state_of_error(e, is_node),
+        };
+        match format::PieceFooter::parse(&footer) {
+            Ok(f)
+                if f.digest == placement.digest
+                    && f.stripe_count == geometry.stripe_count
+                    && f.last_share_bytes as usize == geometry.last_share_bytes => {}
+            Ok(_) => return PieceState::Corrupt("footer differs from the segment's".into()),
+            Err(e) => return PieceState::Corrupt(format!("footer: {e}")),
+        }
+    }
     PieceState::Healthy
 }
 
-fn state_of_error(error: StoreError) -> PieceState {
+/// What a failed read says of a piece. Only the piece's own bytes make it
+/// missing or damaged; a node that cannot be reached or will not answer now
+/// says nothing about the piece (a local store is always reachable, so its
+/// I/O errors are the piece's).
+fn state_of_error(error: StoreError, is_node: bool) -> PieceState {
     match error {
         StoreError::NotFound { .. } => PieceState::Missing,
         StoreError::OutOfRange { .. } => PieceState::Corrupt(format!("truncated: {error}")),
-        e if crate::cluster::health::is_unreachable(&e) => PieceState::Unreachable(e.to_string()),
-        e => PieceState::Corrupt(e.to_string()),
+        StoreError::Disk { .. } | StoreError::Injected { .. } => {
+            PieceState::Corrupt(error.to_string())
+        }
+        StoreError::Io { .. } | StoreError::Timeout { .. } if is_node => {
+            PieceState::Unreachable(error.to_string())
+        }
+        StoreError::Io { .. } | StoreError::Timeout { .. } => {
+            PieceState::Corrupt(error.to_string())
+        }
+        StoreError::Protocol { .. } => PieceState::Transient(error.to_string()),
     }
 }

@@ -60,7 +60,8 @@ pub struct PassReport {
     pub pieces_corrupt: u64,
     /// On stores unreachable past the grace, or no longer configured.
     pub pieces_lost: u64,
-    /// On stores unreachable within the grace: counted healthy this pass.
+    /// On stores unreachable within the grace, or that would not answer now
+    /// (busy, shutting down): counted healthy this pass.
     pub pieces_offline: u64,
     pub segments_repaired: u64,
     pub pieces_rebuilt: u64,
@@ -106,11 +107,17 @@ impl RepairControl {
 
     /// Starts a pass as soon as the current one (if any) ends; `full`: one
     /// that checks every share rather than one sampled share per piece.
-    pub fn request_pass(&self, full: bool) {
+    /// Returns the number the pass will have when it completes (a pass
+    /// `passes_completed` reaches), whatever starts it first: the request or
+    /// the timer, both run on this core, and the next pass to start takes the
+    /// request.
+    pub fn request_pass(&self, full: bool) -> u64 {
         if full {
             self.full_requested.set(true);
         }
         let _ = self.wake.try_send(());
+        let status = self.status.borrow();
+        status.passes_completed + 1 + u64::from(status.running.is_some())
     }
 }
 
@@ -119,6 +126,8 @@ pub struct RepairWorker {
     meta: Meta,
     stores: Rc<StoreSet>,
     settings: RepairSettings,
+    /// The deployment's code, to which `settings.threshold` belongs.
+    erasure: ErasureParams,
     hedge: Hedge,
     control: Rc<RepairControl>,
     wake: LocalReceiver<()>,
@@ -148,6 +157,7 @@ impl RepairWorker {
             meta,
             stores,
             settings,
+            erasure,
             hedge,
             control: control.clone(),
             wake: wake_rx,
@@ -247,7 +257,7 @@ impl RepairWorker {
             if let (PieceState::Unreachable(_), Some(store)) =
                 (state, self.stores.table().get(placement.store))
             {
-                if store.location.is_some() && store.health.is_alive() {
+                if store.is_node() && store.health.is_alive() {
                     store.health.mark_down(now);
                 }
             }
@@ -258,6 +268,10 @@ impl RepairWorker {
         for (placement, state) in info.pieces.iter().zip(&states) {
             match state {
                 PieceState::Healthy => healthy.push(*placement),
+                PieceState::Transient(_) => {
+                    offline += 1;
+                    healthy.push(*placement);
+                }
                 PieceState::Unreachable(_) if !self.past_grace(placement, now) => {
                     offline += 1;
                     healthy.push(*placement);
@@ -292,6 +306,7 @@ impl RepairWorker {
             r.pieces_offline += offline;
         });
         let k = info.erasure.required;
+        let threshold = self.threshold_for(info.erasure);
         let mut healthy_count = healthy.len();
         if healthy_count < k {
             self.update(|r| {
@@ -301,8 +316,9 @@ impl RepairWorker {
                     id.to_hex()
                 ));
             });
-        } else if healthy_count <= self.settings.threshold {
+        } else if healthy_count <= threshold {
             match self.repair(id, &info, &geometry, &healthy, &bad).await {
+                Ok(0) => {}
                 Ok(rebuilt) => {
                     healthy_count += rebuilt;
                     self.update(|r| {
@@ -321,6 +337,21 @@ impl RepairWorker {
                 .entry(healthy_count)
                 .or_default() += 1
         });
+    }
+
+    /// The repair threshold of a segment: the configured one for segments of
+    /// the deployment's code; for segments written under another code (the
+    /// deployment changed it since), the default rule applied to theirs.
+    /// Always between k and n − 1, so a repair always has pieces to add.
+    fn threshold_for(&self, erasure: ErasureParams) -> usize {
+        let threshold = if erasure == self.erasure {
+            self.settings.threshold
+        } else {
+            crate::config::default_repair_threshold(erasure)
+        };
+        threshold
+            .min(erasure.total.saturating_sub(1))
+            .max(erasure.required)
     }
 
     /// Whether a piece on an unreachable store counts as lost: the store is
@@ -352,6 +383,11 @@ impl RepairWorker {
             let placement = info.pieces[i];
             let store = self.stores.get(placement.store).cloned();
             let down = !self.stores.is_alive(placement.store);
+            let is_node = self
+                .stores
+                .table()
+                .get(placement.store)
+                .is_some_and(|s| s.is_node());
             let depth = if full {
                 Depth::Full
             } else {
@@ -361,7 +397,9 @@ impl RepairWorker {
                 match store {
                     None => PieceState::Unreachable("store not configured".into()),
                     Some(_) if down => PieceState::Unreachable("store is down".into()),
-                    Some(store) => audit_piece(&store, id, &geometry, &placement, depth).await,
+                    Some(store) => {
+                        audit_piece(&store, is_node, id, &geometry, &placement, depth).await
+                    }
                 }
             });
         };
@@ -393,13 +431,18 @@ impl RepairWorker {
         let wanted: Vec<u16> = (0..n as u16)
             .filter(|i| !healthy.iter().any(|p| p.piece == *i))
             .collect();
+        if wanted.is_empty() {
+            return Ok(0);
+        }
         // Stores already holding a piece of the segment take no other; if
         // that leaves too few, a store holding only a bad piece may.
         let all: Vec<u32> = info.pieces.iter().map(|p| p.store).collect();
-        let mut stores = self.stores.place(wanted.len(), &all);
+        let holding_healthy: Vec<u32> = healthy.iter().map(|p| p.store).collect();
+        let mut stores = self.stores.place_more(wanted.len(), &all, &holding_healthy);
         if stores.len() < wanted.len() {
-            let holding_healthy: Vec<u32> = healthy.iter().map(|p| p.store).collect();
-            stores = self.stores.place(wanted.len(), &holding_healthy);
+            stores = self
+                .stores
+                .place_more(wanted.len(), &holding_healthy, &holding_healthy);
         }
         if stores.is_empty() {
             return Err("no live store holds none of its pieces".into());

@@ -138,6 +138,9 @@ pub async fn rebuild_pieces(
                     .push(share_checksum(&share, target.new.piece, stripe));
                 target.pending.extend_from_slice(&share);
             }
+            // Reed-Solomon over a window is long work for one poll: let the
+            // core's requests in between stripes.
+            glommio::yield_if_needed().await;
         }
         write_pending(&mut targets).await;
         first = stripes.end;

@@ -11,7 +11,7 @@
 //! | `POST /v1/revoke {"head"}` | `{"revoked"}`: the API-key head id (hex) is revoked |
 //! | `GET /v1/stores` | `[{"id","location","domain","configured","alive",…}]`: the piece stores and their health |
 //! | `GET /v1/repair` | the audit and repair worker's status (`repair::RepairStatus`) |
-//! | `POST /v1/repair[?full=1]` | 202: start an audit pass now (`full`: check every share) |
+//! | `POST /v1/repair[?full=1]` | 202 `{"pass"}`: an audit pass starts now (`full`: every share); done when `passes_completed` reaches `pass` |
 //!
 //! Revocations and deleted projects are sent to every core's grant cache at
 //! once, as explicit cross-core messages.
@@ -200,8 +200,12 @@ impl AdminHandler {
             },
             ("POST", "/v1/repair") => {
                 let full = ex.head.target().contains("full=1");
-                self.repair.request_pass(full);
-                (202, serde_json::json!({ "requested": true }).to_string())
+                let pass = self.repair.request_pass(full);
+                (
+                    202,
+                    serde_json::json!({ "requested": true, "pass": pass, "full": full })
+                        .to_string(),
+                )
             }
             _ => (404, json_error("no such admin endpoint")),
         }

@@ -95,13 +95,14 @@ pub fn spawn_collector(
     let task = glommio::spawn_local_into(
         async move {
             let mut first_seen: HashMap<SegmentId, Instant> = HashMap::new();
+            let mut cursor = None;
             while !shutdown.is_triggered() {
                 let sleep = glommio::timer::sleep(COLLECT_INTERVAL);
                 futures_lite::future::or(sleep, shutdown.wait()).await;
                 if shutdown.is_triggered() {
                     break;
                 }
-                match collect(&meta, &stores, delay, &mut first_seen).await {
+                match collect(&meta, &stores, delay, &mut first_seen, &mut cursor).await {
                     Ok(deleted) => crate::metrics::CoreMetrics::add(
                         &metrics.core(0).gc_segments_deleted,
                         deleted as u64,
@@ -117,20 +118,28 @@ pub fn spawn_collector(
     }
 }
 
-/// One pass: deletes the pieces of queued segments released at least `delay` ago.
+/// One pass over the next page of the queue (after `cursor`, wrapping at the
+/// end): deletes the pieces of segments released at least `delay` ago. A
+/// piece on a store marked down is left for a later pass (without waiting for
+/// the store's timeouts); one on a store no longer configured cannot be
+/// reached and is given up (the start-up sweep deletes it if the store comes
+/// back).
 async fn collect(
     meta: &Meta,
     stores: &StoreSet,
     delay: Duration,
     first_seen: &mut HashMap<SegmentId, Instant>,
+    cursor: &mut Option<SegmentId>,
 ) -> Result<usize, String> {
     let pending = meta
-        .gc_pending(SEGMENTS_PER_PASS_MAX)
+        .gc_pending_after(*cursor, SEGMENTS_PER_PASS_MAX)
         .await
         .map_err(|e| e.to_string())?;
+    *cursor = match pending.last() {
+        Some(last) if pending.len() == SEGMENTS_PER_PASS_MAX => Some(last.segment),
+        _ => None,
+    };
     let now = Instant::now();
-    let queued: HashSet<SegmentId> = pending.iter().map(|e| e.segment).collect();
-    first_seen.retain(|id, _| queued.contains(id));
     let mut done = Vec::new();
     for entry in pending {
         let seen = *first_seen.entry(entry.segment).or_insert(now);
@@ -142,6 +151,10 @@ async fn collect(
             let Some(store) = stores.get(placement.store) else {
                 continue;
             };
+            if !stores.is_alive(placement.store) {
+                all_deleted = false;
+                continue;
+            }
             let piece = PieceId {
                 segment: entry.segment,
                 piece: placement.piece,
