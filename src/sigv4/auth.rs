@@ -32,14 +32,23 @@ impl Scope {
     }
 }
 
+impl Scope {
+    /// Appends `yyyymmdd/region/service/aws4_request` (the `Display` form).
+    pub fn write_to(&self, out: &mut String) {
+        for part in [&self.date, &self.region, &self.service] {
+            out.push_str(part);
+            out.push('/');
+        }
+        out.push_str(SCOPE_TERMINATOR);
+    }
+}
+
 /// `yyyymmdd/region/service/aws4_request`, as in the string to sign.
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}/{}/{}/{SCOPE_TERMINATOR}",
-            self.date, self.region, self.service
-        )
+        let mut text = String::with_capacity(64);
+        self.write_to(&mut text);
+        f.write_str(&text)
     }
 }
 
@@ -137,15 +146,18 @@ impl Authorization {
     /// line bind them whether listed or not (S3's own examples leave the
     /// latter unsigned).
     pub fn check_headers_signed(&self, headers: &[(&str, &[u8])]) -> Result<(), SigV4Error> {
+        // Compared without lowercasing copies: this runs on every request.
+        let is = |name: &[u8], lower: &str| name.eq_ignore_ascii_case(lower.as_bytes());
         for (name, _) in headers {
-            let lower = name.to_ascii_lowercase();
-            if lower.starts_with("x-amz-")
-                && lower != "x-amz-date"
-                && lower != "x-amz-content-sha256"
-                && !self.signed_headers.contains(&lower)
+            let name = name.as_bytes();
+            if name.len() >= 6
+                && is(&name[..6], "x-amz-")
+                && !is(name, "x-amz-date")
+                && !is(name, "x-amz-content-sha256")
+                && !self.signed_headers.iter().any(|signed| is(name, signed))
             {
                 return Err(SigV4Error::HeaderNotSigned {
-                    name: excerpt(lower.as_bytes()),
+                    name: excerpt(&name.to_ascii_lowercase()),
                 });
             }
         }
@@ -185,13 +197,16 @@ pub fn request_authorization(parts: &RequestParts) -> Result<Option<Authorizatio
             "Authorization",
         )));
     }
-    let query = query_pairs(parts.raw_query);
     let Some(header) = header else {
-        return parse_presigned(&query);
+        return parse_presigned(&query_pairs(parts.raw_query));
     };
-    if query
-        .iter()
-        .any(|(name, _)| name == "X-Amz-Algorithm" || name == "X-Amz-Signature")
+    // Decoding can only make `X-Amz-…` out of a `%` escape (a `+` becomes a
+    // space), so a query with neither is not decoded just to look.
+    let may_name_one = parts.raw_query.contains('%') || parts.raw_query.contains("X-Amz-");
+    if may_name_one
+        && query_pairs(parts.raw_query)
+            .iter()
+            .any(|(name, _)| name == "X-Amz-Algorithm" || name == "X-Amz-Signature")
     {
         return Err(SigV4Error::MultipleAuthMechanisms);
     }
@@ -378,8 +393,11 @@ fn parse_credential(value: &[u8]) -> Result<(String, Scope), Malformed> {
     if terminator != SCOPE_TERMINATOR.as_bytes() {
         return Err(Malformed::Terminator(excerpt(terminator)));
     }
-    // All checked ASCII above.
-    let text = |s: &[u8]| String::from_utf8_lossy(s).into_owned();
+    // All checked ASCII above, so never the lossy branch.
+    let text = |s: &[u8]| {
+        std::str::from_utf8(s)
+            .map_or_else(|_| String::from_utf8_lossy(s).into_owned(), str::to_owned)
+    };
     Ok((
         text(key),
         Scope {
@@ -391,25 +409,29 @@ fn parse_credential(value: &[u8]) -> Result<(String, Scope), Malformed> {
 }
 
 fn check_scope_date(scope: &Scope, datetime: AmzDateTime) -> Result<(), Malformed> {
-    let request_date = datetime.date();
-    if scope.date == request_date {
+    if scope.date.as_bytes() == &datetime.text()[..8] {
         return Ok(());
     }
     Err(Malformed::ScopeDateMismatch {
         scope_date: scope.date.clone(),
-        request_date,
+        request_date: datetime.date(),
     })
 }
 
 /// `host;range;x-amz-date`: header-name tokens, lowercased, distinct, with `host`.
 fn parse_signed_headers(value: &[u8]) -> Result<Vec<String>, Malformed> {
     let bad = || Malformed::SignedHeaders(excerpt(value));
-    let mut names: Vec<String> = Vec::new();
+    let mut names: Vec<String> =
+        Vec::with_capacity(1 + value.iter().filter(|&&b| b == b';').count());
     for name in value.split(|&b| b == b';') {
         if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
             return Err(bad());
         }
-        let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+        // tchars are ASCII: each byte is a char.
+        let name: String = name
+            .iter()
+            .map(|&b| char::from(b.to_ascii_lowercase()))
+            .collect();
         if names.contains(&name) {
             return Err(bad());
         }
@@ -423,7 +445,8 @@ fn parse_signed_headers(value: &[u8]) -> Result<Vec<String>, Malformed> {
 
 /// RFC 9110 `tchar`: the bytes of a header name.
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    b.is_ascii_alphanumeric()
+        || matches!(b, b'-' | b'!' | b'#'..=b'\'' | b'*' | b'+' | b'.' | b'^'..=b'`' | b'|' | b'~')
 }
 
 fn parse_signature(value: &[u8]) -> Result<[u8; 32], Malformed> {
@@ -445,6 +468,14 @@ fn parse_expires(value: &str) -> Option<u32> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn tchar_is_rfc_9110s() {
+        for b in 0..=255u8 {
+            let expected = b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+            assert_eq!(is_tchar(b), expected, "{b:#04x}");
+        }
+    }
 
     const SIG: &str = "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41";
     const CRED: &str = "AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request";

@@ -28,9 +28,7 @@ use std::fmt;
 use percent_encoding::percent_decode;
 use sha2::{Digest, Sha256};
 
-use super::{
-    is_ows, signature_hex, trim_ows, AmzDateTime, Authorization, PayloadHash, Scope, ALGORITHM,
-};
+use super::{is_ows, trim_ows, AmzDateTime, Authorization, PayloadHash, Scope, ALGORITHM};
 
 /// The parts of an HTTP request SigV4 reads, as received: the path and query
 /// still percent-encoded, header names in any case, values as bytes.
@@ -102,12 +100,24 @@ pub(crate) fn build_canonical_request(
     payload: &str,
     presigned: bool,
 ) -> CanonicalRequest {
-    let mut out = Vec::with_capacity(256 + parts.raw_path.len() + parts.raw_query.len());
+    // Room for all of it, so it is written without growing: escaping at
+    // most triples the path and query; every header at most once (a header
+    // signed twice is refused by the parser).
+    let names_bytes: usize = signed_headers.iter().map(|n| 2 * n.len() + 2).sum();
+    let values_bytes: usize = parts.headers.iter().map(|(_, v)| v.len() + 1).sum();
+    let mut out = Vec::with_capacity(
+        parts.method.len()
+            + 3 * (parts.raw_path.len() + parts.raw_query.len())
+            + names_bytes
+            + values_bytes
+            + payload.len()
+            + 8,
+    );
     out.extend_from_slice(parts.method.as_bytes());
     out.push(b'\n');
-    out.extend_from_slice(canonical_uri(parts.raw_path).as_bytes());
+    push_canonical_uri(&mut out, parts.raw_path);
     out.push(b'\n');
-    out.extend_from_slice(canonical_query(parts.raw_query, presigned).as_bytes());
+    push_canonical_query(&mut out, parts.raw_query, presigned);
     out.push(b'\n');
     for name in signed_headers {
         out.extend_from_slice(name.as_bytes());
@@ -134,6 +144,15 @@ pub(crate) fn build_canonical_request(
 
 /// The value trimmed, with each run of spaces and tabs made one space.
 fn push_header_value(out: &mut Vec<u8>, value: &[u8]) {
+    let value = trim_ows(value);
+    // Most values have no tab and no run of spaces: copied whole.
+    if !value
+        .windows(2)
+        .any(|w| w[0] == b'\t' || (w[0] == b' ' && w[1] == b' '))
+    {
+        out.extend_from_slice(value);
+        return;
+    }
     let mut in_space = false;
     for &b in trim_ows(value) {
         if is_ows(b) {
@@ -155,10 +174,27 @@ pub fn string_to_sign(
     scope: &Scope,
     canonical_request: &CanonicalRequest,
 ) -> String {
-    format!(
-        "{ALGORITHM}\n{datetime}\n{scope}\n{}",
-        signature_hex(&canonical_request.sha256())
-    )
+    // Written piece by piece rather than with `format!`: every request pays it.
+    let mut out = String::with_capacity(
+        ALGORITHM.len() + 16 + scope.date.len() + scope.region.len() + scope.service.len() + 96,
+    );
+    out.push_str(ALGORITHM);
+    out.push('\n');
+    out.push_str(std::str::from_utf8(&datetime.text()).expect("ASCII"));
+    out.push('\n');
+    scope.write_to(&mut out);
+    out.push('\n');
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in canonical_request.sha256() {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
+}
+
+/// `A-Z a-z 0-9 - _ . ~`: the bytes AWS `UriEncode` leaves as they are.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
 }
 
 /// AWS `UriEncode`: every byte but `A-Z a-z 0-9 - _ . ~` as `%XX` (uppercase
@@ -167,10 +203,7 @@ pub fn uri_encode(bytes: &[u8], keep_slash: bool) -> String {
     const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
     let mut s = String::with_capacity(bytes.len() * 3);
     for &b in bytes {
-        if b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'_' | b'.' | b'~')
-            || (keep_slash && b == b'/')
-        {
+        if is_unreserved(b) || (keep_slash && b == b'/') {
             s.push(b as char);
         } else {
             s.push('%');
@@ -179,6 +212,51 @@ pub fn uri_encode(bytes: &[u8], keep_slash: bool) -> String {
         }
     }
     s
+}
+
+/// Appends [`canonical_uri`] without making a string of it when the path
+/// has nothing to decode nor to encode (it is then its own canonical form),
+/// as most paths have: the request path builds one canonical request each.
+fn push_canonical_uri(out: &mut Vec<u8>, raw_path: &str) {
+    if !raw_path.is_empty() && raw_path.bytes().all(|b| is_unreserved(b) || b == b'/') {
+        out.extend_from_slice(raw_path.as_bytes());
+    } else {
+        out.extend_from_slice(canonical_uri(raw_path).as_bytes());
+    }
+}
+
+/// Appends [`canonical_query`]; a query with nothing to decode nor to encode
+/// (`x-id=GetObject`, `uploads`, `list-type=2&prefix=a`) and a few pairs is
+/// sorted in place on the stack.
+fn push_canonical_query(out: &mut Vec<u8>, raw_query: &str, presigned: bool) {
+    const PAIRS_INLINE: usize = 8;
+    let mut pairs: [(&[u8], &[u8]); PAIRS_INLINE] = [(&[], &[]); PAIRS_INLINE];
+    let mut count = 0;
+    let plain = |part: &[u8]| part.iter().all(|&b| is_unreserved(b));
+    let fits = raw_pairs(raw_query)
+        .filter(|(name, _)| !(presigned && *name == b"X-Amz-Signature"))
+        .all(|(name, value)| {
+            let room = count < PAIRS_INLINE && plain(name) && plain(value);
+            if room {
+                pairs[count] = (name, value);
+                count += 1;
+            }
+            room
+        });
+    if !fits {
+        out.extend_from_slice(canonical_query(raw_query, presigned).as_bytes());
+        return;
+    }
+    let pairs = &mut pairs[..count];
+    pairs.sort_unstable();
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push(b'&');
+        }
+        out.extend_from_slice(name);
+        out.push(b'=');
+        out.extend_from_slice(value);
+    }
 }
 
 /// The canonical URI of a raw path: each `/`-separated segment decoded and
@@ -262,6 +340,9 @@ mod tests {
 
     fn check_uri(raw_path: &str, expected: &str) {
         assert_eq!(canonical_uri(raw_path), expected, "{raw_path:?}");
+        let mut pushed = Vec::new();
+        push_canonical_uri(&mut pushed, raw_path);
+        assert_eq!(pushed, expected.as_bytes(), "pushed {raw_path:?}");
     }
 
     fn check_query(raw_query: &str, presigned: bool, expected: &str) {
@@ -270,6 +351,9 @@ mod tests {
             expected,
             "{raw_query:?}"
         );
+        let mut pushed = Vec::new();
+        push_canonical_query(&mut pushed, raw_query, presigned);
+        assert_eq!(pushed, expected.as_bytes(), "pushed {raw_query:?}");
     }
 
     #[test]
@@ -335,6 +419,12 @@ mod tests {
         );
         // Only the first `=` splits.
         check_query("k=a=b", false, "k=a%3Db");
+        // More pairs than sort on the stack.
+        check_query(
+            "j=9&i=8&h=7&g=6&f=5&e=4&d=3&c=2&b=1&a=0",
+            false,
+            "a=0&b=1&c=2&d=3&e=4&f=5&g=6&h=7&i=8&j=9",
+        );
         // Sorting is by encoded bytes: uppercase before lowercase, `-` before letters.
         check_query("b=1&B=2&a-b=3&a=4", false, "B=2&a=4&a-b=3&b=1");
         // Presigned: only X-Amz-Signature goes, by exact name.

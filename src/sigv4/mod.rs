@@ -42,7 +42,9 @@ pub use canonical::{
 pub use chunk::{canonical_trailer, ChunkSigner};
 pub use client::{RequestSigner, SignedRequest};
 pub use date::AmzDateTime;
-pub use key::{sign, signing_key, verify, verify_request, SigningKey, Verified};
+pub use key::{
+    sign, signing_key, verify, verify_request, verify_request_owned, SigningKey, Verified,
+};
 pub use payload::PayloadHash;
 
 /// The only signing algorithm this server accepts (SigV4a's
