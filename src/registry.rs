@@ -10,13 +10,16 @@
 //! from the access key id and stored under the id's SHA-256. Only the caller
 //! ever learns the id.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
 use crate::auth::credentials::generate_secret_key;
 use crate::auth::{AccessKeyId, AccessRecord, Grant, GrantError, HeadId, ProjectSecret, ServerKey};
-use crate::meta::{Meta, MetaError, Mutation, ProjectId, ProjectRecord};
+use crate::meta::{
+    CommitConfig, Committer, Meta, MetaError, MetaStore, Mutation, ProjectId, ProjectRecord,
+};
 use crate::pipeline::RootKey;
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +67,16 @@ fn now_ms() -> u64 {
 impl Registry {
     pub fn new(meta: Meta, server_key: Arc<ServerKey>) -> Self {
         Self { meta, server_key }
+    }
+
+    /// Opens (or creates) the metadata database at `path` and starts its
+    /// commit thread: the registry on it, and the thread, to be shut down
+    /// once nothing uses the registry any more.
+    pub fn open(path: &Path, server_key: ServerKey) -> Result<(Registry, Committer), MetaError> {
+        let store = MetaStore::open(path)?;
+        let committer = Committer::start(store.clone(), CommitConfig::default());
+        let meta = Meta::new(store, committer.handle());
+        Ok((Registry::new(meta, Arc::new(server_key)), committer))
     }
 
     pub fn meta(&self) -> &Meta {
@@ -190,5 +203,29 @@ impl Registry {
     pub async fn delete_project(&self, id: ProjectId) -> Result<(), RegistryError> {
         self.meta.commit(Mutation::DeleteProject { id }).await?;
         Ok(())
+    }
+}
+
+/// A registry on a fresh metadata file, for the tests of the modules above.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// Fields drop in order: the registry, its commit thread, then the folder.
+    pub struct TestRegistry {
+        pub registry: Registry,
+        _committer: Committer,
+        pub dir: tempfile::TempDir,
+    }
+
+    pub fn registry() -> TestRegistry {
+        let dir = tempfile::tempdir().unwrap();
+        let (registry, committer) =
+            Registry::open(&dir.path().join("meta.redb"), ServerKey::random()).unwrap();
+        TestRegistry {
+            registry,
+            _committer: committer,
+            dir,
+        }
     }
 }

@@ -21,7 +21,6 @@ use crate::config::ServeConfig;
 use crate::http::conn::{serve_connection, ConnSettings};
 use crate::http::head::HeadLimits;
 use crate::http::transport::Transport;
-use crate::meta::{CommitConfig, Committer, Meta, MetaStore};
 use crate::metrics::{CoreMetrics, Metrics};
 use crate::pieces::{LocalStore, PieceStore};
 use crate::registry::Registry;
@@ -59,9 +58,6 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
         path: config.data.display().to_string(),
         source,
     })?;
-    let store = MetaStore::open(config.data.join("meta.redb"))?;
-    let committer = Committer::start(store.clone(), CommitConfig::default());
-    let meta = Meta::new(store, committer.handle());
     let tls = match &config.tls {
         Some(files) => Some(
             crate::http::transport::tls_config(&files.cert, &files.key).map_err(ServeError::Tls)?,
@@ -73,7 +69,8 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
             path: config.data.join("server.key").display().to_string(),
             source,
         })?;
-    let registry = Registry::new(meta.clone(), Arc::new(server_key));
+    let (registry, committer) = Registry::open(&config.data.join("meta.redb"), server_key)?;
+    let meta = registry.meta().clone();
     let welcome = bootstrap::ensure_default_project(&registry, &config)?;
     let swept = gc::sweep_orphans(&meta, &config.stores)?;
     if swept > 0 {
