@@ -34,6 +34,10 @@ pub struct ServeConfig {
     pub gc_delay: Duration,
     /// The admin API token; `None`: use (or create) `<data>/admin-token`.
     pub admin_token: Option<String>,
+    /// The server key file, which seals every project's macaroon secret
+    /// (default `<data>/server.key`). Kept apart from the data folder (another
+    /// volume, a secrets mount), a copy of the data folder cannot mint API keys.
+    pub server_key: PathBuf,
 }
 
 #[derive(Clone, Debug)]
@@ -160,6 +164,9 @@ pub struct ServeSettings {
     /// Admin API token [default: generated into <data>/admin-token]
     #[arg(long, value_name = "TOKEN")]
     pub admin_token: Option<String>,
+    /// Server key file, sealing the projects' API-key secrets; keep it off the data folder's backups [default: <data>/server.key, created if missing]
+    #[arg(long, value_name = "FILE")]
+    pub server_key: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -221,7 +228,8 @@ impl ServeSettings {
             gc_delay_secs,
             grant_cache_entries_max,
             grant_cache_ttl_secs,
-            admin_token
+            admin_token,
+            server_key
         )
     }
 
@@ -314,6 +322,7 @@ impl ServeSettings {
         {
             return Err(invalid("region", format!("{region:?}")));
         }
+        let server_key = self.server_key.unwrap_or_else(|| data.join("server.key"));
         Ok(ServeConfig {
             listen: self
                 .listen
@@ -333,6 +342,7 @@ impl ServeSettings {
             etag,
             limits,
             gc_delay: secs(self.gc_delay_secs, Duration::from_secs(60)),
+            server_key,
             admin_token: self.admin_token,
         })
     }

@@ -64,10 +64,12 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
         ),
         None => None,
     };
-    let server_key = crate::auth::ServerKey::load_or_create(&config.data.join("server.key"))
-        .map_err(|source| ServeError::Data {
-            path: config.data.join("server.key").display().to_string(),
-            source,
+    let server_key =
+        crate::auth::ServerKey::load_or_create(&config.server_key).map_err(|source| {
+            ServeError::Data {
+                path: config.server_key.display().to_string(),
+                source,
+            }
         })?;
     let (registry, committer) = Registry::open(&config.data.join("meta.redb"), server_key)?;
     let meta = registry.meta().clone();
