@@ -4,8 +4,9 @@
 //! project secrets stays in its own file.
 //!
 //! Registration (after Storj's auth service): a grant comes in; its API key is
-//! verified against its project's secret and the revocation list, and its time
-//! window checked; a fresh access key id (130 random bits) and secret key (256
+//! verified against its project's secret and the revocation list, and it must
+//! not have expired (one not valid yet is accepted: every request checks the
+//! time); a fresh access key id (130 random bits) and secret key (256
 //! bits) are drawn; the secret and the grant are sealed under a key derived
 //! from the access key id and stored under the id's SHA-256. Only the caller
 //! ever learns the id.
@@ -16,7 +17,9 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use crate::auth::credentials::generate_secret_key;
-use crate::auth::{AccessKeyId, AccessRecord, Grant, GrantError, HeadId, ProjectSecret, ServerKey};
+use crate::auth::{
+    AccessKeyId, AccessRecord, Denied, Grant, GrantError, HeadId, ProjectSecret, ServerKey,
+};
 use crate::meta::{
     CommitConfig, Committer, Meta, MetaError, MetaStore, Mutation, ProjectId, ProjectRecord,
 };
@@ -28,8 +31,8 @@ pub enum RegistryError {
     Grant(#[from] GrantError),
     #[error("the grant's project does not exist")]
     NoSuchProject,
-    #[error("the grant has expired or is not valid yet")]
-    OutsideTimeWindow,
+    #[error("the grant has expired")]
+    Expired,
     #[error("project secret does not open with this server's key: was server.key replaced?")]
     ServerKey,
     #[error("project name must be 1 to 64 printable characters")]
@@ -133,10 +136,12 @@ impl Registry {
         let project = project.ok_or(RegistryError::NoSuchProject)?;
         let secret = self.open_secret(&project)?;
         let permissions = grant.authorize(&secret, |_| revoked)?;
-        permissions
-            .check_time(now_unix)
-            .map_err(|_| RegistryError::OutsideTimeWindow)?;
-        Ok(())
+        // A grant that is not valid yet may be registered: its credentials
+        // work from its not-before on (every request checks the time).
+        match permissions.check_time(now_unix) {
+            Err(Denied::Expired { .. }) => Err(RegistryError::Expired),
+            _ => Ok(()),
+        }
     }
 
     fn credentials_for(grant: Grant) -> (Mutation, Registered) {

@@ -136,8 +136,9 @@ pub async fn register(gw: &Gateway, ex: &mut Exchange<'_>) {
         }
         Err(e) => {
             let status = match &e {
-                RegistryError::Grant(crate::auth::GrantError::Revoked)
-                | RegistryError::OutsideTimeWindow => 403,
+                RegistryError::Grant(crate::auth::GrantError::Revoked) | RegistryError::Expired => {
+                    403
+                }
                 RegistryError::Grant(_) | RegistryError::NoSuchProject => 401,
                 RegistryError::ProjectName => 400,
                 RegistryError::ServerKey | RegistryError::Meta(_) => 500,
