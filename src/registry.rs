@@ -119,6 +119,15 @@ impl Registry {
         Ok(project)
     }
 
+    /// A new unrestricted grant for an existing project under a fresh root
+    /// key: for a project whose first grant was lost before anything could
+    /// use it (a first start that stopped between creating the default
+    /// project and writing its grant; see `runtime::bootstrap`).
+    pub fn reissue(&self, record: &ProjectRecord) -> Result<Grant, RegistryError> {
+        let secret = self.open_secret(record)?;
+        Ok(Grant::issue(record.id.0, &secret, RootKey::random()))
+    }
+
     /// Opens a project's macaroon secret from its record.
     pub fn open_secret(&self, record: &ProjectRecord) -> Result<ProjectSecret, RegistryError> {
         self.server_key
