@@ -5,6 +5,8 @@
 mod api;
 mod bad_input;
 mod durability;
+mod grants;
 mod harness;
 mod real_clients;
+mod stolen;
 mod tls;
