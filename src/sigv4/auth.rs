@@ -52,14 +52,62 @@ impl fmt::Display for Scope {
     }
 }
 
+/// The signed header names: lowercase, in the client's order, distinct,
+/// `host` among them. Kept as the one `;`-joined string the canonical request
+/// ends with: one allocation per request rather than one per name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedHeaders(String);
+
+impl SignedHeaders {
+    /// From names already valid (a client's own, a test's): lowercased and
+    /// joined as given.
+    pub fn from_names<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> Self {
+        let mut joined = String::new();
+        for (i, name) in names.into_iter().enumerate() {
+            if i > 0 {
+                joined.push(';');
+            }
+            joined.push_str(&name.as_ref().to_ascii_lowercase());
+        }
+        Self(joined)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        // A byte loop: names are short, and `str::split` pays a `memchr`
+        // call per name.
+        let mut rest = Some(self.0.as_str());
+        std::iter::from_fn(move || {
+            let text = rest?;
+            match text.bytes().position(|b| b == b';') {
+                Some(end) => {
+                    rest = Some(&text[end + 1..]);
+                    Some(&text[..end])
+                }
+                None => {
+                    rest = None;
+                    Some(text)
+                }
+            }
+        })
+    }
+
+    /// `host;range;x-amz-date`, as in the canonical request.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn contains(&self, lowercase_name: &str) -> bool {
+        self.iter().any(|name| name == lowercase_name)
+    }
+}
+
 /// An Authorization header's content. It has no time: that comes from the
 /// `x-amz-date` header ([`HeaderAuth::with_datetime`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeaderAuth {
     pub access_key_id: String,
     pub scope: Scope,
-    /// Lowercase, in the client's order, distinct, `host` among them.
-    pub signed_headers: Vec<String>,
+    pub signed_headers: SignedHeaders,
     pub signature: [u8; 32],
 }
 
@@ -86,8 +134,7 @@ pub struct Authorization {
     pub access_key_id: String,
     pub scope: Scope,
     pub datetime: AmzDateTime,
-    /// Lowercase, in the client's order, distinct, `host` among them.
-    pub signed_headers: Vec<String>,
+    pub signed_headers: SignedHeaders,
     pub signature: [u8; 32],
     /// `Some` for a presigned URL: its `X-Amz-Expires`, 1..=604800.
     pub presigned_expires_secs: Option<u32>,
@@ -419,28 +466,26 @@ fn check_scope_date(scope: &Scope, datetime: AmzDateTime) -> Result<(), Malforme
 }
 
 /// `host;range;x-amz-date`: header-name tokens, lowercased, distinct, with `host`.
-fn parse_signed_headers(value: &[u8]) -> Result<Vec<String>, Malformed> {
+fn parse_signed_headers(value: &[u8]) -> Result<SignedHeaders, Malformed> {
     let bad = || Malformed::SignedHeaders(excerpt(value));
-    let mut names: Vec<String> =
-        Vec::with_capacity(1 + value.iter().filter(|&&b| b == b';').count());
-    for name in value.split(|&b| b == b';') {
-        if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+    let names: Vec<&[u8]> = value.split(|&b| b == b';').collect();
+    for (i, name) in names.iter().enumerate() {
+        let valid = !name.is_empty() && name.iter().all(|&b| is_tchar(b));
+        if !valid
+            || names[..i]
+                .iter()
+                .any(|earlier| earlier.eq_ignore_ascii_case(name))
+        {
             return Err(bad());
         }
-        // tchars are ASCII: each byte is a char.
-        let name: String = name
-            .iter()
-            .map(|&b| char::from(b.to_ascii_lowercase()))
-            .collect();
-        if names.contains(&name) {
-            return Err(bad());
-        }
-        names.push(name);
     }
-    if !names.iter().any(|n| n == "host") {
+    if !names.iter().any(|name| name.eq_ignore_ascii_case(b"host")) {
         return Err(Malformed::HostNotSigned);
     }
-    Ok(names)
+    // tchars are ASCII, so the lowercased bytes are UTF-8.
+    String::from_utf8(value.to_ascii_lowercase())
+        .map(SignedHeaders)
+        .map_err(|_| bad())
 }
 
 /// RFC 9110 `tchar`: the bytes of a header name.
@@ -493,7 +538,7 @@ mod tests {
                 region: region.into(),
                 service: "s3".into(),
             },
-            signed_headers: headers.iter().map(|h| h.to_string()).collect(),
+            signed_headers: SignedHeaders::from_names(headers.iter()),
             signature: signature_from_hex(SIG.as_bytes()).unwrap(),
         });
         assert_eq!(got, expected, "{value:?}");
@@ -716,7 +761,7 @@ mod tests {
         assert_eq!(auth.access_key_id, "AKIAIOSFODNN7EXAMPLE");
         assert_eq!(auth.scope.to_string(), "20130524/us-east-1/s3/aws4_request");
         assert_eq!(auth.datetime.to_string(), "20130524T000000Z");
-        assert_eq!(auth.signed_headers, ["host"]);
+        assert_eq!(auth.signed_headers.iter().collect::<Vec<_>>(), ["host"]);
         assert_eq!(auth.presigned_expires_secs, Some(86_400));
         assert_eq!(auth.security_token, None);
         let mut with_token = presigned_query();
@@ -852,7 +897,7 @@ mod tests {
                 service: "s3".into(),
             },
             datetime: AmzDateTime::parse(datetime.as_bytes()).unwrap(),
-            signed_headers: vec!["host".into()],
+            signed_headers: SignedHeaders::from_names(["host"]),
             signature: [0; 32],
             presigned_expires_secs,
             security_token: None,
@@ -911,7 +956,7 @@ mod tests {
                 presigned: false
             })
         );
-        auth.signed_headers.push("x-amz-meta-a".into());
+        auth.signed_headers = SignedHeaders::from_names(["host", "x-amz-meta-a"]);
         let ok: &[(&str, &[u8])] = &[
             ("Host", b"h"),
             ("X-Amz-Date", b"20130524T000000Z"),

@@ -28,7 +28,9 @@ use std::fmt;
 use percent_encoding::percent_decode;
 use sha2::{Digest, Sha256};
 
-use super::{is_ows, trim_ows, AmzDateTime, Authorization, PayloadHash, Scope, ALGORITHM};
+use super::{
+    is_ows, trim_ows, AmzDateTime, Authorization, PayloadHash, Scope, SignedHeaders, ALGORITHM,
+};
 
 /// The parts of an HTTP request SigV4 reads, as received: the path and query
 /// still percent-encoded, header names in any case, values as bytes.
@@ -93,17 +95,16 @@ pub fn canonical_request(
 }
 
 /// The one builder behind the server's check and the client's signature.
-/// `signed_headers` are lowercase names.
 pub(crate) fn build_canonical_request(
     parts: &RequestParts,
-    signed_headers: &[String],
+    signed_headers: &SignedHeaders,
     payload: &str,
     presigned: bool,
 ) -> CanonicalRequest {
     // Room for all of it, so it is written without growing: escaping at
     // most triples the path and query; every header at most once (a header
     // signed twice is refused by the parser).
-    let names_bytes: usize = signed_headers.iter().map(|n| 2 * n.len() + 2).sum();
+    let names_bytes = 2 * signed_headers.as_str().len() + 2;
     let values_bytes: usize = parts.headers.iter().map(|(_, v)| v.len() + 1).sum();
     let mut out = Vec::with_capacity(
         parts.method.len()
@@ -119,7 +120,7 @@ pub(crate) fn build_canonical_request(
     out.push(b'\n');
     push_canonical_query(&mut out, parts.raw_query, presigned);
     out.push(b'\n');
-    for name in signed_headers {
+    for name in signed_headers.iter() {
         out.extend_from_slice(name.as_bytes());
         out.push(b':');
         for (i, value) in parts.header_values(name).enumerate() {
@@ -131,12 +132,7 @@ pub(crate) fn build_canonical_request(
         out.push(b'\n');
     }
     out.push(b'\n');
-    for (i, name) in signed_headers.iter().enumerate() {
-        if i > 0 {
-            out.push(b';');
-        }
-        out.extend_from_slice(name.as_bytes());
-    }
+    out.extend_from_slice(signed_headers.as_str().as_bytes());
     out.push(b'\n');
     out.extend_from_slice(payload.as_bytes());
     CanonicalRequest(out)
@@ -146,10 +142,13 @@ pub(crate) fn build_canonical_request(
 fn push_header_value(out: &mut Vec<u8>, value: &[u8]) {
     let value = trim_ows(value);
     // Most values have no tab and no run of spaces: copied whole.
-    if !value
-        .windows(2)
-        .any(|w| w[0] == b'\t' || (w[0] == b' ' && w[1] == b' '))
-    {
+    let mut after_space = false;
+    let plain = value.iter().all(|&b| {
+        let ok = b != b'\t' && !(after_space && b == b' ');
+        after_space = b == b' ';
+        ok
+    });
+    if plain {
         out.extend_from_slice(value);
         return;
     }
@@ -469,15 +468,13 @@ mod tests {
             raw_query: "",
             headers,
         };
-        let signed: Vec<String> = [
+        let signed = SignedHeaders::from_names([
             "host",
             "x-amz-meta-a",
             "x-amz-meta-b",
             "x-amz-meta-c",
             "x-amz-meta-d",
-        ]
-        .map(String::from)
-        .into();
+        ]);
         let cr = build_canonical_request(&parts, &signed, "UNSIGNED-PAYLOAD", false);
         let mut expected =
             b"GET\n/\n\nhost:example.com\nx-amz-meta-a:a b c,second\nx-amz-meta-b:\nx-amz-meta-c:"

@@ -34,6 +34,7 @@ mod tests;
 
 pub use auth::{
     parse_authorization, parse_presigned, request_authorization, Authorization, HeaderAuth, Scope,
+    SignedHeaders,
 };
 pub use canonical::{
     canonical_query, canonical_request, canonical_uri, query_pairs, string_to_sign, uri_encode,
