@@ -77,10 +77,10 @@ pub enum GrantCommand {
         #[arg(long, value_name = "OPS")]
         allow: Option<String>,
         /// Not valid before: RFC 3339 or relative (+1h, -15m, now)
-        #[arg(long, value_name = "TIME")]
+        #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
         not_before: Option<String>,
         /// Not valid after: RFC 3339 or relative (+24h, +7d)
-        #[arg(long, value_name = "TIME")]
+        #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
         not_after: Option<String>,
     },
     /// Register a grant with a gateway and print S3 credentials for it
@@ -196,11 +196,13 @@ pub fn run_grant(command: GrantCommand) -> ExitCode {
         } => {
             let result = (|| -> Result<String, String> {
                 let grant = read_grant(&grant)?;
-                let body = serde_json::json!({
-                    "access_grant": &*grant.encode(),
-                    "public": false,
-                })
-                .to_string();
+                let body = zeroize::Zeroizing::new(
+                    serde_json::json!({
+                        "access_grant": &*grant.encode(),
+                        "public": false,
+                    })
+                    .to_string(),
+                );
                 let (status, answer) = http_request(
                     &endpoint,
                     ca.as_deref(),

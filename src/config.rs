@@ -41,6 +41,10 @@ pub struct ServeConfig {
     /// How often every store is asked for its health and free space.
     pub health_interval: Duration,
     pub repair: RepairSettings,
+    /// The server key file, which seals every project's macaroon secret
+    /// (default `<data>/server.key`). Kept apart from the data folder (another
+    /// volume, a secrets mount), a copy of the data folder cannot mint API keys.
+    pub server_key: PathBuf,
 }
 
 /// A storage node as configured: its address and optional failure domain.
@@ -251,6 +255,9 @@ pub struct ServeSettings {
     /// Seconds a store may be unreachable before its pieces count as lost [default: 600]
     #[arg(long, value_name = "SECS")]
     pub offline_grace_secs: Option<u64>,
+    /// Server key file, sealing the projects' API-key secrets; keep it off the data folder's backups [default: <data>/server.key, created if missing]
+    #[arg(long, value_name = "FILE")]
+    pub server_key: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -322,7 +329,8 @@ impl ServeSettings {
             health_interval_secs,
             repair_threshold,
             repair_interval_secs,
-            offline_grace_secs
+            offline_grace_secs,
+            server_key
         )
     }
 
@@ -458,6 +466,7 @@ impl ServeSettings {
         {
             return Err(invalid("region", format!("{region:?}")));
         }
+        let server_key = self.server_key.unwrap_or_else(|| data.join("server.key"));
         Ok(ServeConfig {
             listen: self
                 .listen
@@ -476,6 +485,7 @@ impl ServeSettings {
             etag,
             limits,
             gc_delay: secs(self.gc_delay_secs, Duration::from_secs(60)),
+            server_key,
             admin_token: self.admin_token,
             cluster_key: self.cluster_key.unwrap_or_else(|| data.join("cluster.key")),
             health_interval: secs(self.health_interval_secs, Duration::from_secs(5))

@@ -4,19 +4,25 @@
 //! project secrets stays in its own file.
 //!
 //! Registration (after Storj's auth service): a grant comes in; its API key is
-//! verified against its project's secret and the revocation list, and its time
-//! window checked; a fresh access key id (130 random bits) and secret key (256
+//! verified against its project's secret and the revocation list, and it must
+//! not have expired (one not valid yet is accepted: every request checks the
+//! time); a fresh access key id (130 random bits) and secret key (256
 //! bits) are drawn; the secret and the grant are sealed under a key derived
 //! from the access key id and stored under the id's SHA-256. Only the caller
 //! ever learns the id.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use zeroize::Zeroizing;
 
 use crate::auth::credentials::generate_secret_key;
-use crate::auth::{AccessKeyId, AccessRecord, Grant, GrantError, HeadId, ProjectSecret, ServerKey};
-use crate::meta::{Meta, MetaError, Mutation, ProjectId, ProjectRecord};
+use crate::auth::{
+    AccessKeyId, AccessRecord, Denied, Grant, GrantError, HeadId, ProjectSecret, ServerKey,
+};
+use crate::meta::{
+    CommitConfig, Committer, Meta, MetaError, MetaStore, Mutation, ProjectId, ProjectRecord,
+};
 use crate::pipeline::RootKey;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,8 +31,8 @@ pub enum RegistryError {
     Grant(#[from] GrantError),
     #[error("the grant's project does not exist")]
     NoSuchProject,
-    #[error("the grant has expired or is not valid yet")]
-    OutsideTimeWindow,
+    #[error("the grant has expired")]
+    Expired,
     #[error("project secret does not open with this server's key: was server.key replaced?")]
     ServerKey,
     #[error("project name must be 1 to 64 printable characters")]
@@ -66,6 +72,16 @@ impl Registry {
         Self { meta, server_key }
     }
 
+    /// Opens (or creates) the metadata database at `path` and starts its
+    /// commit thread: the registry on it, and the thread, to be shut down
+    /// once nothing uses the registry any more.
+    pub fn open(path: &Path, server_key: ServerKey) -> Result<(Registry, Committer), MetaError> {
+        let store = MetaStore::open(path)?;
+        let committer = Committer::start(store.clone(), CommitConfig::default());
+        let meta = Meta::new(store, committer.handle());
+        Ok((Registry::new(meta, Arc::new(server_key)), committer))
+    }
+
     pub fn meta(&self) -> &Meta {
         &self.meta
     }
@@ -103,6 +119,15 @@ impl Registry {
         Ok(project)
     }
 
+    /// A new unrestricted grant for an existing project under a fresh root
+    /// key: for a project whose first grant was lost before anything could
+    /// use it (a first start that stopped between creating the default
+    /// project and writing its grant; see `runtime::bootstrap`).
+    pub fn reissue(&self, record: &ProjectRecord) -> Result<Grant, RegistryError> {
+        let secret = self.open_secret(record)?;
+        Ok(Grant::issue(record.id.0, &secret, RootKey::random()))
+    }
+
     /// Opens a project's macaroon secret from its record.
     pub fn open_secret(&self, record: &ProjectRecord) -> Result<ProjectSecret, RegistryError> {
         self.server_key
@@ -120,10 +145,12 @@ impl Registry {
         let project = project.ok_or(RegistryError::NoSuchProject)?;
         let secret = self.open_secret(&project)?;
         let permissions = grant.authorize(&secret, |_| revoked)?;
-        permissions
-            .check_time(now_unix)
-            .map_err(|_| RegistryError::OutsideTimeWindow)?;
-        Ok(())
+        // A grant that is not valid yet may be registered: its credentials
+        // work from its not-before on (every request checks the time).
+        match permissions.check_time(now_unix) {
+            Err(Denied::Expired { .. }) => Err(RegistryError::Expired),
+            _ => Ok(()),
+        }
     }
 
     fn credentials_for(grant: Grant) -> (Mutation, Registered) {
@@ -190,5 +217,29 @@ impl Registry {
     pub async fn delete_project(&self, id: ProjectId) -> Result<(), RegistryError> {
         self.meta.commit(Mutation::DeleteProject { id }).await?;
         Ok(())
+    }
+}
+
+/// A registry on a fresh metadata file, for the tests of the modules above.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// Fields drop in order: the registry, its commit thread, then the folder.
+    pub struct TestRegistry {
+        pub registry: Registry,
+        _committer: Committer,
+        pub dir: tempfile::TempDir,
+    }
+
+    pub fn registry() -> TestRegistry {
+        let dir = tempfile::tempdir().unwrap();
+        let (registry, committer) =
+            Registry::open(&dir.path().join("meta.redb"), ServerKey::random()).unwrap();
+        TestRegistry {
+            registry,
+            _committer: committer,
+            dir,
+        }
     }
 }

@@ -273,6 +273,24 @@ impl Grant {
         })
     }
 
+    /// The root key of a grant's binary form, read where [`Self::to_bytes`]
+    /// puts it, without the checksum or the API key: for bytes already
+    /// authenticated some other way (an opened access record).
+    pub fn root_key_from_bytes(bytes: &[u8]) -> Result<RootKey, GrantError> {
+        match bytes.first() {
+            None => Err(GrantError::malformed(0, "empty")),
+            Some(&v) if v != Self::VERSION => Err(GrantError::Version(v)),
+            Some(_) if bytes.len() < GRANT_BYTES_MIN => {
+                Err(GrantError::malformed(bytes.len(), "truncated"))
+            }
+            Some(_) => {
+                let mut root = Zeroizing::new([0u8; 32]);
+                root.copy_from_slice(&bytes[1 + 16..1 + 16 + 32]);
+                Ok(RootKey::from_bytes(*root))
+            }
+        }
+    }
+
     /// The printable grant: `rgg_` then base64url without padding.
     pub fn encode(&self) -> Zeroizing<String> {
         let bytes = self.to_bytes();

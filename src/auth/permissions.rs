@@ -23,9 +23,9 @@
 //! | S3 operation | question |
 //! | --- | --- |
 //! | GetObject, HeadObject | `allows(Read, bucket, key)` |
-//! | PutObject, CreateMultipartUpload, UploadPart, CompleteMultipartUpload, AbortMultipartUpload | `allows(Write, bucket, key)` |
+//! | PutObject, CreateMultipartUpload, UploadPart, CompleteMultipartUpload | `allows(Write, bucket, key)` |
 //! | CopyObject, UploadPartCopy | `allows(Read, src…)` and `allows(Write, dst…)` |
-//! | DeleteObject; DeleteObjects (per key, denied keys reported per key) | `allows(Delete, bucket, key)` |
+//! | DeleteObject; DeleteObjects (per key, denied keys reported per key); AbortMultipartUpload | `allows(Delete, bucket, key)` |
 //! | ListParts | `allows(List, bucket, key)` |
 //! | ListObjects, ListObjectsV2, ListObjectVersions, ListMultipartUploads | `list_scope(bucket, prefix)` |
 //! | ListBuckets | `allows_list_buckets()`, then only buckets with `bucket_visible` |
@@ -37,6 +37,10 @@
 //! grant allows the empty prefix of that bucket (S3 keys are never empty).
 //! HeadBucket and its kin need some operation on some prefix of the bucket,
 //! so a write-only uploader can check its bucket exists.
+//! Aborting a multipart upload destroys the parts uploaded so far, perhaps by
+//! another holder of a write grant, so it asks for delete, as Storj does (an
+//! abort deletes the pending object there). A write-only uploader that gives
+//! up leaves its parts for a grant that may delete.
 //! Overwriting an existing object destroys it: a server that wants "write
 //! without delete" to mean "cannot overwrite" asks `allows(Delete, …)` before
 //! replacing an object and otherwise treats the PUT as `If-None-Match: *`.

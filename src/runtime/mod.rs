@@ -22,7 +22,7 @@ use crate::config::ServeConfig;
 use crate::http::conn::{serve_connection, ConnSettings};
 use crate::http::head::HeadLimits;
 use crate::http::transport::Transport;
-use crate::meta::{CommitConfig, Committer, Meta, MetaStore};
+use crate::meta::Meta;
 use crate::metrics::{CoreMetrics, Metrics};
 use crate::node::ClusterKey;
 use crate::pieces::RemoteConfig;
@@ -66,21 +66,21 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
         path: config.data.display().to_string(),
         source,
     })?;
-    let store = MetaStore::open(config.data.join("meta.redb"))?;
-    let committer = Committer::start(store.clone(), CommitConfig::default());
-    let meta = Meta::new(store, committer.handle());
     let tls = match &config.tls {
         Some(files) => Some(
             crate::http::transport::tls_config(&files.cert, &files.key).map_err(ServeError::Tls)?,
         ),
         None => None,
     };
-    let server_key = crate::auth::ServerKey::load_or_create(&config.data.join("server.key"))
-        .map_err(|source| ServeError::Data {
-            path: config.data.join("server.key").display().to_string(),
-            source,
+    let server_key =
+        crate::auth::ServerKey::load_or_create(&config.server_key).map_err(|source| {
+            ServeError::Data {
+                path: config.server_key.display().to_string(),
+                source,
+            }
         })?;
-    let registry = Registry::new(meta.clone(), Arc::new(server_key));
+    let (registry, committer) = Registry::open(&config.data.join("meta.redb"), server_key)?;
+    let meta = registry.meta().clone();
     let welcome = bootstrap::ensure_default_project(&registry, &config)?;
     let cluster_key = cluster_key(&config)?;
     let stores = Arc::new(crate::cluster::registry::register(

@@ -3,51 +3,72 @@
 //! A request is authenticated in S3's order: its SigV4 signature is verified
 //! first, with the secret from the access record its key names; only then is
 //! the grant in that record used — its API key verified against the project's
-//! secret and the revocation list, its time window checked. The record is
-//! opened for this request only: the `Caller` holding the grant is dropped
-//! (and its keys zeroed) when the request ends.
+//! secret, its head checked against the revocation list, its time window
+//! checked. The record is opened for this request only: whatever the request
+//! decrypts (the secret key, the grant, the root key) is dropped, and zeroed,
+//! when the request ends.
 //!
 //! The cache is per core (no locks on the request path) and bounded. It keeps
-//! records still sealed, remembers unknown keys for a while (a flood of bad
-//! keys does not reach the database), keeps the SigV4 signing key per (access
-//! key, date, region) so a hit costs one HMAC chain, and keeps project secrets
-//! and revocation answers. Entries live `ttl`; a revocation or a deleted
-//! project also reaches every core at once as an `Invalidation` message.
+//! records still sealed, remembers unknown keys for a while in a map of their
+//! own (a flood of bad keys does not reach the database, nor evict good
+//! records), and keeps project secrets and revocation answers. Beside each
+//! sealed record it keeps what is not secret or is needed to check a
+//! signature anyway: the SigV4 signing key per scope date (the region is the
+//! server's) and the *verdict* on the grant inside (its project, head and
+//! permissions, once its API key verified). So a hit decrypts nothing: it
+//! checks the signature with the cached key, the revocation list and the
+//! time, and opens the record's root key only if the request reads or writes
+//! object data ([`Caller::root_key`]). Entries live `ttl`; a revocation or a
+//! deleted project also reaches every core at once as an `Invalidation`
+//! message, and a database read that was in flight when one arrived is not
+//! cached (its answer may predate the change).
 
-use std::cell::RefCell;
-use std::collections::HashMap;
+use std::cell::{Cell, OnceCell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::auth::{
-    AccessKeyId, AccessRecord, Grant, GrantError, HeadId, Permissions, ProjectSecret,
-};
+use crate::auth::{AccessKeyId, AccessRecord, HeadId, Permissions, ProjectSecret};
 use crate::meta::ProjectId;
 use crate::metrics::CoreMetrics;
 use crate::pipeline::RootKey;
 use crate::registry::Registry;
 use crate::s3::error::{S3Error, S3ErrorCode};
+use crate::s3::map;
 use crate::sigv4::{self, RequestParts, SigningKey, Verified};
 
-/// Unknown access keys are remembered this long.
+/// Unknown access keys are remembered this long (or the TTL, if shorter).
 const UNKNOWN_TTL: Duration = Duration::from_secs(5);
+/// Signing keys kept per record: one per scope date, two so that requests
+/// signed on either side of midnight do not take turns evicting each other.
+const SIGNING_KEYS_PER_RECORD: usize = 2;
 
 /// Who sent a request, proven by its signature, and what its grant allows.
 pub struct Caller {
     pub project: ProjectId,
-    /// The grant this request acts under: the project's root key (for content
-    /// keys) and its API key. Zeroed when the request ends.
-    pub grant: Grant,
-    pub permissions: Permissions,
+    pub permissions: Rc<Permissions>,
     pub access_key: AccessKeyId,
     pub verified: Verified,
     /// The key that verified the request: it also checks aws-chunked signatures.
     pub signing_key: SigningKey,
+    /// The access record, still sealed, for [`Caller::root_key`].
+    sealed: Rc<[u8]>,
+    /// The grant's root key once opened; wiped when the request ends.
+    root_key: OnceCell<RootKey>,
 }
 
 impl Caller {
-    pub fn root_key(&self) -> &RootKey {
-        self.grant.root_key()
+    /// The project's root key, from the grant this request acts under (for
+    /// content keys): opened from the sealed record on first use and wiped
+    /// with the `Caller` when the request ends.
+    pub fn root_key(&self) -> Result<&RootKey, S3Error> {
+        if let Some(key) = self.root_key.get() {
+            return Ok(key);
+        }
+        let key = AccessRecord::open_root_key(&self.access_key, &self.sealed)
+            .map_err(map::credential_error)?;
+        Ok(self.root_key.get_or_init(|| key))
     }
 }
 
@@ -58,174 +79,277 @@ pub enum Invalidation {
     ProjectDeleted(ProjectId),
 }
 
-struct Entry<T> {
-    value: T,
+struct Entry<V> {
+    value: V,
     fetched: Instant,
+    /// Insertion number: tells the entry's place in `order` from stale ones.
+    seq: u64,
 }
 
-/// Bounded map with a TTL: expired entries go first when full, and if none
-/// has expired the map starts over (a flood cannot grow it).
+/// A bounded map whose entries live `ttl`. A full map evicts one entry per
+/// insert, the oldest: entries are inserted only when read from the database,
+/// so the oldest is also the first to expire, and a flood of new keys costs
+/// the map its oldest entries one by one, never all of them at once.
 struct TtlMap<K, V> {
     map: HashMap<K, Entry<V>>,
+    /// Keys in insertion order. An element whose `seq` is no longer its key's
+    /// (replaced or removed since) is stale and skipped.
+    order: VecDeque<(K, u64)>,
+    seq: u64,
     entries_max: usize,
+    ttl: Duration,
 }
 
-impl<K: std::hash::Hash + Eq, V: Clone> TtlMap<K, V> {
-    fn new(entries_max: usize) -> Self {
+impl<K: Hash + Eq + Clone, V> TtlMap<K, V> {
+    fn new(entries_max: usize, ttl: Duration) -> Self {
         Self {
             map: HashMap::new(),
-            entries_max,
+            order: VecDeque::new(),
+            seq: 0,
+            entries_max: entries_max.max(1),
+            ttl,
         }
     }
 
-    fn get(&self, key: &K, ttl: Duration) -> Option<V> {
+    /// The entry for `key` if it has not expired at `now`.
+    fn get(&self, key: &K, now: Instant) -> Option<&V> {
         self.map
             .get(key)
-            .filter(|e| e.fetched.elapsed() < ttl)
-            .map(|e| e.value.clone())
+            .filter(|e| now.saturating_duration_since(e.fetched) < self.ttl)
+            .map(|e| &e.value)
     }
 
-    fn insert(&mut self, key: K, value: V, ttl: Duration) {
-        if self.map.len() >= self.entries_max {
-            self.map.retain(|_, e| e.fetched.elapsed() < ttl);
-            if self.map.len() >= self.entries_max {
-                self.map.clear();
+    fn insert(&mut self, key: K, value: V, now: Instant) {
+        if !self.map.contains_key(&key) && self.map.len() >= self.entries_max {
+            self.evict_oldest();
+        }
+        self.seq += 1;
+        let entry = Entry {
+            value,
+            fetched: now,
+            seq: self.seq,
+        };
+        self.order.push_back((key.clone(), self.seq));
+        self.map.insert(key, entry);
+        // Replacements leave stale elements behind: keep `order` within twice
+        // the bound.
+        if self.order.len() > 2 * self.entries_max {
+            let map = &self.map;
+            self.order
+                .retain(|(k, seq)| map.get(k).is_some_and(|e| e.seq == *seq));
+        }
+    }
+
+    fn evict_oldest(&mut self) {
+        while let Some((key, seq)) = self.order.pop_front() {
+            if self.map.get(&key).is_some_and(|e| e.seq == seq) {
+                self.map.remove(&key);
+                return;
             }
         }
-        self.map.insert(
-            key,
-            Entry {
-                value,
-                fetched: Instant::now(),
-            },
-        );
     }
 }
 
-/// A sealed access record by row key; `None`: the key is unknown.
-type SealedRecords = TtlMap<[u8; 32], Option<Rc<[u8]>>>;
-/// SigV4 signing keys by (row key, scope date, scope region).
-type SigningKeys = TtlMap<([u8; 32], String, String), SigningKey>;
+/// What a verified grant allows. Not secret: the project id, the head's
+/// revocation id and the caveats' buckets, prefixes, operations and times.
+struct Verdict {
+    project: ProjectId,
+    head: HeadId,
+    permissions: Rc<Permissions>,
+}
+
+/// One access record in the cache: sealed, with what its first use learned.
+struct CachedRecord {
+    sealed: Rc<[u8]>,
+    /// Set once the grant inside has verified under its project's secret.
+    /// The record's bytes never change, so the verdict holds as long as they
+    /// are cached; whether the project still exists and the head is not
+    /// revoked is asked on every request.
+    verdict: OnceCell<Rc<Verdict>>,
+    /// SigV4 signing keys by scope date, newest first.
+    signing_keys: RefCell<Vec<(String, SigningKey)>>,
+}
+
+impl CachedRecord {
+    fn new(sealed: Rc<[u8]>) -> Self {
+        Self {
+            sealed,
+            verdict: OnceCell::new(),
+            signing_keys: RefCell::new(Vec::with_capacity(SIGNING_KEYS_PER_RECORD)),
+        }
+    }
+
+    fn signing_key(&self, date: &str) -> Option<SigningKey> {
+        self.signing_keys
+            .borrow()
+            .iter()
+            .find(|(d, _)| d == date)
+            .map(|(_, key)| key.clone())
+    }
+
+    fn remember_signing_key(&self, date: &str, key: SigningKey) {
+        let mut keys = self.signing_keys.borrow_mut();
+        keys.retain(|(d, _)| d != date);
+        keys.truncate(SIGNING_KEYS_PER_RECORD - 1);
+        keys.insert(0, (date.to_string(), key));
+    }
+}
+
+/// The invalidation count when a database read began (see [`GrantCache::store_revoked`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ReadTicket(u64);
 
 /// One core's grant cache.
 pub struct GrantCache {
-    ttl: Duration,
-    records: RefCell<SealedRecords>,
-    signing_keys: RefCell<SigningKeys>,
+    /// Known access records by row key.
+    records: RefCell<TtlMap<[u8; 32], Rc<CachedRecord>>>,
+    /// Row keys the database does not have: their own map, so they never
+    /// evict a known record.
+    unknown: RefCell<TtlMap<[u8; 32], ()>>,
+    /// Project secrets; `None`: the project does not exist (or was deleted).
     secrets: RefCell<TtlMap<[u8; 16], Option<Rc<ProjectSecret>>>>,
     revoked: RefCell<TtlMap<[u8; 16], bool>>,
+    /// Invalidations applied so far.
+    epoch: Cell<u64>,
 }
 
 impl GrantCache {
     pub fn new(entries_max: usize, ttl: Duration) -> Self {
         Self {
-            ttl,
-            records: RefCell::new(TtlMap::new(entries_max)),
-            signing_keys: RefCell::new(TtlMap::new(entries_max)),
-            secrets: RefCell::new(TtlMap::new(entries_max.min(4096))),
-            revoked: RefCell::new(TtlMap::new(entries_max)),
+            records: RefCell::new(TtlMap::new(entries_max, ttl)),
+            unknown: RefCell::new(TtlMap::new(entries_max, ttl.min(UNKNOWN_TTL))),
+            secrets: RefCell::new(TtlMap::new(entries_max.min(4096), ttl)),
+            revoked: RefCell::new(TtlMap::new(entries_max, ttl)),
+            epoch: Cell::new(0),
         }
     }
 
-    /// Applies a cross-core message.
+    /// Applies a cross-core message. Both kinds leave an answer in the cache
+    /// (revoked, no such project) rather than a hole, so a read that was in
+    /// flight cannot fill the hole with what it saw before the change.
     pub fn invalidate(&self, what: &Invalidation) {
+        self.epoch.set(self.epoch.get() + 1);
+        let now = Instant::now();
         match what {
-            Invalidation::Revoked(head) => {
-                self.revoked
-                    .borrow_mut()
-                    .insert(head.0, true, Duration::MAX);
-            }
+            Invalidation::Revoked(head) => self.revoked.borrow_mut().insert(head.0, true, now),
             Invalidation::ProjectDeleted(project) => {
-                self.secrets.borrow_mut().map.remove(&project.0);
+                self.secrets.borrow_mut().insert(project.0, None, now)
             }
         }
     }
 
-    async fn sealed_record(
+    fn begin_read(&self) -> ReadTicket {
+        ReadTicket(self.epoch.get())
+    }
+
+    /// Caches a revocation answer read from the database, unless an
+    /// invalidation arrived while the read was in flight: then the read may
+    /// have begun before a revocation committed, so what the cache says now
+    /// (the invalidation's answer) wins and nothing is stored.
+    fn store_revoked(&self, ticket: ReadTicket, head: HeadId, read: bool) -> bool {
+        let mut revoked = self.revoked.borrow_mut();
+        let now = Instant::now();
+        if ticket == self.begin_read() {
+            revoked.insert(head.0, read, now);
+            return read;
+        }
+        read || revoked.get(&head.0, now).copied().unwrap_or(false)
+    }
+
+    /// The same for a project secret: a project deleted while the read was
+    /// in flight stays deleted.
+    fn store_secret(
+        &self,
+        ticket: ReadTicket,
+        project: ProjectId,
+        read: Option<Rc<ProjectSecret>>,
+    ) -> Option<Rc<ProjectSecret>> {
+        let mut secrets = self.secrets.borrow_mut();
+        let now = Instant::now();
+        if ticket == self.begin_read() {
+            secrets.insert(project.0, read.clone(), now);
+            return read;
+        }
+        match secrets.get(&project.0, now) {
+            Some(None) => None,
+            _ => read,
+        }
+    }
+
+    /// `now`: the request's clock reading, one for all its lookups.
+    async fn record(
         &self,
         registry: &Registry,
         counters: &CoreMetrics,
         row: [u8; 32],
-    ) -> Result<Option<Rc<[u8]>>, S3Error> {
-        let cached = self.records.borrow().map.get(&row).and_then(|e| {
-            let ttl = if e.value.is_some() {
-                self.ttl
-            } else {
-                UNKNOWN_TTL
-            };
-            (e.fetched.elapsed() < ttl).then(|| e.value.clone())
-        });
-        if let Some(hit) = cached {
+        now: Instant,
+    ) -> Result<Option<Rc<CachedRecord>>, S3Error> {
+        if let Some(hit) = self.records.borrow().get(&row, now) {
             CoreMetrics::add(&counters.record_cache_hits, 1);
-            return Ok(hit);
+            return Ok(Some(hit.clone()));
+        }
+        if self.unknown.borrow().get(&row, now).is_some() {
+            CoreMetrics::add(&counters.record_cache_hits, 1);
+            return Ok(None);
         }
         CoreMetrics::add(&counters.record_cache_misses, 1);
-        let sealed: Option<Rc<[u8]>> = registry
-            .meta()
-            .access(row)
-            .await
-            .map_err(crate::s3::map::meta_error)?
-            .map(Rc::from);
-        self.records
-            .borrow_mut()
-            .insert(row, sealed.clone(), self.ttl);
-        Ok(sealed)
-    }
-
-    fn signing_key(&self, row: [u8; 32], scope: &sigv4::Scope, secret: &str) -> SigningKey {
-        let key = (row, scope.date.clone(), scope.region.clone());
-        if let Some(hit) = self.signing_keys.borrow().get(&key, self.ttl) {
-            return hit;
-        }
-        let derived = sigv4::signing_key(
-            secret.as_bytes(),
-            &scope.date,
-            &scope.region,
-            sigv4::SERVICE,
-        );
-        self.signing_keys
-            .borrow_mut()
-            .insert(key, derived.clone(), self.ttl);
-        derived
+        // Records never change once written, so no invalidation concerns them.
+        let sealed = registry.meta().access(row).await.map_err(map::meta_error)?;
+        let now = Instant::now();
+        Ok(match sealed {
+            Some(sealed) => {
+                let record = Rc::new(CachedRecord::new(Rc::from(sealed)));
+                self.records.borrow_mut().insert(row, record.clone(), now);
+                Some(record)
+            }
+            None => {
+                self.unknown.borrow_mut().insert(row, (), now);
+                None
+            }
+        })
     }
 
     async fn project_secret(
         &self,
         registry: &Registry,
         project: ProjectId,
+        now: Instant,
     ) -> Result<Option<Rc<ProjectSecret>>, S3Error> {
-        if let Some(hit) = self.secrets.borrow().get(&project.0, self.ttl) {
-            return Ok(hit);
+        if let Some(hit) = self.secrets.borrow().get(&project.0, now) {
+            return Ok(hit.clone());
         }
+        let ticket = self.begin_read();
         let record = registry
             .meta()
             .project(project)
             .await
-            .map_err(crate::s3::map::meta_error)?;
+            .map_err(map::meta_error)?;
         let secret = match record {
             None => None,
-            Some(record) => Some(Rc::new(registry.open_secret(&record).map_err(|e| {
-                S3Error::with_message(S3ErrorCode::InternalError, e.to_string())
-            })?)),
+            Some(record) => Some(Rc::new(
+                registry.open_secret(&record).map_err(map::registry_error)?,
+            )),
         };
-        self.secrets
-            .borrow_mut()
-            .insert(project.0, secret.clone(), self.ttl);
-        Ok(secret)
+        Ok(self.store_secret(ticket, project, secret))
     }
 
-    async fn is_revoked(&self, registry: &Registry, head: HeadId) -> Result<bool, S3Error> {
-        if let Some(hit) = self.revoked.borrow().get(&head.0, self.ttl) {
-            return Ok(hit);
+    async fn is_revoked(
+        &self,
+        registry: &Registry,
+        head: HeadId,
+        now: Instant,
+    ) -> Result<bool, S3Error> {
+        if let Some(hit) = self.revoked.borrow().get(&head.0, now) {
+            return Ok(*hit);
         }
+        let ticket = self.begin_read();
         let revoked = registry
             .meta()
             .revoked(head.0)
             .await
-            .map_err(crate::s3::map::meta_error)?
+            .map_err(map::meta_error)?
             .is_some();
-        self.revoked.borrow_mut().insert(head.0, revoked, self.ttl);
-        Ok(revoked)
+        Ok(self.store_revoked(ticket, head, revoked))
     }
 }
 
@@ -248,68 +372,306 @@ pub async fn authenticate(
     parts: &RequestParts<'_>,
 ) -> Result<Caller, S3Error> {
     let auth = sigv4::request_authorization(parts)
-        .map_err(crate::s3::map::sigv4_error)?
+        .map_err(map::sigv4_error)?
         .ok_or_else(|| {
             denied("Anonymous requests are not allowed: sign the request with an access key")
         })?;
-    auth.check_region(region)
-        .map_err(crate::s3::map::sigv4_error)?;
+    auth.check_region(region).map_err(map::sigv4_error)?;
     let access_key = AccessKeyId::new(auth.access_key_id.clone());
-    let row = access_key.row_key();
-    let sealed = cache
-        .sealed_record(registry, counters, row)
+    let clock = Instant::now();
+    let record = cache
+        .record(registry, counters, access_key.row_key(), clock)
         .await?
         .ok_or_else(|| {
             S3Error::new(S3ErrorCode::InvalidAccessKeyId)
                 .field("AWSAccessKeyId", auth.access_key_id.clone())
         })?;
-    let record = AccessRecord::open(&access_key, &sealed).map_err(|e| {
-        // The row is keyed by a hash of this very id, so a record that does not
-        // open is damaged, not someone else's.
-        S3Error::with_message(S3ErrorCode::InternalError, format!("access record: {e}"))
-    })?;
-    let signing_key = cache.signing_key(row, &auth.scope, &record.secret_key);
+    // The record is opened only when its first use on this core needs it: to
+    // derive a signing key for a new date, or to verify its grant.
+    let mut opened = None;
+    let signing_key = match record.signing_key(&auth.scope.date) {
+        Some(key) => key,
+        None => {
+            let plain = opened.insert(
+                AccessRecord::open(&access_key, &record.sealed).map_err(map::credential_error)?,
+            );
+            let key = sigv4::signing_key(
+                plain.secret_key.as_bytes(),
+                &auth.scope.date,
+                &auth.scope.region,
+                sigv4::SERVICE,
+            );
+            record.remember_signing_key(&auth.scope.date, key.clone());
+            key
+        }
+    };
     let now = now_unix();
-    let verified = sigv4::verify_request(parts, &auth, &signing_key, now).map_err(|e| match e {
-        sigv4::SigV4Error::SignatureDoesNotMatch {
-            canonical_request,
-            string_to_sign,
-        } => S3Error::signature_does_not_match(
-            &auth.access_key_id,
-            &string_to_sign,
-            &sigv4::signature_hex(&auth.signature),
-            canonical_request.as_deref().unwrap_or(""),
-        ),
-        other => crate::s3::map::sigv4_error(other),
-    })?;
-    // The signature is good: now the grant may be used.
-    let grant = record.grant;
-    let project = ProjectId(*grant.project());
-    let secret = cache
-        .project_secret(registry, project)
-        .await?
-        .ok_or_else(|| {
-            S3Error::with_message(
-                S3ErrorCode::InvalidAccessKeyId,
-                "The project of this access key no longer exists",
-            )
+    let signature = auth.signature;
+    let verified =
+        sigv4::verify_request_owned(parts, auth, &signing_key, now).map_err(|e| match e {
+            sigv4::SigV4Error::SignatureDoesNotMatch {
+                canonical_request,
+                string_to_sign,
+            } => S3Error::signature_does_not_match(
+                access_key.expose(),
+                &string_to_sign,
+                &sigv4::signature_hex(&signature),
+                canonical_request.as_deref().unwrap_or(""),
+            ),
+            other => map::sigv4_error(other),
         })?;
-    let revoked = cache.is_revoked(registry, grant.head_id()).await?;
-    let permissions = grant.authorize(&secret, |_| revoked).map_err(|e| match e {
-        GrantError::Revoked => denied("The access grant of this key has been revoked"),
-        _ => denied("The access grant of this key does not verify"),
-    })?;
-    permissions.check_time(now).map_err(|e| {
+    // The signature is good: now the grant may be used.
+    let verdict = match record.verdict.get() {
+        Some(verdict) => verdict.clone(),
+        None => {
+            let plain = match opened.take() {
+                Some(plain) => plain,
+                None => AccessRecord::open(&access_key, &record.sealed)
+                    .map_err(map::credential_error)?,
+            };
+            let grant = &plain.grant;
+            let project = ProjectId(*grant.project());
+            let secret = cache
+                .project_secret(registry, project, clock)
+                .await?
+                .ok_or_else(project_gone)?;
+            grant
+                .verify(&secret)
+                .map_err(|_| denied("The access grant of this key does not verify"))?;
+            let verdict = Rc::new(Verdict {
+                project,
+                head: grant.head_id(),
+                permissions: Rc::new(grant.permissions()),
+            });
+            opened = Some(plain);
+            record.verdict.get_or_init(|| verdict).clone()
+        }
+    };
+    // Asked on every request: the project still exists, the head is not
+    // revoked, the grant is valid now.
+    cache
+        .project_secret(registry, verdict.project, clock)
+        .await?
+        .ok_or_else(project_gone)?;
+    if cache.is_revoked(registry, verdict.head, clock).await? {
+        return Err(denied("The access grant of this key has been revoked"));
+    }
+    verdict.permissions.check_time(now).map_err(|e| {
         denied(format!(
             "The access grant of this key is not valid now: {e}"
         ))
     })?;
+    // A record opened on this request keeps its root key for the request.
+    let root_key = OnceCell::new();
+    if let Some(plain) = opened {
+        let _ = root_key.set(plain.grant.root_key().clone());
+    }
     Ok(Caller {
-        project,
-        grant,
-        permissions,
+        project: verdict.project,
+        permissions: verdict.permissions.clone(),
         access_key,
         verified,
         signing_key,
+        sealed: record.sealed.clone(),
+        root_key,
     })
+}
+
+fn project_gone() -> S3Error {
+    S3Error::with_message(
+        S3ErrorCode::InvalidAccessKeyId,
+        "The project of this access key no longer exists",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn a_full_map_evicts_its_oldest_entry_not_everything() {
+        let mut map = TtlMap::new(3, HOUR);
+        let t = Instant::now();
+        for k in 0u8..3 {
+            map.insert(k, k, t);
+        }
+        // Replacing a key does not evict and moves it to the back.
+        map.insert(0, 10, t);
+        assert_eq!(map.map.len(), 3);
+        map.insert(3, 3, t);
+        assert_eq!(map.map.len(), 3);
+        assert_eq!(map.get(&1, t), None, "the oldest goes");
+        for (k, v) in [(0, 10), (2, 2), (3, 3)] {
+            assert_eq!(map.get(&k, t), Some(&v));
+        }
+        map.insert(4, 4, t);
+        assert_eq!(map.get(&2, t), None);
+        assert_eq!(map.get(&0, t), Some(&10));
+        // Expiry is by age.
+        assert_eq!(map.get(&0, t + HOUR), None);
+        // Many replacements keep `order` bounded.
+        for i in 0..100 {
+            map.insert(0, i, t);
+        }
+        assert!(map.order.len() <= 2 * 3 + 1);
+        assert_eq!(map.get(&0, t), Some(&99));
+    }
+
+    /// Story: `TtlMap::insert` cleared the whole map once it was full of
+    /// unexpired entries, and unknown keys shared the records' map. Symptom:
+    /// a client sending requests with many distinct made-up access keys (each
+    /// cached as unknown) emptied every core's cache of good records again and
+    /// again. Consequence: every request of every real client went to the
+    /// database: the negative cache, meant to protect the database from a
+    /// flood of bad keys, amplified it. Fix: unknown keys live in a map of
+    /// their own, and a full map evicts its oldest entry, one per insert.
+    #[test]
+    fn a_flood_of_unknown_keys_evicts_no_known_record() {
+        let cache = GrantCache::new(4, HOUR);
+        let now = Instant::now();
+        for k in 0u8..4 {
+            let record = Rc::new(CachedRecord::new(Rc::from(vec![k])));
+            cache.records.borrow_mut().insert([k; 32], record, now);
+        }
+        for k in 0u32..10_000 {
+            let mut row = [0xee; 32];
+            row[..4].copy_from_slice(&k.to_le_bytes());
+            cache.unknown.borrow_mut().insert(row, (), now);
+        }
+        assert_eq!(cache.unknown.borrow().map.len(), 4);
+        for k in 0u8..4 {
+            let records = cache.records.borrow();
+            let hit = records.get(&[k; 32], now).expect("still cached");
+            assert_eq!(&hit.sealed[..], &[k]);
+        }
+    }
+
+    /// Story: `is_revoked` cached whatever its database read answered. A read
+    /// that began before a revocation committed could finish after the
+    /// revocation's invalidation message had set the head to revoked, and
+    /// overwrite `true` with `false`. Consequence: the revoked grant worked
+    /// again on that core for a whole TTL. Fix: every invalidation bumps the
+    /// cache's epoch; a read that saw the epoch move while in flight stores
+    /// nothing and defers to the cache.
+    #[test]
+    fn a_read_in_flight_across_a_revocation_does_not_undo_it() {
+        let cache = GrantCache::new(16, HOUR);
+        let head = HeadId([7; 16]);
+        let ticket = cache.begin_read();
+        cache.invalidate(&Invalidation::Revoked(head));
+        assert!(cache.store_revoked(ticket, head, false));
+        let revoked = cache.revoked.borrow();
+        assert_eq!(revoked.get(&head.0, Instant::now()), Some(&true));
+        drop(revoked);
+        // A read that began after the message is stored as read.
+        let other = HeadId([8; 16]);
+        let ticket = cache.begin_read();
+        assert!(!cache.store_revoked(ticket, other, false));
+        assert_eq!(
+            cache.revoked.borrow().get(&other.0, Instant::now()),
+            Some(&false)
+        );
+        // An unrelated invalidation in flight: the read's answer stands, uncached.
+        let third = HeadId([9; 16]);
+        let ticket = cache.begin_read();
+        cache.invalidate(&Invalidation::Revoked(other));
+        assert!(!cache.store_revoked(ticket, third, false));
+        assert_eq!(cache.revoked.borrow().get(&third.0, Instant::now()), None);
+    }
+
+    /// The same story for a project deleted while its secret was being read:
+    /// the stale secret must not be cached, nor used.
+    #[test]
+    fn a_read_in_flight_across_a_project_deletion_does_not_undo_it() {
+        let cache = GrantCache::new(16, HOUR);
+        let project = ProjectId([3; 16]);
+        let stale = Some(Rc::new(ProjectSecret::random()));
+        let ticket = cache.begin_read();
+        cache.invalidate(&Invalidation::ProjectDeleted(project));
+        assert!(cache.store_secret(ticket, project, stale.clone()).is_none());
+        assert!(matches!(
+            cache.secrets.borrow().get(&project.0, Instant::now()),
+            Some(None)
+        ));
+        // Without an invalidation in between, a read is cached as read.
+        let live = ProjectId([4; 16]);
+        let ticket = cache.begin_read();
+        assert!(cache.store_secret(ticket, live, stale).is_some());
+        assert!(matches!(
+            cache.secrets.borrow().get(&live.0, Instant::now()),
+            Some(Some(_))
+        ));
+    }
+
+    /// A revocation whose message never reaches a core (lost, or sent by
+    /// another gateway on a shared database) still takes effect there once
+    /// the cached answer is older than the TTL.
+    #[test]
+    fn without_its_message_a_revocation_takes_effect_within_the_ttl() {
+        use crate::metrics::Metrics;
+        use crate::sigv4::{AmzDateTime, PayloadHash, RequestSigner};
+        use sha2::Digest as _;
+
+        let test = crate::registry::testing::registry();
+        let registry = &test.registry;
+        let project = registry.create_project_blocking("p").unwrap();
+        let head = project.grant.head_id();
+        let registered = registry
+            .register_blocking(project.grant, now_unix())
+            .unwrap();
+        let signer = RequestSigner::new(
+            registered.access_key.expose(),
+            registered.secret_key.as_bytes(),
+            "us-east-1",
+            AmzDateTime::from_unix_secs(now_unix()).unwrap(),
+        );
+        let host: (&str, &[u8]) = ("host", b"127.0.0.1");
+        let unsigned = RequestParts {
+            method: "GET",
+            raw_path: "/",
+            raw_query: "",
+            headers: &[host],
+        };
+        let empty = PayloadHash::from_digest(sha2::Sha256::digest(b"").into());
+        let signed = signer.sign(&unsigned, &empty).unwrap();
+        let mut headers = vec![host];
+        headers.extend(signed.headers.iter().map(|(n, v)| (*n, v.as_bytes())));
+        headers.push(("authorization", signed.authorization.as_bytes()));
+        let parts = RequestParts {
+            headers: &headers,
+            ..unsigned
+        };
+        let ttl = Duration::from_millis(200);
+        let cache = GrantCache::new(16, ttl);
+        let metrics = Metrics::new(1);
+        let ex = glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
+            .make()
+            .unwrap();
+        ex.run(async {
+            let auth = || authenticate(registry, &cache, metrics.core(0), "us-east-1", &parts);
+            assert!(auth().await.is_ok());
+            // Committed, and no `Invalidation` sent to this cache.
+            assert!(registry.revoke(head).await.unwrap());
+            glommio::timer::sleep(ttl).await;
+            let refused = auth().await.err().expect("revoked");
+            assert_eq!(refused.code, S3ErrorCode::AccessDenied);
+            assert!(refused.message.contains("revoked"), "{}", refused.message);
+        });
+    }
+
+    #[test]
+    fn a_record_keeps_two_signing_keys_newest_first() {
+        let record = CachedRecord::new(Rc::from(vec![0u8]));
+        let key = |d: &str| sigv4::signing_key(b"secret", d, "us-east-1", sigv4::SERVICE);
+        record.remember_signing_key("20250101", key("20250101"));
+        record.remember_signing_key("20250102", key("20250102"));
+        assert!(record.signing_key("20250101").is_some());
+        record.remember_signing_key("20250103", key("20250103"));
+        assert!(record.signing_key("20250101").is_none());
+        for d in ["20250102", "20250103"] {
+            assert_eq!(record.signing_key(d).unwrap().as_bytes(), key(d).as_bytes());
+        }
+    }
 }

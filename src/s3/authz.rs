@@ -30,9 +30,11 @@ pub fn check(req: &Request) -> Result<(), S3Error> {
         | Op::CreateMultipartUpload
         | Op::UploadPart
         | Op::UploadPartCopy
-        | Op::CompleteMultipartUpload
-        | Op::AbortMultipartUpload => p.allows(Action::Write, bucket, key, now),
-        Op::DeleteObject => p.allows(Action::Delete, bucket, key, now),
+        | Op::CompleteMultipartUpload => p.allows(Action::Write, bucket, key, now),
+        // Aborting destroys parts someone uploaded, maybe another holder of a
+        // write grant: a delete, as in Storj (aborting is deleting a pending
+        // object there, which asks for its delete permission).
+        Op::DeleteObject | Op::AbortMultipartUpload => p.allows(Action::Delete, bucket, key, now),
         Op::ListParts => p.allows(Action::List, bucket, key, now),
         Op::ListBuckets => p.allows_list_buckets(now),
         Op::CreateBucket => p.allows(Action::Write, bucket, "", now),

@@ -119,7 +119,9 @@ impl Gateway {
         }
         let query = crate::sigv4::query_pairs(raw_query);
         let method = ex.head.method().as_str().to_string();
-        if crate::s3::register::is_registration(&method, raw_path) {
+        let host = ex.head.header_str("host");
+        let domain = self.config.domain.as_deref();
+        if crate::s3::register::is_registration(&method, raw_path, raw_query, host, domain) {
             crate::s3::register::register(self, ex).await;
             return Ok(());
         }

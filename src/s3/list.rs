@@ -8,7 +8,8 @@ use base64::Engine as _;
 use crate::auth::ListScope;
 use crate::http::conn::Exchange;
 use crate::meta::{
-    ListPage, ListQuery, ObjectSummary, UploadId, UploadListQuery, UploadRef, LIST_ENTRIES_MAX,
+    ListPage, ListQuery, ObjectSummary, UploadId, UploadListQuery, UploadPage, UploadRef,
+    LIST_ENTRIES_MAX,
 };
 use crate::pipeline::checksum::ChecksumAlgorithm;
 use crate::s3::bucket::owner;
@@ -242,27 +243,15 @@ pub async fn list_multipart_uploads(
             )
         })?)
     };
-    let page = gw
-        .meta
-        .list_uploads(
-            req.project(),
-            req.bucket().to_string(),
-            UploadListQuery {
-                prefix: prefix.clone(),
-                delimiter: delimiter.clone(),
-                key_marker: key_marker.clone(),
-                upload_id_marker: upload_marker,
-                max_uploads,
-            },
-        )
-        .await
-        .map_err(map::meta_error)?;
-    // Uploads are few: filter them rather than scan only the allowed ranges.
     let scope = authz::list_scope(req, &prefix)?;
-    let mut page = page;
-    page.uploads.retain(|u| scope.includes(&u.key));
-    page.common_prefixes
-        .retain(|p| matches!(&scope, ListScope::All) || scope_overlaps(&scope, p));
+    let query = UploadListQuery {
+        prefix: prefix.clone(),
+        delimiter: delimiter.clone(),
+        key_marker: key_marker.clone(),
+        upload_id_marker: upload_marker,
+        max_uploads,
+    };
+    let page = uploads_within(gw, req, &scope, query).await?;
     let owner = owner(req);
     let xml = ListMultipartUploadsResult {
         bucket: req.bucket().to_string(),
@@ -295,6 +284,51 @@ pub async fn list_multipart_uploads(
     }
     .to_xml();
     ex.respond(200, &[XML], &xml).await.map_err(io_error)
+}
+
+/// A page of uploads under the caller's grant. Uploads are few, so a page is
+/// listed whole and filtered, rather than scanned range by range like
+/// objects. The next markers then come from the last upload or common prefix
+/// kept, never from the page's own end, which may be a key the grant does not
+/// show; a page that keeps nothing reads on, so every answer makes progress
+/// (at a cost that grows with the uploads the grant does not show).
+async fn uploads_within(
+    gw: &Gateway,
+    req: &Request,
+    scope: &ListScope,
+    mut query: UploadListQuery,
+) -> Result<UploadPage, S3Error> {
+    loop {
+        let mut page = gw
+            .meta
+            .list_uploads(req.project(), req.bucket().to_string(), query.clone())
+            .await
+            .map_err(map::meta_error)?;
+        if matches!(scope, ListScope::All) {
+            return Ok(page);
+        }
+        page.uploads.retain(|u| scope.includes(&u.key));
+        page.common_prefixes.retain(|p| scope_overlaps(scope, p));
+        let last_upload = page.uploads.last().map(|u| (u.key.clone(), u.upload_id));
+        let last_prefix = page.common_prefixes.last().cloned();
+        (page.next_key_marker, page.next_upload_id_marker) = match (last_upload, last_prefix) {
+            (Some((key, _)), Some(prefix)) if prefix > key => (Some(prefix), None),
+            (Some((key, id)), _) => (Some(key), Some(id)),
+            (None, Some(prefix)) => (Some(prefix), None),
+            (None, None) => match (page.is_truncated, page.next_key_marker) {
+                (true, Some(marker)) => {
+                    query.key_marker = marker;
+                    query.upload_id_marker = page.next_upload_id_marker;
+                    continue;
+                }
+                _ => {
+                    page.is_truncated = false;
+                    (None, None)
+                }
+            },
+        };
+        return Ok(page);
+    }
 }
 
 /// A listing page under the caller's grant: the bucket's listing if the grant

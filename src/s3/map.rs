@@ -1,11 +1,14 @@
 //! The one place where every layer's errors become S3 errors: HTTP framing,
-//! SigV4, metadata, the object pipeline and the request body. Handlers write
+//! SigV4, metadata, access records and the registry, the object pipeline and
+//! the request body. Handlers write
 //! `.map_err(map::meta_error)?` and never pick codes for another layer.
 
+use crate::auth::CredentialError;
 use crate::http::conn::BodyError;
 use crate::http::HttpError;
 use crate::meta::MetaError;
 use crate::object::ObjectError;
+use crate::registry::RegistryError;
 use crate::s3::error::{S3Error, S3ErrorCode as C};
 use crate::sigv4::SigV4Error;
 
@@ -156,6 +159,21 @@ pub fn meta_error(e: MetaError) -> S3Error {
             "The project of this access key no longer exists",
         ),
         other => S3Error::with_message(C::InternalError, format!("metadata: {other}")),
+    }
+}
+
+/// An access record that does not open with the access key id that names it.
+/// Its row is keyed by a hash of that very id, so the record is damaged, not
+/// someone else's: the server's fault, not the client's.
+pub fn credential_error(e: CredentialError) -> S3Error {
+    S3Error::with_message(C::InternalError, format!("access record: {e}"))
+}
+
+/// The registry's errors on the S3 path (a project secret that does not open).
+pub fn registry_error(e: RegistryError) -> S3Error {
+    match e {
+        RegistryError::Meta(e) => meta_error(e),
+        other => S3Error::with_message(C::InternalError, other.to_string()),
     }
 }
 

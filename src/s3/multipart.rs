@@ -101,6 +101,9 @@ pub async fn upload_part(
         .part_number
         .expect("routed UploadPart has a part number");
     let algorithm = part_algorithm(&record);
+    // Opened before the body travels: no pieces are written for a key that
+    // cannot seal them.
+    req.caller.root_key()?;
     let received = receive(gw, ex, req, Some(algorithm)).await?;
     if let Some(claimed) = received.claims.algorithm.filter(|a| *a != algorithm) {
         if record.checksum_algorithm.is_some() {
@@ -127,7 +130,7 @@ pub async fn upload_part(
     let claimed_value = received.stored.digest.checksum.clone();
     let claimed_algorithm = received.claims.algorithm;
     let (body, new_segments) =
-        extents::seal(received.stored.extents, req.caller.root_key(), &identity);
+        extents::seal(received.stored.extents, req.caller.root_key()?, &identity);
     let outcome = gw
         .meta
         .commit(Mutation::PutPart {
@@ -294,7 +297,7 @@ pub async fn complete(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Res
         );
         body.extend(extents::rewrap(
             &part.extents,
-            req.caller.root_key(),
+            req.caller.root_key()?,
             &from,
             &target,
         )?);

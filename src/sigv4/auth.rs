@@ -32,14 +32,72 @@ impl Scope {
     }
 }
 
+impl Scope {
+    /// Appends `yyyymmdd/region/service/aws4_request` (the `Display` form).
+    pub fn write_to(&self, out: &mut String) {
+        for part in [&self.date, &self.region, &self.service] {
+            out.push_str(part);
+            out.push('/');
+        }
+        out.push_str(SCOPE_TERMINATOR);
+    }
+}
+
 /// `yyyymmdd/region/service/aws4_request`, as in the string to sign.
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}/{}/{}/{SCOPE_TERMINATOR}",
-            self.date, self.region, self.service
-        )
+        let mut text = String::with_capacity(64);
+        self.write_to(&mut text);
+        f.write_str(&text)
+    }
+}
+
+/// The signed header names: lowercase, in the client's order, distinct,
+/// `host` among them. Kept as the one `;`-joined string the canonical request
+/// ends with: one allocation per request rather than one per name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedHeaders(String);
+
+impl SignedHeaders {
+    /// From names already valid (a client's own, a test's): lowercased and
+    /// joined as given.
+    pub fn from_names<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> Self {
+        let mut joined = String::new();
+        for (i, name) in names.into_iter().enumerate() {
+            if i > 0 {
+                joined.push(';');
+            }
+            joined.push_str(&name.as_ref().to_ascii_lowercase());
+        }
+        Self(joined)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        // A byte loop: names are short, and `str::split` pays a `memchr`
+        // call per name.
+        let mut rest = Some(self.0.as_str());
+        std::iter::from_fn(move || {
+            let text = rest?;
+            match text.bytes().position(|b| b == b';') {
+                Some(end) => {
+                    rest = Some(&text[end + 1..]);
+                    Some(&text[..end])
+                }
+                None => {
+                    rest = None;
+                    Some(text)
+                }
+            }
+        })
+    }
+
+    /// `host;range;x-amz-date`, as in the canonical request.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn contains(&self, lowercase_name: &str) -> bool {
+        self.iter().any(|name| name == lowercase_name)
     }
 }
 
@@ -49,8 +107,7 @@ impl fmt::Display for Scope {
 pub struct HeaderAuth {
     pub access_key_id: String,
     pub scope: Scope,
-    /// Lowercase, in the client's order, distinct, `host` among them.
-    pub signed_headers: Vec<String>,
+    pub signed_headers: SignedHeaders,
     pub signature: [u8; 32],
 }
 
@@ -77,8 +134,7 @@ pub struct Authorization {
     pub access_key_id: String,
     pub scope: Scope,
     pub datetime: AmzDateTime,
-    /// Lowercase, in the client's order, distinct, `host` among them.
-    pub signed_headers: Vec<String>,
+    pub signed_headers: SignedHeaders,
     pub signature: [u8; 32],
     /// `Some` for a presigned URL: its `X-Amz-Expires`, 1..=604800.
     pub presigned_expires_secs: Option<u32>,
@@ -137,15 +193,18 @@ impl Authorization {
     /// line bind them whether listed or not (S3's own examples leave the
     /// latter unsigned).
     pub fn check_headers_signed(&self, headers: &[(&str, &[u8])]) -> Result<(), SigV4Error> {
+        // Compared without lowercasing copies: this runs on every request.
+        let is = |name: &[u8], lower: &str| name.eq_ignore_ascii_case(lower.as_bytes());
         for (name, _) in headers {
-            let lower = name.to_ascii_lowercase();
-            if lower.starts_with("x-amz-")
-                && lower != "x-amz-date"
-                && lower != "x-amz-content-sha256"
-                && !self.signed_headers.contains(&lower)
+            let name = name.as_bytes();
+            if name.len() >= 6
+                && is(&name[..6], "x-amz-")
+                && !is(name, "x-amz-date")
+                && !is(name, "x-amz-content-sha256")
+                && !self.signed_headers.iter().any(|signed| is(name, signed))
             {
                 return Err(SigV4Error::HeaderNotSigned {
-                    name: excerpt(lower.as_bytes()),
+                    name: excerpt(&name.to_ascii_lowercase()),
                 });
             }
         }
@@ -185,13 +244,16 @@ pub fn request_authorization(parts: &RequestParts) -> Result<Option<Authorizatio
             "Authorization",
         )));
     }
-    let query = query_pairs(parts.raw_query);
     let Some(header) = header else {
-        return parse_presigned(&query);
+        return parse_presigned(&query_pairs(parts.raw_query));
     };
-    if query
-        .iter()
-        .any(|(name, _)| name == "X-Amz-Algorithm" || name == "X-Amz-Signature")
+    // Decoding can only make `X-Amz-…` out of a `%` escape (a `+` becomes a
+    // space), so a query with neither is not decoded just to look.
+    let may_name_one = parts.raw_query.contains('%') || parts.raw_query.contains("X-Amz-");
+    if may_name_one
+        && query_pairs(parts.raw_query)
+            .iter()
+            .any(|(name, _)| name == "X-Amz-Algorithm" || name == "X-Amz-Signature")
     {
         return Err(SigV4Error::MultipleAuthMechanisms);
     }
@@ -378,8 +440,11 @@ fn parse_credential(value: &[u8]) -> Result<(String, Scope), Malformed> {
     if terminator != SCOPE_TERMINATOR.as_bytes() {
         return Err(Malformed::Terminator(excerpt(terminator)));
     }
-    // All checked ASCII above.
-    let text = |s: &[u8]| String::from_utf8_lossy(s).into_owned();
+    // All checked ASCII above, so never the lossy branch.
+    let text = |s: &[u8]| {
+        std::str::from_utf8(s)
+            .map_or_else(|_| String::from_utf8_lossy(s).into_owned(), str::to_owned)
+    };
     Ok((
         text(key),
         Scope {
@@ -391,39 +456,42 @@ fn parse_credential(value: &[u8]) -> Result<(String, Scope), Malformed> {
 }
 
 fn check_scope_date(scope: &Scope, datetime: AmzDateTime) -> Result<(), Malformed> {
-    let request_date = datetime.date();
-    if scope.date == request_date {
+    if scope.date.as_bytes() == &datetime.text()[..8] {
         return Ok(());
     }
     Err(Malformed::ScopeDateMismatch {
         scope_date: scope.date.clone(),
-        request_date,
+        request_date: datetime.date(),
     })
 }
 
 /// `host;range;x-amz-date`: header-name tokens, lowercased, distinct, with `host`.
-fn parse_signed_headers(value: &[u8]) -> Result<Vec<String>, Malformed> {
+fn parse_signed_headers(value: &[u8]) -> Result<SignedHeaders, Malformed> {
     let bad = || Malformed::SignedHeaders(excerpt(value));
-    let mut names: Vec<String> = Vec::new();
-    for name in value.split(|&b| b == b';') {
-        if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+    let names: Vec<&[u8]> = value.split(|&b| b == b';').collect();
+    for (i, name) in names.iter().enumerate() {
+        let valid = !name.is_empty() && name.iter().all(|&b| is_tchar(b));
+        if !valid
+            || names[..i]
+                .iter()
+                .any(|earlier| earlier.eq_ignore_ascii_case(name))
+        {
             return Err(bad());
         }
-        let name = String::from_utf8_lossy(name).to_ascii_lowercase();
-        if names.contains(&name) {
-            return Err(bad());
-        }
-        names.push(name);
     }
-    if !names.iter().any(|n| n == "host") {
+    if !names.iter().any(|name| name.eq_ignore_ascii_case(b"host")) {
         return Err(Malformed::HostNotSigned);
     }
-    Ok(names)
+    // tchars are ASCII, so the lowercased bytes are UTF-8.
+    String::from_utf8(value.to_ascii_lowercase())
+        .map(SignedHeaders)
+        .map_err(|_| bad())
 }
 
 /// RFC 9110 `tchar`: the bytes of a header name.
 fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+    b.is_ascii_alphanumeric()
+        || matches!(b, b'-' | b'!' | b'#'..=b'\'' | b'*' | b'+' | b'.' | b'^'..=b'`' | b'|' | b'~')
 }
 
 fn parse_signature(value: &[u8]) -> Result<[u8; 32], Malformed> {
@@ -446,6 +514,14 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    #[test]
+    fn tchar_is_rfc_9110s() {
+        for b in 0..=255u8 {
+            let expected = b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+            assert_eq!(is_tchar(b), expected, "{b:#04x}");
+        }
+    }
+
     const SIG: &str = "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41";
     const CRED: &str = "AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request";
 
@@ -462,7 +538,7 @@ mod tests {
                 region: region.into(),
                 service: "s3".into(),
             },
-            signed_headers: headers.iter().map(|h| h.to_string()).collect(),
+            signed_headers: SignedHeaders::from_names(headers.iter()),
             signature: signature_from_hex(SIG.as_bytes()).unwrap(),
         });
         assert_eq!(got, expected, "{value:?}");
@@ -685,7 +761,7 @@ mod tests {
         assert_eq!(auth.access_key_id, "AKIAIOSFODNN7EXAMPLE");
         assert_eq!(auth.scope.to_string(), "20130524/us-east-1/s3/aws4_request");
         assert_eq!(auth.datetime.to_string(), "20130524T000000Z");
-        assert_eq!(auth.signed_headers, ["host"]);
+        assert_eq!(auth.signed_headers.iter().collect::<Vec<_>>(), ["host"]);
         assert_eq!(auth.presigned_expires_secs, Some(86_400));
         assert_eq!(auth.security_token, None);
         let mut with_token = presigned_query();
@@ -821,7 +897,7 @@ mod tests {
                 service: "s3".into(),
             },
             datetime: AmzDateTime::parse(datetime.as_bytes()).unwrap(),
-            signed_headers: vec!["host".into()],
+            signed_headers: SignedHeaders::from_names(["host"]),
             signature: [0; 32],
             presigned_expires_secs,
             security_token: None,
@@ -880,7 +956,7 @@ mod tests {
                 presigned: false
             })
         );
-        auth.signed_headers.push("x-amz-meta-a".into());
+        auth.signed_headers = SignedHeaders::from_names(["host", "x-amz-meta-a"]);
         let ok: &[(&str, &[u8])] = &[
             ("Host", b"h"),
             ("X-Amz-Date", b"20130524T000000Z"),

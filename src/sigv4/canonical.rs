@@ -29,7 +29,7 @@ use percent_encoding::percent_decode;
 use sha2::{Digest, Sha256};
 
 use super::{
-    is_ows, signature_hex, trim_ows, AmzDateTime, Authorization, PayloadHash, Scope, ALGORITHM,
+    is_ows, trim_ows, AmzDateTime, Authorization, PayloadHash, Scope, SignedHeaders, ALGORITHM,
 };
 
 /// The parts of an HTTP request SigV4 reads, as received: the path and query
@@ -95,21 +95,32 @@ pub fn canonical_request(
 }
 
 /// The one builder behind the server's check and the client's signature.
-/// `signed_headers` are lowercase names.
 pub(crate) fn build_canonical_request(
     parts: &RequestParts,
-    signed_headers: &[String],
+    signed_headers: &SignedHeaders,
     payload: &str,
     presigned: bool,
 ) -> CanonicalRequest {
-    let mut out = Vec::with_capacity(256 + parts.raw_path.len() + parts.raw_query.len());
+    // Room for all of it, so it is written without growing: escaping at
+    // most triples the path and query; every header at most once (a header
+    // signed twice is refused by the parser).
+    let names_bytes = 2 * signed_headers.as_str().len() + 2;
+    let values_bytes: usize = parts.headers.iter().map(|(_, v)| v.len() + 1).sum();
+    let mut out = Vec::with_capacity(
+        parts.method.len()
+            + 3 * (parts.raw_path.len() + parts.raw_query.len())
+            + names_bytes
+            + values_bytes
+            + payload.len()
+            + 8,
+    );
     out.extend_from_slice(parts.method.as_bytes());
     out.push(b'\n');
-    out.extend_from_slice(canonical_uri(parts.raw_path).as_bytes());
+    push_canonical_uri(&mut out, parts.raw_path);
     out.push(b'\n');
-    out.extend_from_slice(canonical_query(parts.raw_query, presigned).as_bytes());
+    push_canonical_query(&mut out, parts.raw_query, presigned);
     out.push(b'\n');
-    for name in signed_headers {
+    for name in signed_headers.iter() {
         out.extend_from_slice(name.as_bytes());
         out.push(b':');
         for (i, value) in parts.header_values(name).enumerate() {
@@ -121,12 +132,7 @@ pub(crate) fn build_canonical_request(
         out.push(b'\n');
     }
     out.push(b'\n');
-    for (i, name) in signed_headers.iter().enumerate() {
-        if i > 0 {
-            out.push(b';');
-        }
-        out.extend_from_slice(name.as_bytes());
-    }
+    out.extend_from_slice(signed_headers.as_str().as_bytes());
     out.push(b'\n');
     out.extend_from_slice(payload.as_bytes());
     CanonicalRequest(out)
@@ -134,6 +140,18 @@ pub(crate) fn build_canonical_request(
 
 /// The value trimmed, with each run of spaces and tabs made one space.
 fn push_header_value(out: &mut Vec<u8>, value: &[u8]) {
+    let value = trim_ows(value);
+    // Most values have no tab and no run of spaces: copied whole.
+    let mut after_space = false;
+    let plain = value.iter().all(|&b| {
+        let ok = b != b'\t' && !(after_space && b == b' ');
+        after_space = b == b' ';
+        ok
+    });
+    if plain {
+        out.extend_from_slice(value);
+        return;
+    }
     let mut in_space = false;
     for &b in trim_ows(value) {
         if is_ows(b) {
@@ -155,10 +173,27 @@ pub fn string_to_sign(
     scope: &Scope,
     canonical_request: &CanonicalRequest,
 ) -> String {
-    format!(
-        "{ALGORITHM}\n{datetime}\n{scope}\n{}",
-        signature_hex(&canonical_request.sha256())
-    )
+    // Written piece by piece rather than with `format!`: every request pays it.
+    let mut out = String::with_capacity(
+        ALGORITHM.len() + 16 + scope.date.len() + scope.region.len() + scope.service.len() + 96,
+    );
+    out.push_str(ALGORITHM);
+    out.push('\n');
+    out.push_str(std::str::from_utf8(&datetime.text()).expect("ASCII"));
+    out.push('\n');
+    scope.write_to(&mut out);
+    out.push('\n');
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in canonical_request.sha256() {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
+}
+
+/// `A-Z a-z 0-9 - _ . ~`: the bytes AWS `UriEncode` leaves as they are.
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
 }
 
 /// AWS `UriEncode`: every byte but `A-Z a-z 0-9 - _ . ~` as `%XX` (uppercase
@@ -167,10 +202,7 @@ pub fn uri_encode(bytes: &[u8], keep_slash: bool) -> String {
     const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
     let mut s = String::with_capacity(bytes.len() * 3);
     for &b in bytes {
-        if b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'_' | b'.' | b'~')
-            || (keep_slash && b == b'/')
-        {
+        if is_unreserved(b) || (keep_slash && b == b'/') {
             s.push(b as char);
         } else {
             s.push('%');
@@ -179,6 +211,51 @@ pub fn uri_encode(bytes: &[u8], keep_slash: bool) -> String {
         }
     }
     s
+}
+
+/// Appends [`canonical_uri`] without making a string of it when the path
+/// has nothing to decode nor to encode (it is then its own canonical form),
+/// as most paths have: the request path builds one canonical request each.
+fn push_canonical_uri(out: &mut Vec<u8>, raw_path: &str) {
+    if !raw_path.is_empty() && raw_path.bytes().all(|b| is_unreserved(b) || b == b'/') {
+        out.extend_from_slice(raw_path.as_bytes());
+    } else {
+        out.extend_from_slice(canonical_uri(raw_path).as_bytes());
+    }
+}
+
+/// Appends [`canonical_query`]; a query with nothing to decode nor to encode
+/// (`x-id=GetObject`, `uploads`, `list-type=2&prefix=a`) and a few pairs is
+/// sorted in place on the stack.
+fn push_canonical_query(out: &mut Vec<u8>, raw_query: &str, presigned: bool) {
+    const PAIRS_INLINE: usize = 8;
+    let mut pairs: [(&[u8], &[u8]); PAIRS_INLINE] = [(&[], &[]); PAIRS_INLINE];
+    let mut count = 0;
+    let plain = |part: &[u8]| part.iter().all(|&b| is_unreserved(b));
+    let fits = raw_pairs(raw_query)
+        .filter(|(name, _)| !(presigned && *name == b"X-Amz-Signature"))
+        .all(|(name, value)| {
+            let room = count < PAIRS_INLINE && plain(name) && plain(value);
+            if room {
+                pairs[count] = (name, value);
+                count += 1;
+            }
+            room
+        });
+    if !fits {
+        out.extend_from_slice(canonical_query(raw_query, presigned).as_bytes());
+        return;
+    }
+    let pairs = &mut pairs[..count];
+    pairs.sort_unstable();
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push(b'&');
+        }
+        out.extend_from_slice(name);
+        out.push(b'=');
+        out.extend_from_slice(value);
+    }
 }
 
 /// The canonical URI of a raw path: each `/`-separated segment decoded and
@@ -262,6 +339,9 @@ mod tests {
 
     fn check_uri(raw_path: &str, expected: &str) {
         assert_eq!(canonical_uri(raw_path), expected, "{raw_path:?}");
+        let mut pushed = Vec::new();
+        push_canonical_uri(&mut pushed, raw_path);
+        assert_eq!(pushed, expected.as_bytes(), "pushed {raw_path:?}");
     }
 
     fn check_query(raw_query: &str, presigned: bool, expected: &str) {
@@ -270,6 +350,9 @@ mod tests {
             expected,
             "{raw_query:?}"
         );
+        let mut pushed = Vec::new();
+        push_canonical_query(&mut pushed, raw_query, presigned);
+        assert_eq!(pushed, expected.as_bytes(), "pushed {raw_query:?}");
     }
 
     #[test]
@@ -335,6 +418,12 @@ mod tests {
         );
         // Only the first `=` splits.
         check_query("k=a=b", false, "k=a%3Db");
+        // More pairs than sort on the stack.
+        check_query(
+            "j=9&i=8&h=7&g=6&f=5&e=4&d=3&c=2&b=1&a=0",
+            false,
+            "a=0&b=1&c=2&d=3&e=4&f=5&g=6&h=7&i=8&j=9",
+        );
         // Sorting is by encoded bytes: uppercase before lowercase, `-` before letters.
         check_query("b=1&B=2&a-b=3&a=4", false, "B=2&a=4&a-b=3&b=1");
         // Presigned: only X-Amz-Signature goes, by exact name.
@@ -379,15 +468,13 @@ mod tests {
             raw_query: "",
             headers,
         };
-        let signed: Vec<String> = [
+        let signed = SignedHeaders::from_names([
             "host",
             "x-amz-meta-a",
             "x-amz-meta-b",
             "x-amz-meta-c",
             "x-amz-meta-d",
-        ]
-        .map(String::from)
-        .into();
+        ]);
         let cr = build_canonical_request(&parts, &signed, "UNSIGNED-PAYLOAD", false);
         let mut expected =
             b"GET\n/\n\nhost:example.com\nx-amz-meta-a:a b c,second\nx-amz-meta-b:\nx-amz-meta-c:"

@@ -5,7 +5,8 @@
 use super::{
     canonical::{build_canonical_request, uri_encode, RequestParts},
     sign, signature_hex, signing_key, string_to_sign, AmzDateTime, ChunkSigner, Malformed,
-    PayloadHash, Scope, SigV4Error, SigningKey, ALGORITHM, PRESIGNED_EXPIRES_SECS_MAX,
+    PayloadHash, Scope, SigV4Error, SignedHeaders, SigningKey, ALGORITHM,
+    PRESIGNED_EXPIRES_SECS_MAX,
 };
 
 /// Headers the signer writes itself: any the caller passes are replaced.
@@ -107,7 +108,7 @@ impl RequestSigner {
             "{ALGORITHM} Credential={}/{}, SignedHeaders={}, Signature={}",
             self.access_key_id,
             self.scope,
-            signed_headers.join(";"),
+            signed_headers.as_str(),
             signature_hex(&signature)
         );
         Ok(SignedRequest {
@@ -147,7 +148,7 @@ impl RequestSigner {
         }
         query.push_str(&format!(
             "&X-Amz-SignedHeaders={}",
-            uri_encode(signed_headers.join(";").as_bytes(), false)
+            uri_encode(signed_headers.as_str().as_bytes(), false)
         ));
         let signing_parts = RequestParts {
             raw_query: &query,
@@ -189,7 +190,7 @@ fn with_headers<'a>(
 }
 
 /// Lowercase, sorted, distinct names; `host` required.
-fn signed_header_names(headers: &[(&str, &[u8])]) -> Result<Vec<String>, Malformed> {
+fn signed_header_names(headers: &[(&str, &[u8])]) -> Result<SignedHeaders, Malformed> {
     let mut names: Vec<String> = headers
         .iter()
         .map(|(name, _)| name.to_ascii_lowercase())
@@ -199,5 +200,5 @@ fn signed_header_names(headers: &[(&str, &[u8])]) -> Result<Vec<String>, Malform
     if !names.iter().any(|n| n == "host") {
         return Err(Malformed::HostNotSigned);
     }
-    Ok(names)
+    Ok(SignedHeaders::from_names(names))
 }

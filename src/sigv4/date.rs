@@ -77,24 +77,36 @@ impl AmzDateTime {
 
     /// `yyyymmdd`: the credential scope's date.
     pub fn date(self) -> String {
-        let (year, month, day) = civil_from_days(self.unix_secs.div_euclid(SECS_PER_DAY));
-        format!("{year:04}{month:02}{day:02}")
+        String::from_utf8_lossy(&self.text()[..8]).into_owned()
+    }
+
+    /// `yyyymmddThhmmssZ` as bytes, without formatting machinery: the request
+    /// path writes it into every string to sign.
+    pub fn text(self) -> [u8; 16] {
+        let days = self.unix_secs.div_euclid(SECS_PER_DAY);
+        let secs = self.unix_secs.rem_euclid(SECS_PER_DAY);
+        let (year, month, day) = civil_from_days(days);
+        let mut out = *b"00000000T000000Z";
+        let mut put = |at: usize, width: usize, mut value: i64| {
+            for i in (at..at + width).rev() {
+                out[i] = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        };
+        put(0, 4, year);
+        put(4, 2, month);
+        put(6, 2, day);
+        put(9, 2, secs / 3600);
+        put(11, 2, secs / 60 % 60);
+        put(13, 2, secs % 60);
+        out
     }
 }
 
 /// `yyyymmddThhmmssZ`.
 impl fmt::Display for AmzDateTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let days = self.unix_secs.div_euclid(SECS_PER_DAY);
-        let secs = self.unix_secs.rem_euclid(SECS_PER_DAY);
-        let (year, month, day) = civil_from_days(days);
-        write!(
-            f,
-            "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z",
-            secs / 3600,
-            secs / 60 % 60,
-            secs % 60
-        )
+        f.write_str(&String::from_utf8_lossy(&self.text()))
     }
 }
 

@@ -164,10 +164,21 @@ pub fn verify_request(
     key: &SigningKey,
     now_unix: i64,
 ) -> Result<Verified, SigV4Error> {
+    verify_request_owned(parts, auth.clone(), key, now_unix)
+}
+
+/// [`verify_request`] for a caller done with `auth`: the [`Verified`] takes
+/// its strings instead of copies (the server's request path).
+pub fn verify_request_owned(
+    parts: &RequestParts,
+    auth: Authorization,
+    key: &SigningKey,
+    now_unix: i64,
+) -> Result<Verified, SigV4Error> {
     auth.check_time(now_unix)?;
     auth.check_headers_signed(parts.headers)?;
     let payload = auth.payload_hash(parts)?;
-    let canonical = canonical_request(parts, auth, &payload);
+    let canonical = canonical_request(parts, &auth, &payload);
     let to_sign = string_to_sign(auth.datetime, &auth.scope, &canonical);
     if !mac_matches(key, to_sign.as_bytes(), &auth.signature) {
         return Err(SigV4Error::SignatureDoesNotMatch {
@@ -175,14 +186,15 @@ pub fn verify_request(
             string_to_sign: to_sign,
         });
     }
+    let presigned = auth.is_presigned();
     Ok(Verified {
-        access_key_id: auth.access_key_id.clone(),
-        scope: auth.scope.clone(),
+        access_key_id: auth.access_key_id,
+        scope: auth.scope,
         datetime: auth.datetime,
         payload,
         signature: auth.signature,
-        security_token: auth.security_token.clone(),
-        presigned: auth.is_presigned(),
+        security_token: auth.security_token,
+        presigned,
     })
 }
 

@@ -34,6 +34,7 @@ mod tests;
 
 pub use auth::{
     parse_authorization, parse_presigned, request_authorization, Authorization, HeaderAuth, Scope,
+    SignedHeaders,
 };
 pub use canonical::{
     canonical_query, canonical_request, canonical_uri, query_pairs, string_to_sign, uri_encode,
@@ -42,7 +43,9 @@ pub use canonical::{
 pub use chunk::{canonical_trailer, ChunkSigner};
 pub use client::{RequestSigner, SignedRequest};
 pub use date::AmzDateTime;
-pub use key::{sign, signing_key, verify, verify_request, SigningKey, Verified};
+pub use key::{
+    sign, signing_key, verify, verify_request, verify_request_owned, SigningKey, Verified,
+};
 pub use payload::PayloadHash;
 
 /// The only signing algorithm this server accepts (SigV4a's

@@ -53,8 +53,11 @@ impl PayloadHash {
         match signature_from_hex(value) {
             Some(digest) => Ok(Self::Sha256 {
                 digest,
-                // Checked above: 64 ASCII hex digits.
-                literal: String::from_utf8_lossy(value).into_owned(),
+                // Checked above: 64 ASCII hex digits, so never the lossy branch.
+                literal: std::str::from_utf8(value).map_or_else(
+                    |_| String::from_utf8_lossy(value).into_owned(),
+                    str::to_owned,
+                ),
             }),
             None => Err(SigV4Error::InvalidContentSha256 {
                 value: excerpt(value),

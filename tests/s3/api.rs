@@ -1,25 +1,13 @@
 //! Every supported operation through the official AWS SDK for Rust, default
 //! configuration, against the real server.
 
-use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart, Delete,
     MetadataDirective, ObjectIdentifier,
 };
 
-use crate::harness::{bytes, md5_hex, Server};
-
-/// The S3 error code of a failed call, "OK" for a success.
-fn code<T, E: ProvideErrorMetadata + std::fmt::Debug>(result: Result<T, E>) -> String {
-    match result {
-        Ok(_) => "OK".into(),
-        Err(e) => e
-            .code()
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("{e:?}")),
-    }
-}
+use crate::harness::{bytes, code, md5_hex, Server};
 
 async fn body(out: aws_sdk_s3::operation::get_object::GetObjectOutput) -> Vec<u8> {
     out.body.collect().await.unwrap().into_bytes().to_vec()

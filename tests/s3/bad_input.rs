@@ -531,3 +531,41 @@ async fn virtual_hosted_style_addressing() {
     assert_eq!(status_of(&response), 200);
     assert!(String::from_utf8_lossy(&response).contains("<Key>dir/k</Key>"));
 }
+
+/// Story: registration was recognised by method and path alone (`POST
+/// /v1/access`). Symptom: with `--domain`, a signed CreateMultipartUpload of
+/// the key `v1/access` in a virtual-hosted bucket (`POST
+/// vhost.<domain>/v1/access?uploads`) was answered by the registration handler
+/// with a JSON 400. Consequence: that key could not be uploaded in parts, and
+/// an S3 request's body was read as a registration. Fix: registration is only
+/// a query-less POST to the endpoint's own host.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_virtual_hosted_key_named_like_registration_is_s3() {
+    let server = Server::start(&["--domain", "s3.test"]);
+    let s3 = server.client();
+    s3.create_bucket().bucket("vhost").send().await.unwrap();
+    let host = format!("vhost.s3.test:{}", server.addr.port());
+    let empty = PayloadHash::from_digest(Sha256::digest(b"").into());
+    let (head, _, _) = signed_head_for_host(
+        &server,
+        &host,
+        "POST",
+        "/v1/access",
+        "uploads",
+        &[("content-length", "0")],
+        &empty,
+        now(),
+    );
+    let response = server.raw(head.as_bytes(), WAIT);
+    let text = String::from_utf8_lossy(&response);
+    assert_eq!(status_of(&response), 200, "{text}");
+    assert!(text.contains("<Key>v1/access</Key>"), "{text}");
+    let uploads = s3
+        .list_multipart_uploads()
+        .bucket("vhost")
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<_> = uploads.uploads().iter().filter_map(|u| u.key()).collect();
+    assert_eq!(keys, ["v1/access"]);
+}

@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::Client;
 
 pub struct Server {
@@ -163,19 +164,19 @@ impl Server {
         false
     }
 
+    /// A client with the default project's credentials.
     pub fn client(&self) -> Client {
+        self.client_with(&self.access_key, &self.secret_key)
+    }
+
+    /// A client with other credentials (a registered grant's).
+    pub fn client_with(&self, access_key: &str, secret_key: &str) -> Client {
         let mut config = aws_sdk_s3::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(self.endpoint())
             .force_path_style(true)
-            .credentials_provider(Credentials::new(
-                &self.access_key,
-                &self.secret_key,
-                None,
-                None,
-                "test",
-            ));
+            .credentials_provider(Credentials::new(access_key, secret_key, None, None, "test"));
         if let Some(tls) = &self.tls {
             use aws_smithy_http_client::tls;
             let http = aws_smithy_http_client::Builder::new()
@@ -194,6 +195,33 @@ impl Server {
             config = config.http_client(http);
         }
         Client::from_conf(config.build())
+    }
+
+    /// The default project's grant, as first start wrote it.
+    pub fn grant(&self) -> String {
+        std::fs::read_to_string(self.data.join("grant"))
+            .expect("<data>/grant")
+            .trim()
+            .to_string()
+    }
+
+    /// The body of a GET to the admin listener (`/metrics`, `/health`).
+    pub fn admin_get(&self, path: &str) -> String {
+        let addr = std::fs::read_to_string(self.data.join("admin.addr")).expect("admin.addr");
+        let mut stream = std::net::TcpStream::connect(addr.trim()).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nhost: admin\r\nconnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        let _ = stream.read_to_string(&mut response);
+        response
+            .split_once("\r\n\r\n")
+            .map_or(String::new(), |(_, body)| body.to_string())
     }
 
     /// Every piece file under the data folder's stores.
@@ -303,6 +331,17 @@ pub fn unsigned_put_head(server: &Server, path: &str, length: u64) -> String {
     }
     head.push_str(&format!("authorization: {}\r\n\r\n", signed.authorization));
     head
+}
+
+/// The S3 error code of a failed call, "OK" for a success.
+pub fn code<T, E: ProvideErrorMetadata + std::fmt::Debug>(result: Result<T, E>) -> String {
+    match result {
+        Ok(_) => "OK".into(),
+        Err(e) => e
+            .code()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{e:?}")),
+    }
 }
 
 /// The status code of a raw HTTP response.

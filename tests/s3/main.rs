@@ -6,6 +6,8 @@ mod api;
 mod bad_input;
 mod cluster;
 mod durability;
+mod grants;
 mod harness;
 mod real_clients;
+mod stolen;
 mod tls;
