@@ -27,7 +27,11 @@ use std::sync::OnceLock;
 use std::task::{Poll, Waker};
 
 use futures_lite::AsyncWriteExt;
-use glommio::io::{Directory, DmaFile, DmaStreamWriter, DmaStreamWriterBuilder, ReadResult};
+use std::os::fd::AsRawFd;
+
+use glommio::io::{
+    BufferedFile, Directory, DmaFile, DmaStreamWriter, DmaStreamWriterBuilder, ReadResult,
+};
 use glommio::GlommioError;
 
 use super::format::{PieceId, SegmentId};
@@ -98,6 +102,19 @@ impl LocalStore {
 }
 
 impl Inner {
+    /// `NotFound` for an error that says the piece's name is gone (deleted
+    /// since it was opened: glommio's metadata calls go by name), else `Io`.
+    fn gone_or_io(&self, op: &'static str, piece: PieceId, source: io::Error) -> StoreError {
+        if source.kind() == io::ErrorKind::NotFound {
+            StoreError::NotFound {
+                store: self.name.clone(),
+                piece,
+            }
+        } else {
+            self.io_error(op, piece, source)
+        }
+    }
+
     fn io_error(&self, op: &'static str, piece: impl ToString, source: io::Error) -> StoreError {
         StoreError::Io {
             store: self.name.clone(),
@@ -180,48 +197,10 @@ impl PieceStore for LocalStore {
     ) -> LocalBoxFuture<'_, Result<PieceBytes, StoreError>> {
         Box::pin(async move {
             let inner = &self.inner;
-            let file = open_piece(inner, id, "read").await?;
-            let len = match file.file_size().await {
-                Ok(len) => len,
-                Err(e) => {
-                    close_quietly(file).await;
-                    return Err(inner.io_error("read", id, os_error(e)));
-                }
-            };
-            let out_of_range = || StoreError::OutOfRange {
-                store: inner.name.clone(),
-                piece: id,
-                range: range.clone(),
-                len,
-            };
-            if range.start > range.end || range.end > len {
-                close_quietly(file).await;
-                return Err(out_of_range());
-            }
-            let Ok(wanted) = usize::try_from(range.end - range.start) else {
-                close_quietly(file).await;
-                return Err(out_of_range());
-            };
-            if wanted == 0 {
-                close_quietly(file).await;
-                return Ok(PieceBytes::new(Vec::new()));
-            }
-            let bytes = file.read_at(range.start, wanted).await;
-            close_quietly(file).await;
-            let bytes = bytes.map_err(|e| inner.io_error("read", id, os_error(e)))?;
-            // The length was checked above, so a short read means the file
-            // shrank underneath us: report it rather than return short data.
-            if bytes.len() != wanted {
-                return Err(inner.io_error(
-                    "read",
-                    id,
-                    io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        format!("got {} of {wanted} bytes", bytes.len()),
-                    ),
-                ));
-            }
-            Ok(PieceBytes::new(DmaBytes(bytes)))
+            let anchor = open_anchor(inner, id, "read").await?;
+            let result = read_range(inner, &anchor, id, range).await;
+            close_anchor(anchor).await;
+            result
         })
     }
 
@@ -243,15 +222,18 @@ impl PieceStore for LocalStore {
     fn stat(&self, id: PieceId) -> LocalBoxFuture<'_, Result<Option<PieceStat>, StoreError>> {
         Box::pin(async move {
             let inner = &self.inner;
-            let file = match open_piece(inner, id, "stat").await {
+            let file = match open_anchor(inner, id, "stat").await {
                 Ok(file) => file,
                 Err(StoreError::NotFound { .. }) => return Ok(None),
                 Err(e) => return Err(e),
             };
             let len = file.file_size().await;
-            close_quietly(file).await;
-            let bytes = len.map_err(|e| inner.io_error("stat", id, os_error(e)))?;
-            Ok(Some(PieceStat { bytes }))
+            close_anchor(file).await;
+            match len.map_err(|e| inner.gone_or_io("stat", id, os_error(e))) {
+                Ok(bytes) => Ok(Some(PieceStat { bytes })),
+                Err(StoreError::NotFound { .. }) => Ok(None),
+                Err(e) => Err(e),
+            }
         })
     }
 
@@ -280,11 +262,80 @@ impl PieceStore for LocalStore {
     }
 }
 
-/// Opens a committed piece for reading; each read opens its own descriptor.
-/// Caching descriptors would save an open and a close per read, worth doing once
-/// reads of the same piece are known to repeat.
-async fn open_piece(inner: &Inner, id: PieceId, op: &'static str) -> Result<DmaFile, StoreError> {
-    match DmaFile::open(inner.piece_path(id)).await.map_err(os_error) {
+/// Reads `range` of the piece whose descriptor `anchor` holds. Each read opens
+/// its own descriptors; caching them would save opens and closes per read,
+/// worth doing once reads of the same piece are known to repeat.
+///
+/// glommio's `DmaFile::open` calls `statfs` on the path after opening it and
+/// panics if that fails, so a piece deleted between the two (a read racing
+/// garbage collection or a repair) would bring the whole process down. So the
+/// piece is first opened by its name as a plain file (`anchor`, which fails
+/// cleanly if the piece is gone), and the O_DIRECT descriptor is opened
+/// through the anchor's `/proc/<pid>/fd` link, which stays valid whatever
+/// happens to the name for as long as the anchor is open.
+async fn read_range(
+    inner: &Inner,
+    anchor: &BufferedFile,
+    id: PieceId,
+    range: Range<u64>,
+) -> Result<PieceBytes, StoreError> {
+    let len = anchor
+        .file_size()
+        .await
+        .map_err(|e| inner.gone_or_io("read", id, os_error(e)))?;
+    let out_of_range = || StoreError::OutOfRange {
+        store: inner.name.clone(),
+        piece: id,
+        range: range.clone(),
+        len,
+    };
+    if range.start > range.end || range.end > len {
+        return Err(out_of_range());
+    }
+    let Ok(wanted) = usize::try_from(range.end - range.start) else {
+        return Err(out_of_range());
+    };
+    if wanted == 0 {
+        return Ok(PieceBytes::new(Vec::new()));
+    }
+    // By pid, not `self`: the link must name this process whichever thread
+    // or kernel worker resolves it.
+    let through = PathBuf::from(format!(
+        "/proc/{}/fd/{}",
+        std::process::id(),
+        anchor.as_raw_fd()
+    ));
+    let file = DmaFile::open(&through)
+        .await
+        .map_err(|e| inner.io_error("read", id, os_error(e)))?;
+    let bytes = file.read_at(range.start, wanted).await;
+    close_quietly(file).await;
+    let bytes = bytes.map_err(|e| inner.io_error("read", id, os_error(e)))?;
+    // The length was checked above, so a short read means the file shrank
+    // underneath us: report it rather than return short data.
+    if bytes.len() != wanted {
+        return Err(inner.io_error(
+            "read",
+            id,
+            io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("got {} of {wanted} bytes", bytes.len()),
+            ),
+        ));
+    }
+    Ok(PieceBytes::new(DmaBytes(bytes)))
+}
+
+/// The piece's descriptor opened by name: `NotFound` if it is not there.
+async fn open_anchor(
+    inner: &Inner,
+    id: PieceId,
+    op: &'static str,
+) -> Result<BufferedFile, StoreError> {
+    match BufferedFile::open(inner.piece_path(id))
+        .await
+        .map_err(os_error)
+    {
         Ok(file) => Ok(file),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::NotFound {
             store: inner.name.clone(),
@@ -292,6 +343,11 @@ async fn open_piece(inner: &Inner, id: PieceId, op: &'static str) -> Result<DmaF
         }),
         Err(e) => Err(inner.io_error(op, id, e)),
     }
+}
+
+async fn close_anchor(file: BufferedFile) {
+    // Read-only: a failed close loses nothing.
+    let _ = file.close().await;
 }
 
 /// A read's DMA buffer handed out without a copy. It comes from the executor's
@@ -347,11 +403,16 @@ impl PieceWriter for LocalWriter {
     fn commit(self: Box<Self>) -> LocalBoxFuture<'static, Result<(), StoreError>> {
         let abandoned = Rc::new(Cell::new(false));
         let flag = abandoned.clone();
+        let final_path = self.final_path.clone();
         let task = glommio::spawn_local(async move { self.commit_to_end(&flag).await }).detach();
         Box::pin(async move {
-            let watch = AbandonOnDrop(Some(abandoned));
-            let result = task.await;
-            watch.disarm();
+            let mut watch = AbandonOnDrop {
+                abandoned,
+                task: Some(task),
+                final_path,
+            };
+            let result = watch.task.as_mut().expect("set above").await;
+            watch.task = None;
             result.unwrap_or_else(|| {
                 Err(StoreError::Io {
                     store: String::new(),
@@ -456,20 +517,31 @@ impl LocalWriter {
     }
 }
 
-/// Marks a commit abandoned when its caller's future is dropped before the end.
-struct AbandonOnDrop(Option<Rc<Cell<bool>>>);
-
-impl AbandonOnDrop {
-    fn disarm(mut self) {
-        self.0 = None;
-    }
+/// The caller's side of a commit. Dropped before it has taken the commit's
+/// result, it marks the commit abandoned (the task checks between steps) and
+/// leaves a task behind that removes the piece should the commit have
+/// published it anyway: the task may have finished an instant before the
+/// caller gave up, with nobody left to learn of it.
+struct AbandonOnDrop {
+    abandoned: Rc<Cell<bool>>,
+    /// The commit task, until its result has been taken.
+    task: Option<glommio::task::JoinHandle<Result<(), StoreError>>>,
+    final_path: PathBuf,
 }
 
 impl Drop for AbandonOnDrop {
     fn drop(&mut self) {
-        if let Some(flag) = self.0.take() {
-            flag.set(true);
-        }
+        let Some(task) = self.task.take() else {
+            return;
+        };
+        self.abandoned.set(true);
+        let final_path = std::mem::take(&mut self.final_path);
+        glommio::spawn_local(async move {
+            if let Some(Ok(())) = task.await {
+                let _ = glommio::io::remove(&final_path).await;
+            }
+        })
+        .detach();
     }
 }
 
