@@ -316,6 +316,21 @@ fn server_pid_adds_the_servers_cpu_time_and_peak_memory() {
     assert!(e.contains("server pid 2000000000"), "{e}");
 }
 
+/// Story: 64 concurrent 64 MiB PUTs held 2.3 GiB in one core's pipeline
+/// buffers; a core now runs at most `--uploads-per-core-max` uploads and the
+/// rest wait with their bodies unread. With one slot, concurrent PUTs and
+/// multipart parts still all finish.
+#[test]
+fn uploads_beyond_a_cores_slots_wait_their_turn() {
+    let server = Server::start(&["--uploads-per-core-max", "1"]);
+    let s = server.bench("put --size 1MiB --ops 24 --concurrency 8");
+    assert_clean(&s);
+    assert_eq!(s.ops, 24);
+    let s = server.bench("multipart --size 11MiB --part-size 5MiB --ops 3 --concurrency 3");
+    assert_clean(&s);
+    assert_eq!(s.ops, 3);
+}
+
 // ----------------------------------------------------- a server that lies
 
 /// Story: a load generator that trusts what it reads reports a broken
