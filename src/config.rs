@@ -130,6 +130,11 @@ pub struct Limits {
     pub grant_cache_ttl: Duration,
     /// Largest single PUT (S3: 5 GiB) and part.
     pub object_bytes_max: u64,
+    /// Object and part uploads a core runs at once. Each holds its pipeline
+    /// buffers (a stripe and up to `lag_chunks_max + 2` chunks per piece,
+    /// about 19 MiB at the defaults); more wait with their bodies unread, so
+    /// a core's upload memory is bounded however many clients write at once.
+    pub uploads_per_core_max: usize,
 }
 
 impl Default for Limits {
@@ -146,6 +151,9 @@ impl Default for Limits {
             grant_cache_entries_max: 10_000,
             grant_cache_ttl: Duration::from_secs(30),
             object_bytes_max: 5 << 30,
+            // One core seals and codes at a few hundred MB/s: a handful of
+            // uploads keep it busy, 8 keep it busy while some wait on disk.
+            uploads_per_core_max: 8,
         }
     }
 }
@@ -204,6 +212,9 @@ pub struct ServeSettings {
     /// Open connections per core before new ones are refused [default: 1024]
     #[arg(long, value_name = "N")]
     pub connections_per_core_max: Option<usize>,
+    /// Object and part uploads a core runs at once; more wait, their bodies unread [default: 8]
+    #[arg(long, value_name = "N")]
+    pub uploads_per_core_max: Option<usize>,
     /// Seconds an idle kept-alive connection stays open [default: 60]
     #[arg(long, value_name = "SECS")]
     pub idle_timeout_secs: Option<u64>,
@@ -313,6 +324,7 @@ impl ServeSettings {
             tls_cert,
             tls_key,
             connections_per_core_max,
+            uploads_per_core_max,
             idle_timeout_secs,
             stall_timeout_secs,
             shutdown_grace_secs,
@@ -446,6 +458,12 @@ impl ServeSettings {
                 return Err(invalid("connections_per_core_max", "must be at least 1"));
             }
             limits.connections_per_core_max = n;
+        }
+        if let Some(n) = self.uploads_per_core_max {
+            if n == 0 {
+                return Err(invalid("uploads_per_core_max", "must be at least 1"));
+            }
+            limits.uploads_per_core_max = n;
         }
         let secs = |v: Option<u64>, default: Duration| v.map_or(default, Duration::from_secs);
         limits.idle_timeout = secs(self.idle_timeout_secs, limits.idle_timeout);

@@ -1,7 +1,8 @@
 //! `ringgate bench`: its pure parts on data tables (sizes, mixes, the
 //! histogram, the content generator and verifier, response heads), every
-//! operation and payload mode against the real `ringgate serve` binary, and
-//! a lying server whose corrupted GET bodies must all be caught.
+//! operation and payload mode against the real `ringgate serve` binary (with
+//! `--server-pid` watching it), and a lying server whose corrupted GET
+//! bodies must all be caught.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -16,6 +17,7 @@ use ringgate::bench::content::{Content, Corrupt, Verifier, BLOCK_BYTES};
 use ringgate::bench::hist::{bucket_of, bucket_range, Histogram};
 use ringgate::bench::mix::{Mix, MixError, MixOp};
 use ringgate::bench::s3::{content_of_key, ObjectRef};
+use ringgate::bench::server_usage::{parse_stat_ticks, parse_status_bytes};
 use ringgate::bench::size::{parse_bytes, parse_duration, ParseError, SizeSpec};
 use ringgate::bench::wire::parse_response_head;
 use ringgate::bench::{run_summary, BenchArgs, Summary};
@@ -260,6 +262,73 @@ fn https_with_a_given_ca() {
     ));
     assert_clean(&s);
     assert_eq!(s.ops, 12);
+}
+
+/// `--server-pid`: the server's CPU time and peak RSS over the timed phase
+/// join the load generator's own in the summary and the JSON; without the
+/// flag there is no `server`, and a pid that is no process stops the run
+/// before it starts.
+#[test]
+fn server_pid_adds_the_servers_cpu_time_and_peak_memory() {
+    let server = Server::start(&[]);
+    let pid = server.child.id();
+    let s = server.bench(&format!(
+        "put --size 1MiB --ops 40 --concurrency 4 --server-pid {pid}"
+    ));
+    assert_clean(&s);
+    let usage = s.server.as_ref().expect("a server section");
+    assert_eq!(usage.pid, pid);
+    let cpu = &usage.cpu;
+    assert!(cpu.user_s >= 0.0 && cpu.system_s >= 0.0, "{}", s.text());
+    assert!(
+        (cpu.total_s - cpu.user_s - cpu.system_s).abs() < 1e-9,
+        "{}",
+        s.text()
+    );
+    // 40 MiB sealed, erasure coded and written cost the server some CPU.
+    assert!(cpu.total_s > 0.0, "{}", s.text());
+    assert!(cpu.s_per_gb.unwrap() > 0.0 && cpu.s_per_1000_ops.unwrap() > 0.0);
+    // A live gateway holds more than a MiB and far less than this machine.
+    assert!(
+        (1 << 20..16 << 30).contains(&usage.rss_peak_bytes),
+        "{}",
+        s.text()
+    );
+    assert!(s.text().contains(&format!("server       pid {pid}: cpu")));
+    let json = serde_json::to_value(&s).unwrap();
+    for key in "pid user_s system_s total_s cores_busy s_per_gb s_per_1000_ops rss_peak_bytes rss_peak_source"
+        .split_whitespace()
+    {
+        assert!(json["server"].get(key).is_some(), "no server.{key} in {json}");
+    }
+
+    let s = server.bench("stat --size 1KiB --objects 4 --ops 8");
+    assert!(s.server.is_none());
+    assert!(serde_json::to_value(&s).unwrap()["server"].is_null());
+
+    // Far above any pid_max: no such process.
+    let args = bench_args(
+        &server.endpoint,
+        &server.credentials,
+        "put --ops 1 --server-pid 2000000000",
+    );
+    let e = run_summary(&args).unwrap_err().to_string();
+    assert!(e.contains("server pid 2000000000"), "{e}");
+}
+
+/// Story: 64 concurrent 64 MiB PUTs held 2.3 GiB in one core's pipeline
+/// buffers; a core now runs at most `--uploads-per-core-max` uploads and the
+/// rest wait with their bodies unread. With one slot, concurrent PUTs and
+/// multipart parts still all finish.
+#[test]
+fn uploads_beyond_a_cores_slots_wait_their_turn() {
+    let server = Server::start(&["--uploads-per-core-max", "1"]);
+    let s = server.bench("put --size 1MiB --ops 24 --concurrency 8");
+    assert_clean(&s);
+    assert_eq!(s.ops, 24);
+    let s = server.bench("multipart --size 11MiB --part-size 5MiB --ops 3 --concurrency 3");
+    assert_clean(&s);
+    assert_eq!(s.ops, 3);
 }
 
 // ----------------------------------------------------- a server that lies
@@ -671,6 +740,26 @@ fn content_is_seekable_and_checks_in_any_pieces() {
     assert_eq!(ObjectRef::from_key("rb-00000001/", &key), Some(o));
     assert_eq!(content_of_key(&key), Some(content));
     assert_eq!(content_of_key("some/other/key"), None);
+}
+
+#[test]
+fn proc_files_of_a_server() {
+    fn stat(text: &str, expected: Option<(u64, u64)>) {
+        assert_eq!(parse_stat_ticks(text), expected, "{text}");
+    }
+    let fields = "S 1 2 3 4 5 6 7 8 9 10 1234 567 0 0 20 0 3 0 99";
+    stat(&format!("4242 (ringgate) {fields}"), Some((1234, 567)));
+    // A command name with spaces and parentheses: fields count from the last ')'.
+    stat(&format!("7 (a) b (c)) {fields}"), Some((1234, 567)));
+    stat("4242 (ringgate) S 1 2", None);
+    stat("no parenthesis", None);
+    stat(&format!("1 (x) {}", fields.replace("1234", "12x")), None);
+
+    let status = "Name:\tringgate\nVmPeak:\t  900 kB\nVmHWM:\t  2048 kB\nVmRSS:\t    1024 kB\n";
+    assert_eq!(parse_status_bytes(status, "VmHWM"), Some(2048 * 1024));
+    assert_eq!(parse_status_bytes(status, "VmRSS"), Some(1024 * 1024));
+    assert_eq!(parse_status_bytes(status, "VmSwap"), None);
+    assert_eq!(parse_status_bytes("VmRSS:\t12 MB\n", "VmRSS"), None);
 }
 
 #[test]

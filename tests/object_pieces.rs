@@ -186,6 +186,38 @@ fn round_trips_and_ranges_across_segments() {
     });
 }
 
+/// Story: when every piece store is equally slow (six pieces on one disk,
+/// the embedded default) the encoder outruns them all and every queue is
+/// full. The fan-out cut whichever writer was last to take its chunk, a
+/// fraction of a chunk behind the rest, so every segment kept only o of n
+/// pieces and a GET that lost a data piece paid a Reed-Solomon decode. A
+/// writer is cut only when it is `lag_chunks_max` chunks behind the others.
+#[test]
+fn writers_slow_together_are_all_waited_for() {
+    run(|| async {
+        let mut c = cluster(4, 5, 6, 4096, 1 << 20).await;
+        Rc::get_mut(&mut c.config).unwrap().linger = Duration::from_secs(5);
+        for piece in 0..6 {
+            c.inject(piece, Fault::SlowWrite(Duration::from_millis(2)));
+        }
+        let plain = data(1_000_000, 11);
+        let stored = c.put(&plain, 65536).await.unwrap();
+        for segment in segments_of(&stored.extents) {
+            let placed: Vec<u16> = segment.pieces.iter().map(|p| p.piece).collect();
+            assert_eq!(placed, vec![0, 1, 2, 3, 4, 5], "no piece was cut off");
+        }
+        let events = c.events();
+        assert!(
+            !events.iter().any(|e| matches!(e, Event::Dropped(_))),
+            "no writer was cancelled: {events:?}"
+        );
+        assert_eq!(
+            c.get(&stored.extents, 0..plain.len() as u64).await.unwrap(),
+            plain
+        );
+    });
+}
+
 #[test]
 fn slow_writer_is_cut_off_and_leaves_nothing() {
     run(|| async {

@@ -149,6 +149,11 @@ pub struct BenchArgs {
     /// A request with no progress for this long fails (connect, read, write)
     #[arg(long, value_name = "TIME", value_parser = parse_duration, default_value = "60s")]
     pub timeout: Duration,
+    /// A server on this machine whose CPU time and peak RSS during the timed
+    /// phase go into the summary (from /proc: the process and its threads, not
+    /// its child processes)
+    #[arg(long, value_name = "PID")]
+    pub server_pid: Option<u32>,
     /// Print one JSON object instead of the text summary
     #[arg(long)]
     pub json: bool,
@@ -224,6 +229,8 @@ pub struct Plan {
     pub prefix: String,
     pub max_keys: u32,
     pub timeout: Duration,
+    /// A local server to measure (`--server-pid`).
+    pub server_pid: Option<u32>,
     pub json: bool,
     pub plot: Option<PathBuf>,
     pub progress: bool,
@@ -351,6 +358,9 @@ impl BenchArgs {
             (None, Some(_)) => None,
             (None, None) => Some(Duration::from_secs(10)),
         };
+        if let Some(pid) = self.server_pid {
+            super::server_usage::check(pid)?;
+        }
         let run_id = random_u64();
         let (bucket, bucket_given) = match &self.bucket {
             Some(b) => (b.clone(), true),
@@ -395,6 +405,7 @@ impl BenchArgs {
             prefix: format!("rb-{:08x}/", (run_id >> 32) as u32),
             max_keys: self.max_keys,
             timeout: self.timeout,
+            server_pid: self.server_pid,
             json: self.json,
             plot: self.plot.clone(),
             progress: !self.quiet && std::io::stderr().is_terminal(),

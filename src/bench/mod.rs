@@ -16,7 +16,9 @@
 //! Layout: `size`, `mix`, `hist`, `content`, `wire`, `body`, `s3` and
 //! `report` are pure code over bytes and numbers; `client` (connections),
 //! `worker` (one thread's phases and operations) and `runner` (the main
-//! thread) do the I/O. `args` turns the command line into a `Plan`.
+//! thread) do the I/O, and so does `server_usage` (a local server's CPU time
+//! and peak RSS from /proc, with `--server-pid`). `args` turns the command
+//! line into a `Plan`.
 
 pub mod args;
 pub mod body;
@@ -27,6 +29,7 @@ pub mod mix;
 pub mod report;
 pub mod runner;
 pub mod s3;
+pub mod server_usage;
 pub mod size;
 pub mod stats;
 pub mod wire;

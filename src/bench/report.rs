@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::hist::Histogram;
+use super::server_usage::{RssSource, ServerSample};
 
 const NS_PER_MS: f64 = 1e6;
 const MB: f64 = 1e6;
@@ -118,6 +119,31 @@ impl Cpu {
     }
 }
 
+/// A server's CPU time and peak memory during the timed phase
+/// (`--server-pid`; see `server_usage` for what is and is not counted).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ServerUsage {
+    pub pid: u32,
+    /// Its CPU time, in the same fields as the load generator's.
+    #[serde(flatten)]
+    pub cpu: Cpu,
+    /// The largest resident set during the timed phase.
+    pub rss_peak_bytes: u64,
+    /// `vmhwm` (the kernel's high-water mark) or `polled` (VmRSS samples).
+    pub rss_peak_source: RssSource,
+}
+
+impl ServerUsage {
+    pub fn new(pid: u32, sample: &ServerSample, wall_s: f64, bytes: u64, ops: u64) -> Self {
+        Self {
+            pid,
+            cpu: Cpu::new(sample.user_s, sample.system_s, wall_s, bytes, ops),
+            rss_peak_bytes: sample.rss_peak_bytes,
+            rss_peak_source: sample.rss_source,
+        }
+    }
+}
+
 /// One second of the timed phase.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Second {
@@ -170,7 +196,10 @@ pub struct Summary {
     /// Per kind: `put`, `get`, `stat`, `delete`, `list`, `multipart`, `part`.
     pub operations: BTreeMap<String, KindSummary>,
     pub errors: Errors,
+    /// The load generator's own CPU time.
     pub cpu: Cpu,
+    /// The server's, with `--server-pid`.
+    pub server: Option<ServerUsage>,
     pub connections: u64,
     pub interrupted: bool,
     /// Objects the cleanup removed.
@@ -296,6 +325,9 @@ impl Summary {
             "  cpu          {:.2} s (user {:.2} s, system {:.2} s; {:.2} cores busy): {per_gb}, {per_ops}",
             self.cpu.total_s, self.cpu.user_s, self.cpu.system_s, self.cpu.cores_busy
         );
+        if let Some(server) = &self.server {
+            let _ = writeln!(s, "  {}", server_line(server));
+        }
         let _ = writeln!(s, "  connections  {}", self.connections);
         if self.operations.len() > 1 {
             let _ = writeln!(
@@ -332,6 +364,26 @@ impl Summary {
         }
         s
     }
+}
+
+/// The text summary's line about the server.
+fn server_line(server: &ServerUsage) -> String {
+    let cpu = &server.cpu;
+    let per_gb = cpu
+        .s_per_gb
+        .map_or("-".to_string(), |v| format!("{v:.3} s/GB"));
+    let per_ops = cpu
+        .s_per_1000_ops
+        .map_or("-".to_string(), |v| format!("{v:.3} s per 1000 ops"));
+    format!(
+        "server       pid {}: cpu {:.2} s (user {:.2} s, system {:.2} s; {:.2} cores busy): {per_gb}, {per_ops}; peak RSS {:.1} MiB",
+        server.pid,
+        cpu.total_s,
+        cpu.user_s,
+        cpu.system_s,
+        cpu.cores_busy,
+        server.rss_peak_bytes as f64 / MIB
+    )
 }
 
 /// The live progress line for one second.

@@ -1,8 +1,8 @@
 //! The main thread of a run: starts one glommio executor per thread, waits
 //! for the working sets, reads the clock and the process's CPU time around
-//! the timed phase, folds the threads' messages into the per-second
-//! timeline (printing the progress line) and the final statistics, and
-//! builds the `Summary`.
+//! the timed phase (and, with `--server-pid`, the server's CPU time and peak
+//! RSS), folds the threads' messages into the per-second timeline (printing
+//! the progress line) and the final statistics, and builds the `Summary`.
 
 use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,9 +14,10 @@ use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
 use super::args::{Operation, Plan};
 use super::hist::Histogram;
 use super::report::{
-    progress_line, Cpu, ErrorDetail, Errors, KindSummary, Latency, Prepared, Second, Summary,
-    Throughput,
+    progress_line, Cpu, ErrorDetail, Errors, KindSummary, Latency, Prepared, Second, ServerUsage,
+    Summary, Throughput,
 };
+use super::server_usage::{ServerProbe, ServerSample};
 use super::stats::{Interval, OpKind, Stats};
 use super::worker::{run_thread, Message, Shared};
 
@@ -177,14 +178,19 @@ fn execute_with(plan: Arc<Plan>, interrupted: Arc<AtomicBool>) -> Result<Summary
     shared.go.wait();
     let started = Instant::now();
     let cpu_before = cpu_seconds();
+    let mut server_probe = plan.server_pid.map(ServerProbe::start);
 
     let mut collector = Collector::new(&plan);
     let mut cpu_after = None;
+    let mut server_sample = None;
     while collector.cleaned < plan.threads {
         let Ok(message) = rx.recv() else { break };
         collector.handle(message);
         if collector.timed_done == plan.threads && cpu_after.is_none() {
             cpu_after = Some(cpu_seconds());
+            server_sample = server_probe
+                .take()
+                .map(|probe| probe.and_then(ServerProbe::finish));
             if plan.progress {
                 eprint!("\r\x1b[K");
                 if !plan.keep {
@@ -210,6 +216,14 @@ fn execute_with(plan: Arc<Plan>, interrupted: Arc<AtomicBool>) -> Result<Summary
         });
     }
     let (user_after, system_after) = cpu_after.unwrap_or(cpu_before);
+    let server = match (plan.server_pid, server_sample) {
+        (Some(pid), Some(Ok(sample))) => Some((pid, sample)),
+        (_, Some(Err(e))) => {
+            eprintln!("ringgate bench: {e}");
+            None
+        }
+        _ => None,
+    };
     let prepared = plan.operation.prepares().then_some(Prepared {
         duration_s: (started - prepare_started).as_secs_f64(),
         ..collector.prepared
@@ -220,6 +234,7 @@ fn execute_with(plan: Arc<Plan>, interrupted: Arc<AtomicBool>) -> Result<Summary
         collector.timeline.closed,
         collector.elapsed_max.as_secs_f64(),
         (user_after - cpu_before.0, system_after - cpu_before.1),
+        server,
         collector.connections,
         prepared,
         interrupted.load(Ordering::SeqCst),
@@ -368,6 +383,7 @@ fn summarize(
     timeline: Vec<Second>,
     duration_s: f64,
     (user_s, system_s): (f64, f64),
+    server: Option<(u32, ServerSample)>,
     connections: u64,
     prepared: Option<Prepared>,
     interrupted: bool,
@@ -443,6 +459,7 @@ fn summarize(
         operations,
         errors,
         cpu: Cpu::new(user_s, system_s, duration_s, bytes, ops),
+        server: server.map(|(pid, sample)| ServerUsage::new(pid, &sample, duration_s, bytes, ops)),
         connections,
         interrupted,
         objects_removed: removed,

@@ -458,7 +458,8 @@ pub fn delete_errors(body: &[u8]) -> Option<Vec<String>> {
     Some(errors)
 }
 
-fn xml_escape(text: &str, out: &mut String) {
+/// Appends `text` to `out` with XML's five special characters escaped.
+pub fn xml_escape(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),

@@ -1,15 +1,18 @@
 //! Writing the n pieces of a segment in parallel with long-tail cancellation.
 //!
 //! Each piece has a writer task fed through a bounded queue. The producer moves
-//! on as soon as `optimal` writers have taken a chunk; a writer whose queue is
-//! full at that point has fallen `lag_chunks_max` chunks behind the others and is
-//! cancelled (the long tail). At the end, the upload succeeds once `optimal`
-//! pieces are durable, lets the rest finish for at most `linger`, and cancels
-//! what is still running. If fewer than `optimal` can finish, every piece written
-//! is deleted and the upload fails.
+//! on once `optimal` writers have taken a chunk and every other writer is either
+//! within `lag_chunks_max` chunks of the `optimal`-th fastest (it is slow with
+//! the rest, as when all pieces share one disk, and is waited for) or that far
+//! behind (the long tail), when it is cancelled. At the end, the upload succeeds
+//! once `optimal` pieces are durable, lets the rest finish for at most `linger`,
+//! and cancels what is still running. If fewer than `optimal` can finish, every
+//! piece written is deleted and the upload fails.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::future::poll_fn;
 use std::rc::Rc;
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use glommio::channels::local_channel::{self, LocalSender};
@@ -58,6 +61,38 @@ struct Lane {
     target: PieceTarget,
     tx: Option<LocalSender<AlignedBuf>>,
     task: Option<glommio::Task<Result<(), StoreError>>>,
+    /// Chunks the writer has taken off its queue.
+    taken: Rc<Cell<u64>>,
+}
+
+/// Bumped whenever a writer takes a chunk, so that a producer waiting on a
+/// lagging writer can tell when it has fallen too far behind.
+#[derive(Default)]
+struct Progress {
+    generation: Cell<u64>,
+    waiter: Cell<Option<Waker>>,
+}
+
+impl Progress {
+    fn advance(&self) {
+        self.generation.set(self.generation.get().wrapping_add(1));
+        if let Some(waker) = self.waiter.take() {
+            waker.wake();
+        }
+    }
+
+    /// Resolves once the generation differs from `since`.
+    async fn changed(&self, since: u64) {
+        poll_fn(|cx| {
+            if self.generation.get() != since {
+                Poll::Ready(())
+            } else {
+                self.waiter.set(Some(cx.waker().clone()));
+                Poll::Pending
+            }
+        })
+        .await;
+    }
 }
 
 pub struct PieceFanout {
@@ -65,6 +100,7 @@ pub struct PieceFanout {
     policy: LongTail,
     pool: Rc<RefCell<BufPool>>,
     cut_off: Vec<usize>,
+    progress: Rc<Progress>,
 }
 
 impl PieceFanout {
@@ -74,6 +110,7 @@ impl PieceFanout {
             policy.optimal >= 1 && policy.optimal <= targets.len(),
             "optimal out of range"
         );
+        let progress = Rc::new(Progress::default());
         let lanes = targets
             .into_iter()
             .map(|target| {
@@ -82,9 +119,13 @@ impl PieceFanout {
                 let store = target.store.clone();
                 let id = target.id;
                 let pool = pool.clone();
+                let taken = Rc::new(Cell::new(0));
+                let (taken_by_writer, progress) = (taken.clone(), progress.clone());
                 let task = glommio::spawn_local(async move {
                     let mut writer = store.create(id).await?;
                     while let Some(chunk) = rx.recv().await {
+                        taken_by_writer.set(taken_by_writer.get() + 1);
+                        progress.advance();
                         writer.write(&chunk).await?;
                         pool.borrow_mut().give(chunk);
                     }
@@ -94,6 +135,7 @@ impl PieceFanout {
                     target,
                     tx: Some(tx),
                     task: Some(task),
+                    taken,
                 }
             })
             .collect();
@@ -102,6 +144,7 @@ impl PieceFanout {
             policy,
             pool,
             cut_off: Vec::new(),
+            progress,
         }
     }
 
@@ -113,10 +156,37 @@ impl PieceFanout {
         self.lanes.iter().filter(|l| l.tx.is_some()).count()
     }
 
-    /// Hands `chunks[i]` to piece i's writer, waiting only until `optimal`
-    /// writers have taken theirs; writers still full then are cut off.
+    /// Chunks taken by the `optimal`-th fastest writer still running.
+    fn leader_taken(&self) -> u64 {
+        let mut taken: Vec<u64> = self
+            .lanes
+            .iter()
+            .filter(|l| l.tx.is_some())
+            .map(|l| l.taken.get())
+            .collect();
+        taken.sort_unstable_by(|a, b| b.cmp(a));
+        taken
+            .get(self.policy.optimal.saturating_sub(1))
+            .or(taken.last())
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Hands `chunks[i]` to piece i's writer. Waits until `optimal` writers
+    /// have taken theirs and every writer still waiting is `lag_chunks_max`
+    /// chunks behind the `optimal`-th fastest; those are cut off.
+    ///
+    /// Story: cutting whoever was still full once `optimal` had taken their
+    /// chunk cut a piece of every segment when all writers shared one disk
+    /// and the encoder outran it: all queues were full, so the one cut was
+    /// behind by a fraction of a chunk, not `lag_chunks_max`. Every segment
+    /// then had o of n pieces, and when the cut one was a data piece (piece 1
+    /// on every segment in the perf/ runs) every GET paid a Reed-Solomon
+    /// decode. A writer's lag is now measured against the others' progress.
     pub async fn send(&mut self, chunks: Vec<AlignedBuf>) -> Result<(), UploadError> {
         assert_eq!(chunks.len(), self.lanes.len());
+        let optimal = self.policy.optimal;
+        let lag_max = self.policy.lag_chunks_max as u64;
         let mut accepted = 0;
         let mut blocked = Vec::new();
         for (i, chunk) in chunks.into_iter().enumerate() {
@@ -137,39 +207,48 @@ impl PieceFanout {
                 Err(other) => unreachable!("local channels only block or close: {other}"),
             }
         }
-        let mut lagging: Vec<usize> = Vec::new();
-        if accepted < self.policy.optimal {
-            let mut failed = Vec::new();
-            let mut race = Race::default();
-            for (i, chunk) in blocked.drain(..) {
-                let tx = self.lanes[i].tx.as_ref().expect("blocked lanes are alive");
-                race.push(i, tx.send(chunk));
-            }
-            while accepted < self.policy.optimal {
-                match race.next().await {
-                    Some((_, Ok(()))) => accepted += 1,
-                    Some((i, Err(_))) => failed.push(i),
-                    None => break,
+        let mut failed = Vec::new();
+        let mut race = Race::default();
+        for (i, chunk) in blocked {
+            let tx = self.lanes[i].tx.as_ref().expect("blocked lanes are alive");
+            race.push(i, tx.send(chunk));
+        }
+        loop {
+            if accepted >= optimal {
+                let leader = self.leader_taken();
+                let far_behind =
+                    |i: usize| leader.saturating_sub(self.lanes[i].taken.get()) >= lag_max;
+                if race.tags().all(far_behind) {
+                    break;
                 }
             }
-            // Sends still waiting are dropped with the race: those lanes lag.
-            lagging = race.cancel_all();
-            drop(race);
-            for i in failed {
-                self.lanes[i].tx = None;
+            let since = self.progress.generation.get();
+            let next = futures_lite::future::or(async { Some(race.next().await) }, async {
+                self.progress.changed(since).await;
+                None
+            });
+            match next.await {
+                Some(Some((_, Ok(())))) => accepted += 1,
+                Some(Some((i, Err(_)))) => failed.push(i),
+                // Nothing left to wait for.
+                Some(None) => break,
+                // A writer took a chunk: look at the lags again.
+                None => {}
             }
         }
-        for (i, chunk) in blocked {
-            self.pool.borrow_mut().give(chunk);
-            lagging.push(i);
+        // Sends still waiting are dropped with the race: those lanes lag.
+        let lagging = race.cancel_all();
+        drop(race);
+        for i in failed {
+            self.lanes[i].tx = None;
         }
         for i in lagging {
             self.cut(i);
         }
-        if accepted < self.policy.optimal {
+        if accepted < optimal {
             return Err(UploadError {
                 durable: 0,
-                optimal: self.policy.optimal,
+                optimal,
                 failures: format!(
                     "{} writers failed while streaming",
                     self.lanes.len() - self.alive()

@@ -33,6 +33,8 @@ pub struct Gateway {
     pub pipeline: Rc<PipelineConfig>,
     pub registry: Registry,
     pub grants: GrantCache,
+    /// Upload slots of this core (`Limits::uploads_per_core_max`).
+    pub uploads: glommio::sync::Semaphore,
     request_seq: Cell<u64>,
     /// Per-process random prefix of request ids, so ids from two runs differ.
     request_prefix: String,
@@ -86,6 +88,7 @@ impl Gateway {
                 config.limits.grant_cache_entries_max,
                 config.limits.grant_cache_ttl,
             ),
+            uploads: glommio::sync::Semaphore::new(config.limits.uploads_per_core_max as u64),
             config,
             meta: registry.meta().clone(),
             registry,

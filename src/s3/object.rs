@@ -147,6 +147,13 @@ pub async fn receive(
         md5,
         checksum: claims.algorithm,
     };
+    // The body waits in the socket until this core has an upload slot: the
+    // writer's buffers are what an upload costs in memory.
+    let _slot = gw
+        .uploads
+        .acquire_permit(1)
+        .await
+        .map_err(|e| S3Error::with_message(C::InternalError, format!("upload slot: {e}")))?;
     let mut writer = ObjectWriter::new(gw.pipeline.clone(), gw.stores.clone(), digests)
         .map_err(map::object_error)?;
     loop {
