@@ -172,11 +172,6 @@ impl StoreTable {
     pub fn iter(&self) -> impl Iterator<Item = &StoreInfo> {
         self.stores.iter().flatten()
     }
-
-    /// The stores configured in this run.
-    pub fn configured(&self) -> impl Iterator<Item = &StoreInfo> {
-        self.iter().filter(|s| s.location.is_some())
-    }
 }
 
 pub fn unix_now_ms() -> u64 {
@@ -192,11 +187,6 @@ pub struct StoreSet {
 }
 
 impl StoreSet {
-    /// `handles[i]` is the handle of the store with id `i`, if configured.
-    pub fn new(table: Arc<StoreTable>, handles: Vec<Option<Rc<dyn PieceStore>>>) -> Self {
-        Self { table, handles }
-    }
-
     /// Opens this core's handle to every configured store: a `LocalStore` per
     /// directory, a `RemoteStore` (with this core's connection pool) per node.
     /// Must run on a glommio executor.

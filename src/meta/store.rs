@@ -108,6 +108,41 @@ where
 }
 
 /// Visits every row whose key starts with `prefix`, in order, until `visit` breaks.
+/// Up to `limit` rows of a table keyed by segment id, from the first id after
+/// `after` (the first row if `None`), each made into a value by `row`.
+fn segment_page<T, R>(
+    table: &T,
+    id: TableId,
+    after: Option<SegmentId>,
+    limit: usize,
+    mut row: impl FnMut(SegmentId, &[u8]) -> Result<R, MetaError>,
+) -> Result<Vec<R>, MetaError>
+where
+    T: ReadableTable<Bytes, Bytes>,
+{
+    let mut out = Vec::new();
+    if limit == 0 {
+        return Ok(out);
+    }
+    let after = after.map(|segment| segment.0);
+    let start = match &after {
+        Some(segment) => Bound::Excluded(&segment[..]),
+        None => Bound::Unbounded,
+    };
+    let range = table
+        .range::<&[u8]>((start, Bound::Unbounded))
+        .map_err(storage("range"))?;
+    for entry in range {
+        let (key, value) = entry.map_err(storage("range"))?;
+        let segment = codec::segment_id_of(id.name(), key.value())?;
+        out.push(row(segment, value.value())?);
+        if out.len() == limit {
+            break;
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) fn scan_prefix<T>(
     table: &T,
     prefix: &[u8],
@@ -541,29 +576,12 @@ impl MetaStore {
         limit: usize,
     ) -> Result<Vec<GcEntry>, MetaError> {
         let table = self.read()?.table(TableId::Gc)?;
-        let mut out = Vec::new();
-        if limit == 0 {
-            return Ok(out);
-        }
-        let after = after.map(|id| id.0);
-        let start = match &after {
-            Some(id) => Bound::Excluded(&id[..]),
-            None => Bound::Unbounded,
-        };
-        let range = table
-            .range::<&[u8]>((start, Bound::Unbounded))
-            .map_err(storage("range"))?;
-        for row in range {
-            let (key, value) = row.map_err(storage("range"))?;
-            out.push(GcEntry {
-                segment: codec::segment_id_of(TableId::Gc.name(), key.value())?,
-                info: decode(TableId::Gc.name(), value.value())?,
-            });
-            if out.len() == limit {
-                break;
-            }
-        }
-        Ok(out)
+        segment_page(&table, TableId::Gc, after, limit, |segment, value| {
+            Ok(GcEntry {
+                segment,
+                info: decode(TableId::Gc.name(), value)?,
+            })
+        })
     }
 
     /// Every piece store ever registered, by id.
@@ -585,28 +603,10 @@ impl MetaStore {
         limit: usize,
     ) -> Result<Vec<(SegmentId, SegmentInfo)>, MetaError> {
         let table = self.read()?.table(TableId::Segments)?;
-        let mut out = Vec::new();
-        if limit == 0 {
-            return Ok(out);
-        }
-        let after = after.map(|id| id.0);
-        let start = match &after {
-            Some(id) => Bound::Excluded(&id[..]),
-            None => Bound::Unbounded,
-        };
-        let range = table
-            .range::<&[u8]>((start, Bound::Unbounded))
-            .map_err(storage("range"))?;
-        for row in range {
-            let (key, value) = row.map_err(storage("range"))?;
-            let id = codec::segment_id_of(TableId::Segments.name(), key.value())?;
-            let row: SegmentRow = decode(TableId::Segments.name(), value.value())?;
-            out.push((id, row.info));
-            if out.len() == limit {
-                break;
-            }
-        }
-        Ok(out)
+        segment_page(&table, TableId::Segments, after, limit, |id, value| {
+            let row: SegmentRow = decode(TableId::Segments.name(), value)?;
+            Ok((id, row.info))
+        })
     }
 
     /// Every segment id in the segments table, in id order: pieces of any other

@@ -13,9 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_s3::primitives::ByteStream;
-
-use crate::harness::{bytes, unsigned_put_head, Server};
+use crate::harness::{bytes, get_bytes, put_bytes, unsigned_put_head, Server};
 
 /// One `ringgate node` process.
 struct Node {
@@ -277,21 +275,6 @@ fn streamed_put(
     (status, text)
 }
 
-async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Vec<u8> {
-    s3.get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes()
-        .to_vec()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn ten_nodes_hold_pieces_spread_over_nodes_and_domains() {
     let nodes = Nodes::start(10);
@@ -305,16 +288,13 @@ async fn ten_nodes_hold_pieces_spread_over_nodes_and_domains() {
         ("big", bytes(21 << 20, 3)),
     ];
     for (key, data) in &objects {
-        s3.put_object()
-            .bucket("spread")
-            .key(*key)
-            .body(ByteStream::from(data.clone()))
-            .send()
-            .await
-            .unwrap();
+        put_bytes(&s3, "spread", *key, &data).await;
     }
     for (key, data) in &objects {
-        assert!(get(&s3, "spread", key).await == *data, "{key} differs");
+        assert!(
+            get_bytes(&s3, "spread", key, None).await == *data,
+            "{key} differs"
+        );
     }
     let range = s3
         .get_object()
@@ -383,7 +363,7 @@ async fn nodes_killed_during_put_and_get_cost_no_byte() {
         }
     });
     assert_eq!(status, 200, "{answer}");
-    assert!(get(&s3, "kill", "during-put").await == data);
+    assert!(get_bytes(&s3, "kill", "during-put", None).await == data);
 
     // A GET that loses two more (n−k = 4 in all) after its first 8 MiB.
     let mut response = s3
@@ -450,7 +430,7 @@ async fn nodes_killed_during_put_and_get_cost_no_byte() {
         "left behind: {:?}",
         after.difference(&before).collect::<Vec<_>>()
     );
-    assert!(get(&server.client(), "kill", "during-put").await == data);
+    assert!(get_bytes(&server.client(), "kill", "during-put", None).await == data);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -477,13 +457,7 @@ async fn audit_finds_damage_and_repair_restores_every_segment() {
         .map(|i| (format!("obj{i}"), bytes(9 << 20, 10 + i)))
         .collect();
     for (key, data) in &objects {
-        s3.put_object()
-            .bucket("heal")
-            .key(key)
-            .body(ByteStream::from(data.clone()))
-            .send()
-            .await
-            .unwrap();
+        put_bytes(&s3, "heal", key, &data).await;
     }
     let healthy_pass = repair_pass(&server);
     let segments = healthy_pass["segments"].as_u64().unwrap();
@@ -508,7 +482,10 @@ async fn audit_finds_damage_and_repair_restores_every_segment() {
     nodes.kill(2);
     assert!(lost > 0 && corrupted > 0);
     for (key, data) in &objects {
-        assert!(get(&s3, "heal", key).await == *data, "{key} before repair");
+        assert!(
+            get_bytes(&s3, "heal", key, None).await == *data,
+            "{key} before repair"
+        );
     }
 
     let first = repair_pass(&server);
@@ -532,7 +509,10 @@ async fn audit_finds_damage_and_repair_restores_every_segment() {
         "{last}"
     );
     for (key, data) in &objects {
-        assert!(get(&s3, "heal", key).await == *data, "{key} after repair");
+        assert!(
+            get_bytes(&s3, "heal", key, None).await == *data,
+            "{key} after repair"
+        );
     }
 
     // Checked apart from the gateway: every segment the metadata names has
@@ -601,13 +581,7 @@ async fn a_stopped_node_is_cut_off_on_writes_and_overtaken_on_reads() {
     let s3 = server.client();
     s3.create_bucket().bucket("slow").send().await.unwrap();
     let data = bytes(8 << 20, 20);
-    s3.put_object()
-        .bucket("slow")
-        .key("before")
-        .body(ByteStream::from(data.clone()))
-        .send()
-        .await
-        .unwrap();
+    put_bytes(&s3, "slow", "before", &data).await;
 
     // Reads: stop the node holding data piece 0 of the first segment. With a
     // piece timeout of 30 s, only the hedge (k + 1 reads) can finish the GET
@@ -617,7 +591,7 @@ async fn a_stopped_node_is_cut_off_on_writes_and_overtaken_on_reads() {
     let slow = pieces.iter().find(|(piece, _)| *piece == 0).unwrap().1;
     nodes.signal(slow, libc::SIGSTOP);
     let rebuilt_before = metric(&server, "ringgate_stripes_rebuilt_total");
-    assert!(get(&s3, "slow", "before").await == data);
+    assert!(get_bytes(&s3, "slow", "before", None).await == data);
     assert!(
         metric(&server, "ringgate_stripes_rebuilt_total") > rebuilt_before,
         "the GET did not use parity in place of the stopped node's piece"
@@ -630,13 +604,7 @@ async fn a_stopped_node_is_cut_off_on_writes_and_overtaken_on_reads() {
     let cancelled_before = metric(&server, "ringgate_pieces_cancelled_total");
     let on_slow_before = nodes.pieces(slow).len();
     let new = bytes(32 << 20, 21);
-    s3.put_object()
-        .bucket("slow")
-        .key("during")
-        .body(ByteStream::from(new.clone()))
-        .send()
-        .await
-        .unwrap();
+    put_bytes(&s3, "slow", "during", &new).await;
     let cancelled = metric(&server, "ringgate_pieces_cancelled_total") - cancelled_before;
     assert!(cancelled > 0, "no piece was cut off by the long tail");
     let status: serde_json::Value =
@@ -655,5 +623,5 @@ async fn a_stopped_node_is_cut_off_on_writes_and_overtaken_on_reads() {
         on_slow_after, on_slow_before,
         "the stopped node committed a piece"
     );
-    assert!(get(&s3, "slow", "during").await == new);
+    assert!(get_bytes(&s3, "slow", "during", None).await == new);
 }

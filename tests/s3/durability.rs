@@ -7,23 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 
-use crate::harness::{bytes, md5_hex, unsigned_put_head, Server};
-
-async fn get(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, range: Option<String>) -> Vec<u8> {
-    s3.get_object()
-        .bucket(bucket)
-        .key(key)
-        .set_range(range)
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes()
-        .to_vec()
-}
+use crate::harness::{bytes, get_bytes, md5_hex, put_bytes, unsigned_put_head, Server};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn large_object_streams_up_and_down() {
@@ -45,7 +29,7 @@ async fn large_object_streams_up_and_down() {
     );
     // Five segments of 64 MiB on six stores: at least five pieces each.
     assert!(server.piece_files().len() >= 5 * 5);
-    let got = get(&s3, "big", "300mib", None).await;
+    let got = get_bytes(&s3, "big", "300mib", None).await;
     assert_eq!(got.len(), data.len());
     assert!(got == data, "300 MiB object read back differs");
     let boundary = 64 << 20;
@@ -54,7 +38,7 @@ async fn large_object_streams_up_and_down() {
         (2 * boundary - 1, 2 * boundary),
         (0, 10),
     ] {
-        let range = get(&s3, "big", "300mib", Some(format!("bytes={a}-{b}"))).await;
+        let range = get_bytes(&s3, "big", "300mib", Some(format!("bytes={a}-{b}"))).await;
         assert_eq!(range, &data[a..=b], "{a}-{b}");
     }
 }
@@ -66,14 +50,8 @@ async fn ranges_across_many_segments() {
     let s3 = server.client();
     s3.create_bucket().bucket("rng").send().await.unwrap();
     let data = bytes(3_000_000, 12);
-    s3.put_object()
-        .bucket("rng")
-        .key("k")
-        .body(ByteStream::from(data.clone()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(get(&s3, "rng", "k", None).await, data);
+    put_bytes(&s3, "rng", "k", &data).await;
+    assert_eq!(get_bytes(&s3, "rng", "k", None).await, data);
     let mut x = 7u64;
     for _ in 0..40 {
         x = x
@@ -81,7 +59,7 @@ async fn ranges_across_many_segments() {
             .wrapping_add(1442695040888963407);
         let a = (x >> 33) as usize % data.len();
         let b = (a + (x as usize % 300_000)).min(data.len() - 1);
-        let range = get(&s3, "rng", "k", Some(format!("bytes={a}-{b}"))).await;
+        let range = get_bytes(&s3, "rng", "k", Some(format!("bytes={a}-{b}"))).await;
         assert_eq!(range, &data[a..=b], "{a}-{b}");
     }
 }
@@ -92,13 +70,7 @@ async fn reads_survive_lost_and_corrupt_piece_stores() {
     let s3 = server.client();
     s3.create_bucket().bucket("dmg").send().await.unwrap();
     let data = bytes(5_000_000, 13);
-    s3.put_object()
-        .bucket("dmg")
-        .key("k")
-        .body(ByteStream::from(data.clone()))
-        .send()
-        .await
-        .unwrap();
+    put_bytes(&s3, "dmg", "k", &data).await;
     let pieces = server.piece_files();
     let store = |i: usize| format!("/stores/{i}/");
     // Store 0 loses every piece; store 3 has every piece corrupted mid-file.
@@ -122,8 +94,8 @@ async fn reads_survive_lost_and_corrupt_piece_stores() {
         lost > 0 && corrupted > 0,
         "{lost} lost, {corrupted} corrupted"
     );
-    assert_eq!(get(&s3, "dmg", "k", None).await, data);
-    let range = get(&s3, "dmg", "k", Some("bytes=1048000-3100000".into())).await;
+    assert_eq!(get_bytes(&s3, "dmg", "k", None).await, data);
+    let range = get_bytes(&s3, "dmg", "k", Some("bytes=1048000-3100000".into())).await;
     assert_eq!(range, &data[1_048_000..=3_100_000]);
 }
 
@@ -133,13 +105,7 @@ async fn kill_during_put_keeps_the_old_version_and_leaks_nothing() {
     let s3 = server.client();
     s3.create_bucket().bucket("chk").send().await.unwrap();
     let old = bytes(20 << 20, 14);
-    s3.put_object()
-        .bucket("chk")
-        .key("k")
-        .body(ByteStream::from(old.clone()))
-        .send()
-        .await
-        .unwrap();
+    put_bytes(&s3, "chk", "k", &old).await;
     let pieces_of_old = server.piece_files();
 
     // A new version of 200 MiB: send 150 MiB of it, then kill -9 the server.
@@ -169,7 +135,7 @@ async fn kill_during_put_keeps_the_old_version_and_leaks_nothing() {
         .await
         .unwrap();
     assert_eq!(head.content_length(), Some(old.len() as i64));
-    assert_eq!(get(&s3, "chk", "k", None).await, old);
+    assert_eq!(get_bytes(&s3, "chk", "k", None).await, old);
     let listed = s3.list_objects_v2().bucket("chk").send().await.unwrap();
     assert_eq!(listed.key_count(), Some(1));
     // The start-up sweep removed every piece the dead upload had written.
@@ -182,21 +148,9 @@ async fn overwritten_and_deleted_objects_release_their_pieces() {
     let s3 = server.client();
     s3.create_bucket().bucket("gcb").send().await.unwrap();
     for seed in 0..3 {
-        s3.put_object()
-            .bucket("gcb")
-            .key("k")
-            .body(ByteStream::from(bytes(3 << 20, seed)))
-            .send()
-            .await
-            .unwrap();
+        put_bytes(&s3, "gcb", "k", &bytes(3 << 20, seed)).await;
     }
-    s3.put_object()
-        .bucket("gcb")
-        .key("other")
-        .body(ByteStream::from(bytes(3 << 20, 9)))
-        .send()
-        .await
-        .unwrap();
+    put_bytes(&s3, "gcb", "other", &bytes(3 << 20, 9)).await;
     s3.delete_object()
         .bucket("gcb")
         .key("other")
@@ -216,5 +170,5 @@ async fn overwritten_and_deleted_objects_release_their_pieces() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(get(&s3, "gcb", "k", None).await, bytes(3 << 20, 2));
+    assert_eq!(get_bytes(&s3, "gcb", "k", None).await, bytes(3 << 20, 2));
 }

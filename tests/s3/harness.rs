@@ -291,6 +291,34 @@ pub fn md5_hex(data: &[u8]) -> String {
     ringgate::pipeline::checksum::hex(&md5::Md5::digest(data))
 }
 
+/// The body of `bucket/key` (of `range`, a Range header value, if given).
+pub async fn get_bytes(s3: &Client, bucket: &str, key: &str, range: Option<String>) -> Vec<u8> {
+    s3.get_object()
+        .bucket(bucket)
+        .key(key)
+        .set_range(range)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes()
+        .to_vec()
+}
+
+/// PUTs `data` as `bucket/key`.
+pub async fn put_bytes(s3: &Client, bucket: &str, key: &str, data: &[u8]) {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(aws_sdk_s3::primitives::ByteStream::from(data.to_vec()))
+        .send()
+        .await
+        .unwrap();
+}
+
 /// The current time as SigV4 writes it.
 pub fn now() -> ringgate::sigv4::AmzDateTime {
     let secs = std::time::SystemTime::now()
