@@ -124,12 +124,6 @@ fn read_grant(arg: &str) -> Result<Grant, String> {
     Grant::parse(&text).map_err(|e| format!("grant: {e}"))
 }
 
-fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 pub fn run_grant(command: GrantCommand) -> ExitCode {
     match command {
         GrantCommand::Inspect { grant } => match read_grant(&grant) {
@@ -169,7 +163,7 @@ pub fn run_grant(command: GrantCommand) -> ExitCode {
                     let (b, rest) = p.split_once('/').unwrap_or((p.as_str(), ""));
                     caveat = caveat.allow_path(b.to_string(), rest.to_string());
                 }
-                let now = now_unix();
+                let now = crate::clock::unix_now_secs_signed();
                 if let Some(t) = not_before {
                     caveat = caveat.not_before(parse_time(&t, now).map_err(|e| e.to_string())?);
                 }

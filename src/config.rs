@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::object::PipelineConfig;
+use crate::pieces::download::Hedge;
 use crate::pipeline::{AeadBackend, ErasureParams, EtagMode, Layout, LayoutError};
 
 /// A validated configuration of `ringgate serve`.
@@ -658,5 +658,39 @@ mod tests {
             }
         }
         assert!(seen >= 3);
+    }
+}
+
+/// How objects are cut, sealed, spread and read back.
+#[derive(Clone, Debug)]
+pub struct PipelineConfig {
+    pub layout: Layout,
+    pub backend: AeadBackend,
+    /// Objects up to this size are sealed whole and kept inline in metadata.
+    pub inline_bytes_max: usize,
+    /// Bytes per piece handed to the writers at a time.
+    pub chunk_bytes: usize,
+    pub lag_chunks_max: usize,
+    pub linger: Duration,
+    /// Plaintext bytes decoded per read window (rounded to whole stripes).
+    pub window_bytes: usize,
+    pub hedge: Hedge,
+}
+
+impl PipelineConfig {
+    pub fn new(layout: Layout) -> Self {
+        Self {
+            layout,
+            backend: AeadBackend::default(),
+            inline_bytes_max: crate::pipeline::inline::INLINE_BYTES_MAX_DEFAULT,
+            chunk_bytes: 256 * 1024,
+            lag_chunks_max: 8,
+            linger: Duration::from_millis(200),
+            window_bytes: 4 << 20,
+            hedge: Hedge {
+                extra: 0,
+                piece_timeout: Duration::from_secs(2),
+            },
+        }
     }
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
 use crate::meta::CommitStatsSnapshot;
-use crate::s3::route::Operation;
+use crate::operation::Operation;
 
 /// Latency buckets: upper bounds of 2^i microseconds, i in 0..LATENCY_BUCKETS
 /// (1 µs to about 17 minutes); the last also counts everything above.

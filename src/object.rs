@@ -9,7 +9,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::cluster::{StoreId, StoreSet};
-use crate::pieces::download::{Hedge, PieceSource, WindowFetch};
+use crate::config::PipelineConfig;
+use crate::pieces::download::{PieceSource, WindowFetch};
 use crate::pieces::format::{self, PieceHeader, PieceId, SegmentId, HEADER_BYTES};
 use crate::pieces::upload::{LongTail, PieceFanout, PieceTarget, UploadError};
 use crate::pieces::StoreError;
@@ -19,47 +20,14 @@ use crate::pipeline::crypto::AuthError;
 use crate::pipeline::decoder::{DecodeError, DecodeReport, SegmentDecoder};
 use crate::pipeline::encoder::{PieceBuffers, SegmentEncoder, SegmentSeal};
 use crate::pipeline::inline::{open_inline, seal_inline};
-use crate::pipeline::{AeadBackend, ErasureParams, Layout, SegmentGeometry};
+use crate::pipeline::{ErasureParams, Layout, SegmentGeometry};
 
-/// How objects are cut, sealed, spread and read back.
-#[derive(Clone, Debug)]
-pub struct PipelineConfig {
-    pub layout: Layout,
-    pub backend: AeadBackend,
-    /// Objects up to this size are sealed whole and kept inline in metadata.
-    pub inline_bytes_max: usize,
-    /// Bytes per piece handed to the writers at a time.
-    pub chunk_bytes: usize,
-    pub lag_chunks_max: usize,
-    pub linger: Duration,
-    /// Plaintext bytes decoded per read window (rounded to whole stripes).
-    pub window_bytes: usize,
-    pub hedge: Hedge,
-}
-
-impl PipelineConfig {
-    pub fn new(layout: Layout) -> Self {
-        Self {
-            layout,
-            backend: AeadBackend::default(),
-            inline_bytes_max: crate::pipeline::inline::INLINE_BYTES_MAX_DEFAULT,
-            chunk_bytes: 256 * 1024,
-            lag_chunks_max: 8,
-            linger: Duration::from_millis(200),
-            window_bytes: 4 << 20,
-            hedge: Hedge {
-                extra: 0,
-                piece_timeout: Duration::from_secs(2),
-            },
-        }
-    }
-
-    fn long_tail(&self) -> LongTail {
-        LongTail {
-            optimal: self.layout.erasure().optimal,
-            lag_chunks_max: self.lag_chunks_max,
-            linger: self.linger,
-        }
+/// The long-tail rule of a write under `config`.
+fn long_tail(config: &PipelineConfig) -> LongTail {
+    LongTail {
+        optimal: config.layout.erasure().optimal,
+        lag_chunks_max: config.lag_chunks_max,
+        linger: config.linger,
     }
 }
 
@@ -344,7 +312,7 @@ impl ObjectWriter {
                 id: piece_id,
             });
         }
-        let fanout = PieceFanout::start(targets, self.config.long_tail(), self.pool.clone());
+        let fanout = PieceFanout::start(targets, long_tail(&self.config), self.pool.clone());
         self.stats.pieces_started += stores.len() as u64;
         self.open = Some(OpenSegment {
             opened: std::time::Instant::now(),

@@ -20,6 +20,7 @@ use crate::auth::credentials::generate_secret_key;
 use crate::auth::{
     AccessKeyId, AccessRecord, Denied, Grant, GrantError, HeadId, ProjectSecret, ServerKey,
 };
+use crate::clock::unix_now_ms;
 use crate::meta::{
     CommitConfig, Committer, Meta, MetaError, MetaStore, Mutation, ProjectId, ProjectRecord,
 };
@@ -61,12 +62,6 @@ pub struct Registered {
     pub secret_key: Zeroizing<String>,
 }
 
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 impl Registry {
     pub fn new(meta: Meta, server_key: Arc<ServerKey>) -> Self {
         Self { meta, server_key }
@@ -95,7 +90,7 @@ impl Registry {
         let record = ProjectRecord {
             id,
             name: name.to_string(),
-            created_ms: now_ms(),
+            created_ms: unix_now_ms(),
             secret_sealed: self.server_key.seal_project_secret(&id.0, &secret),
         };
         let grant = Grant::issue(id.0, &secret, RootKey::random());
@@ -204,7 +199,7 @@ impl Registry {
             .meta
             .commit(Mutation::RevokeApiKey {
                 head: head.0,
-                revoked_ms: now_ms(),
+                revoked_ms: unix_now_ms(),
             })
             .await?;
         Ok(!outcome.existed)

@@ -5,12 +5,12 @@
 //! the map. Breaking a rule fails here, not in review; a rule the code breaks
 //! on purpose is an entry in [`ALLOWANCES`] with its reason.
 //!
-//! The map's direction, `runtime → http → s3 → {sigv4, auth} → object →
-//! pieces → pipeline`, with `s3` and `object` also using `meta` and `config`
-//! read by all, reads "may use": a module uses only those to its right. `http`
-//! and `s3` are the exception the map states: `http` does not know S3, and
-//! `s3` implements `http`'s handler trait, so `s3` uses `http`, never the
-//! other way.
+//! The map's direction, `runtime → s3 → http`, `s3 → {sigv4, auth} → object →
+//! cluster → pieces → pipeline`, with `s3` and `object` also using `meta`,
+//! `config` read by most and `clock`, `shutdown` and `operation` at the
+//! bottom, reads "may use": a module uses only those to its right. `http`
+//! does not know S3: `s3` implements `http`'s handler trait. Beyond the table,
+//! the files of `src/` and its top-level modules form no cycle.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -22,28 +22,55 @@ const MAY_USE: &[(&str, &[&str])] = &[
     (
         "runtime",
         &[
-            "http", "s3", "sigv4", "auth", "object", "pieces", "pipeline", "meta", "config",
-            "metrics", "registry", "cluster", "repair", "node",
+            "http",
+            "s3",
+            "sigv4",
+            "auth",
+            "object",
+            "pieces",
+            "pipeline",
+            "meta",
+            "config",
+            "metrics",
+            "registry",
+            "cluster",
+            "repair",
+            "node",
+            "clock",
+            "shutdown",
+            "operation",
         ],
     ),
     (
         "s3",
         &[
-            "http", "sigv4", "auth", "object", "pieces", "pipeline", "meta", "config", "metrics",
-            "registry", "cluster",
+            "http",
+            "sigv4",
+            "auth",
+            "object",
+            "pieces",
+            "pipeline",
+            "meta",
+            "config",
+            "metrics",
+            "registry",
+            "cluster",
+            "clock",
+            "operation",
         ],
     ),
-    // `http` does not know S3: the gateway is a `RequestHandler`.
-    ("http", &["config"]),
+    // `http` does not know S3: the gateway is a `RequestHandler`. The
+    // connection loop drains on the shutdown signal and dates responses.
+    ("http", &["config", "shutdown", "clock"]),
     // Pure SigV4; the brief's one possible exception is `pipeline::checksum`.
     ("sigv4", &["pipeline::checksum"]),
     // Access records and grants are `auth`'s alone: `meta` stores them opaque.
     ("auth", &["pipeline"]),
     // The server side of `auth`: projects, registration, revocation, on `meta`.
-    ("registry", &["auth", "meta", "pipeline"]),
+    ("registry", &["auth", "meta", "pipeline", "clock"]),
     // Counters named by the S3 operation enum (a pure module) and the commit
     // thread's statistics.
-    ("metrics", &["meta", "s3::route"]),
+    ("metrics", &["meta", "operation"]),
     (
         "object",
         &["cluster", "pieces", "pipeline", "meta", "config"],
@@ -51,42 +78,52 @@ const MAY_USE: &[(&str, &[&str])] = &[
     // The stores by id: their registry in `meta`, handles from `pieces`
     // (remote ones sign orders with the node protocol's cluster key), health
     // and placement.
-    ("cluster", &["pieces", "pipeline", "meta", "config", "node"]),
+    (
+        "cluster",
+        &["pieces", "pipeline", "meta", "config", "clock"],
+    ),
     // Audit and repair: segments from `meta`, pieces through `cluster`'s
     // stores, shares rebuilt by `pipeline`.
     (
         "repair",
-        &["cluster", "pieces", "pipeline", "meta", "config"],
+        &["cluster", "pieces", "pipeline", "meta", "config", "clock"],
     ),
-    // `pieces::remote` speaks the node protocol, whose wire format and orders
-    // live with the node server.
-    ("pieces", &["pipeline", "config", "node"]),
-    // The storage node: pieces on a LocalStore, behind the node protocol; it
-    // stops on the runtime's shutdown signal.
+    // `pieces::wire` is the node protocol, both sides; `pieces::remote` its
+    // client.
+    ("pieces", &["pipeline", "clock"]),
+    // The storage node: pieces on a LocalStore, behind `pieces::wire`; it
+    // stops on the shutdown signal.
     (
         "node",
-        &["pieces", "pipeline", "config", "runtime::shutdown"],
+        &["pieces", "pipeline", "config", "shutdown", "clock"],
     ),
     // The bottom of the map: `pipeline` never does I/O and uses nothing else
-    // (not even `config`, which is built from `object` and `pipeline` types).
+    // (not even `config`, which is built from `pieces` and `pipeline` types).
     ("pipeline", &[]),
     // The metadata contract: records name segments (`pieces::format`) and
     // pipeline types; never S3, HTTP, the runtime, objects or access records.
-    ("meta", &["pieces", "pipeline", "config"]),
+    ("meta", &["pieces", "pipeline"]),
     // Config builds the settings of the layers below the gateway; it must not
     // reach up into the layers that read it.
-    ("config", &["object", "pieces", "pipeline", "meta"]),
+    ("config", &["pieces", "pipeline"]),
     // The load generator is a client beside the server: the client signer and
     // the chunked decoder, nothing of the server.
     ("bench", &["sigv4", "http"]),
     // The `project` and `grant` commands: grants offline, the admin API over HTTP.
-    ("cli", &["auth"]),
+    ("cli", &["auth", "clock"]),
+    // The wall clock, read in one place; it uses nothing.
+    ("clock", &[]),
+    // The per-core shutdown signal every server loop watches; it uses nothing.
+    ("shutdown", &[]),
+    // The S3 operations as one enum, pure vocabulary; it uses nothing.
+    ("operation", &[]),
 ];
 
 /// Modules ARCHITECTURE.md calls pure (sans-IO): they use no I/O crate or
 /// std I/O module and only other pure modules. A path covers its submodules.
 const PURE: &[&str] = &[
     "pipeline",
+    "operation",
     "sigv4",
     "s3::route",
     "s3::error",
@@ -125,11 +162,7 @@ const IO_PATHS: &[&str] = &[
 
 /// Rules the code breaks on purpose: (file, module path it uses, why).
 /// An allowance nothing needs any more fails the test, so this list stays true.
-const ALLOWANCES: &[(&str, &str, &str)] = &[(
-    "src/http/conn.rs",
-    "runtime::shutdown",
-    "the connection loop waits on the runtime's ShutdownSignal to drain on shutdown",
-)];
+const ALLOWANCES: &[(&str, &str, &str)] = &[];
 
 /// String literals naming an S3 error code outside `s3/error.rs`: (file,
 /// code, why).
@@ -289,6 +322,217 @@ fn only_s3_error_knows_s3_error_codes() {
     assert!(violations.is_empty(), "\n{}", violations.join("\n"));
 }
 
+/// No two files of `src/` depend on each other, directly or around a loop:
+/// a helper several files share lives below all of them, never in one of
+/// them. An edge is a `crate::`, `super::`, `self::` or child-module path to
+/// an item, followed through `pub use` to the file that defines it.
+#[test]
+fn files_form_no_cycle() {
+    let source = Source::load();
+    let mut graph = Graph::default();
+    for file in &source.files {
+        for (target, line) in &file.uses {
+            let to = source.file_defining(target);
+            if to != file.path {
+                graph.edge(
+                    &file.path,
+                    to,
+                    format!("{}:{line} uses {}", file.path, target.join("::")),
+                );
+            }
+        }
+    }
+    let cycles = graph.cycles();
+    assert!(
+        cycles.is_empty(),
+        "files that depend on each other:\n{}",
+        cycles.join("\n")
+    );
+}
+
+/// Nor do the top-level modules: the direction of ARCHITECTURE.md's map is
+/// a direction, not only a list of what each module may use.
+#[test]
+fn modules_form_no_cycle() {
+    let source = Source::load();
+    let mut graph = Graph::default();
+    for file in source.files.iter().filter(|f| !f.module.is_empty()) {
+        for (target, line) in &file.uses {
+            let to = source.owning_module(&source.resolve(target));
+            if to[0] != file.module[0] {
+                let why = format!("{}:{line} uses {}", file.path, target.join("::"));
+                graph.edge(&file.module[0], &to[0], why);
+            }
+        }
+    }
+    let cycles = graph.cycles();
+    assert!(
+        cycles.is_empty(),
+        "modules that depend on each other:\n{}",
+        cycles.join("\n")
+    );
+}
+
+/// A directed graph with, for each edge, the first reference that made it.
+#[derive(Default)]
+struct Graph {
+    edges: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl Graph {
+    fn edge(&mut self, from: &str, to: &str, why: String) {
+        self.edges.entry(to.to_string()).or_default();
+        self.edges
+            .entry(from.to_string())
+            .or_default()
+            .entry(to.to_string())
+            .or_insert(why);
+    }
+
+    /// Each strongly connected component of more than one node, as its
+    /// members and the edges between them (Tarjan's algorithm).
+    fn cycles(&self) -> Vec<String> {
+        let nodes: Vec<&String> = self.edges.keys().collect();
+        let index_of: BTreeMap<&String, usize> =
+            nodes.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+        let successors: Vec<Vec<usize>> = nodes
+            .iter()
+            .map(|n| self.edges[*n].keys().map(|m| index_of[m]).collect())
+            .collect();
+        let mut tarjan = Tarjan::new(nodes.len());
+        for v in 0..nodes.len() {
+            if tarjan.index[v].is_none() {
+                tarjan.visit(v, &successors);
+            }
+        }
+        tarjan
+            .components
+            .iter()
+            .filter(|c| c.len() > 1)
+            .map(|component| {
+                let members: BTreeSet<&String> = component.iter().map(|&v| nodes[v]).collect();
+                let mut text = format!(
+                    "{} form a cycle:",
+                    members
+                        .iter()
+                        .map(|m| m.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                for from in &members {
+                    for (to, why) in &self.edges[*from] {
+                        if members.contains(to) {
+                            text.push_str(&format!("\n    {from} → {to}: {why}"));
+                        }
+                    }
+                }
+                text
+            })
+            .collect()
+    }
+}
+
+struct Tarjan {
+    index: Vec<Option<usize>>,
+    low: Vec<usize>,
+    on_stack: Vec<bool>,
+    stack: Vec<usize>,
+    next: usize,
+    components: Vec<Vec<usize>>,
+}
+
+impl Tarjan {
+    fn new(n: usize) -> Self {
+        Tarjan {
+            index: vec![None; n],
+            low: vec![0; n],
+            on_stack: vec![false; n],
+            stack: Vec::new(),
+            next: 0,
+            components: Vec::new(),
+        }
+    }
+
+    fn visit(&mut self, v: usize, successors: &[Vec<usize>]) {
+        self.index[v] = Some(self.next);
+        self.low[v] = self.next;
+        self.next += 1;
+        self.stack.push(v);
+        self.on_stack[v] = true;
+        for &w in &successors[v] {
+            match self.index[w] {
+                None => {
+                    self.visit(w, successors);
+                    self.low[v] = self.low[v].min(self.low[w]);
+                }
+                Some(index) if self.on_stack[w] => self.low[v] = self.low[v].min(index),
+                Some(_) => {}
+            }
+        }
+        if Some(self.low[v]) == self.index[v] {
+            let mut component = Vec::new();
+            loop {
+                let w = self.stack.pop().expect("v is on the stack");
+                self.on_stack[w] = false;
+                component.push(w);
+                if w == v {
+                    break;
+                }
+            }
+            self.components.push(component);
+        }
+    }
+}
+
+/// The cycle checks see through re-exports and relative child paths.
+#[test]
+fn the_graph_follows_reexports_and_finds_cycles() {
+    let mut graph = Graph::default();
+    graph.edge("a", "b", "a uses b".into());
+    graph.edge("b", "c", "b uses c".into());
+    graph.edge("c", "a", "c uses a".into());
+    graph.edge("c", "d", "c uses d".into());
+    let cycles = graph.cycles();
+    assert_eq!(cycles.len(), 1, "{cycles:?}");
+    assert!(cycles[0].starts_with("a, b, c form a cycle"), "{cycles:?}");
+    assert!(!cycles[0].contains("→ d"), "{cycles:?}");
+
+    let parent = scan(
+        "src/m/mod.rs",
+        &split("m"),
+        "mod child; mod types; pub use types::*; pub(crate) use child::Thing as Alias; fn f() { child::go(); }",
+    );
+    let child = scan(
+        "src/m/child.rs",
+        &split("m::child"),
+        "pub struct Thing; fn go() { super::Record::new(); }",
+    );
+    let types = scan("src/m/types.rs", &split("m::types"), "pub struct Record;");
+    let mut source = Source {
+        files: vec![parent, child, types],
+        modules: [split("m"), split("m::child"), split("m::types")].into(),
+        file_of: BTreeMap::new(),
+        reexports: BTreeMap::new(),
+        globs: BTreeMap::new(),
+        defined: BTreeSet::new(),
+    };
+    source.link();
+    assert_eq!(
+        source.file_defining(&split("m::Record::new")),
+        "src/m/types.rs"
+    );
+    assert_eq!(source.file_defining(&split("m::Alias")), "src/m/child.rs");
+    let parent_uses: Vec<String> = source.files[0]
+        .uses
+        .iter()
+        .map(|(p, _)| p.join("::"))
+        .collect();
+    assert!(
+        parent_uses.contains(&"m::child::go".to_string()),
+        "{parent_uses:?}"
+    );
+}
+
 /// The module graph as the scanner sees it, for reading alongside
 /// ARCHITECTURE.md: `cargo test --test architecture -- --ignored --nocapture`.
 #[test]
@@ -369,6 +613,13 @@ struct Source {
     files: Vec<File>,
     /// Every module: from files, and inline `mod name { … }` blocks.
     modules: BTreeSet<Vec<String>>,
+    /// The file each module is written in.
+    file_of: BTreeMap<Vec<String>, String>,
+    /// (module, name) → the path `pub use` gives that name.
+    reexports: BTreeMap<(Vec<String>, String), Vec<String>>,
+    /// Module → the modules it re-exports whole (`pub use x::*`).
+    globs: BTreeMap<Vec<String>, Vec<Vec<String>>>,
+    defined: BTreeSet<(Vec<String>, String)>,
 }
 
 struct File {
@@ -384,6 +635,37 @@ struct File {
     /// `#[cfg(test)] mod name;` declarations: their files are test code.
     test_modules: Vec<String>,
     inline_modules: Vec<Vec<String>>,
+    /// Paths rooted in neither `crate`, `super` nor `self`, with the module
+    /// they appear in: a child module's name (`order::Order` in `node`) makes
+    /// one a use, resolved once every module is known.
+    relative: Vec<(Vec<String>, Vec<String>, usize)>,
+    /// `pub use` items: what another module reaches through this one.
+    reexports: Vec<Reexport>,
+    /// Items defined here (functions, types, constants), by module.
+    defined: Vec<(Vec<String>, String)>,
+}
+
+/// `pub use path as name;` in `module`.
+struct Reexport {
+    module: Vec<String>,
+    name: String,
+    path: Vec<String>,
+    /// Rooted in `crate`, `super` or `self`; else relative to `module`.
+    rooted: bool,
+}
+
+/// Keywords whose next identifier names an item defined where they stand.
+const ITEM_KEYWORDS: &[&str] = &[
+    "fn", "struct", "enum", "trait", "type", "const", "static", "union", "mod",
+];
+
+/// Whether the path root at `i` follows `pub use` (or `pub(crate) use`).
+fn is_reexport(tokens: &[(Tok, usize)], i: usize) -> bool {
+    if i < 2 || !is_ident(tokens, i - 1, "use") {
+        return false;
+    }
+    is_ident(tokens, i - 2, "pub")
+        || (is_punct(tokens, i - 2, ')') && i >= 5 && is_ident(tokens, i - 5, "pub"))
 }
 
 impl Source {
@@ -417,7 +699,97 @@ impl Source {
         files.retain(|f| !test_files.contains(&f.module));
         let mut modules: BTreeSet<Vec<String>> = files.iter().map(|f| f.module.clone()).collect();
         modules.extend(files.iter().flat_map(|f| f.inline_modules.iter().cloned()));
-        Source { files, modules }
+        let mut source = Source {
+            files,
+            modules,
+            file_of: BTreeMap::new(),
+            reexports: BTreeMap::new(),
+            globs: BTreeMap::new(),
+            defined: BTreeSet::new(),
+        };
+        source.link();
+        source
+    }
+
+    /// Resolves relative paths now that every module is known, and gathers
+    /// what path resolution needs: files, re-exports, defined items.
+    fn link(&mut self) {
+        for file in &mut self.files {
+            let relative = std::mem::take(&mut file.relative);
+            for (here, path, line) in relative {
+                let mut child = here.clone();
+                child.push(path[0].clone());
+                if self.modules.contains(&child) {
+                    file.uses.push(([here, path].concat(), line));
+                }
+            }
+            self.file_of.insert(file.module.clone(), file.path.clone());
+            for inline in &file.inline_modules {
+                self.file_of.insert(inline.clone(), file.path.clone());
+            }
+            self.defined.extend(file.defined.iter().cloned());
+            for reexport in &file.reexports {
+                let path = if reexport.rooted {
+                    reexport.path.clone()
+                } else {
+                    [reexport.module.clone(), reexport.path.clone()].concat()
+                };
+                if !reexport.rooted && !self.modules.contains(&path[..reexport.module.len() + 1]) {
+                    continue; // a re-export from another crate
+                }
+                if reexport.name == "*" {
+                    self.globs
+                        .entry(reexport.module.clone())
+                        .or_default()
+                        .push(path);
+                } else {
+                    self.reexports
+                        .insert((reexport.module.clone(), reexport.name.clone()), path);
+                }
+            }
+        }
+    }
+
+    /// Where `path` really leads: through `pub use` re-exports (named or
+    /// glob) to the module that defines the item.
+    fn resolve(&self, path: &[String]) -> Vec<String> {
+        let mut path = path.to_vec();
+        for _ in 0..16 {
+            let module = self.owning_module(&path);
+            let Some(name) = path.get(module.len()) else {
+                break;
+            };
+            let key = (module.clone(), name.clone());
+            let target = if let Some(target) = self.reexports.get(&key) {
+                target.clone()
+            } else if self.defined.contains(&key) {
+                break;
+            } else {
+                let from_glob = self.globs.get(&module).into_iter().flatten().find(|glob| {
+                    let key = ((*glob).clone(), name.clone());
+                    self.defined.contains(&key) || self.reexports.contains_key(&key)
+                });
+                match from_glob {
+                    Some(glob) => [glob.clone(), vec![name.clone()]].concat(),
+                    None => break,
+                }
+            };
+            let next = [target, path[module.len() + 1..].to_vec()].concat();
+            if next == path {
+                break;
+            }
+            path = next;
+        }
+        path
+    }
+
+    /// The file that defines what `path` names.
+    fn file_defining(&self, path: &[String]) -> &str {
+        let module = self.owning_module(&self.resolve(path));
+        (0..=module.len())
+            .rev()
+            .find_map(|n| self.file_of.get(&module[..n]))
+            .map_or("src/lib.rs", String::as_str)
     }
 
     /// The longest prefix of `path` that is a module: what `path` names or
@@ -719,20 +1091,28 @@ fn strip_test_items(tokens: Vec<(Tok, usize)>) -> (Vec<(Tok, usize)>, Vec<String
     (kept, test_modules)
 }
 
+/// One path of a use tree and the name it is bound to (`*` for a glob).
+struct Leaf {
+    path: Vec<String>,
+    name: String,
+}
+
 /// Parses a path or use tree at `i` under `prefix`, pushing every full
-/// path; returns the index just past it.
-fn use_tree(
-    tokens: &[(Tok, usize)],
-    i: usize,
-    prefix: &[String],
-    out: &mut Vec<Vec<String>>,
-) -> usize {
+/// path and the name it binds; returns the index just past it.
+fn use_leaves(tokens: &[(Tok, usize)], i: usize, prefix: &[String], out: &mut Vec<Leaf>) -> usize {
+    let bound = |path: Vec<String>, at: usize, out: &mut Vec<Leaf>| {
+        let name = match tokens.get(at + 2) {
+            Some((Tok::Ident(alias), _)) if is_ident(tokens, at + 1, "as") => alias.clone(),
+            _ => path.last().cloned().unwrap_or_default(),
+        };
+        out.push(Leaf { path, name });
+    };
     match tokens.get(i) {
         Some((Tok::Punct('{'), _)) => {
             let end = skip_group(tokens, i);
             let mut j = i + 1;
             while j < end - 1 {
-                j = use_tree(tokens, j, prefix, out);
+                j = use_leaves(tokens, j, prefix, out);
                 // On to the next entry, past an `as` rename.
                 while j < end - 1 && !is_punct(tokens, j, ',') {
                     j += 1;
@@ -742,22 +1122,26 @@ fn use_tree(
             end
         }
         Some((Tok::Ident(name), _)) if name == "self" => {
-            out.push(prefix.to_vec());
+            bound(prefix.to_vec(), i, out);
             i + 1
         }
         Some((Tok::Ident(name), _)) => {
             let mut path = prefix.to_vec();
             path.push(name.clone());
             if is_path_sep(tokens, i + 1) && !is_punct(tokens, i + 3, '<') {
-                use_tree(tokens, i + 3, &path, out)
+                use_leaves(tokens, i + 3, &path, out)
             } else {
-                out.push(path);
+                bound(path, i, out);
                 i + 1
             }
         }
         // `*`, or a turbofish.
         _ => {
-            out.push(prefix.to_vec());
+            let name = if is_punct(tokens, i, '*') { "*" } else { "" };
+            out.push(Leaf {
+                path: prefix.to_vec(),
+                name: name.to_string(),
+            });
             i + 1
         }
     }
@@ -781,6 +1165,9 @@ fn scan(path: &str, module: &[String], text: &str) -> File {
         idents: Vec::new(),
         test_modules,
         inline_modules: Vec::new(),
+        relative: Vec::new(),
+        reexports: Vec::new(),
+        defined: Vec::new(),
     };
     // Inline modules: (name, brace depth inside it).
     let mut inline: Vec<(String, usize)> = Vec::new();
@@ -809,27 +1196,41 @@ fn scan(path: &str, module: &[String], text: &str) -> File {
                     file.uses.push((split(rest), line));
                 }
             }
-            Tok::Ident(id) if is_path_sep(&tokens, i + 1) && id != "self" && id != "Self" => {
+            Tok::Ident(id) if is_path_sep(&tokens, i + 1) && id != "Self" => {
                 // A path root (later segments are skipped with the tree).
+                let here = inner_module(module, &inline);
+                let reexport = is_reexport(&tokens, i);
                 let mut found = Vec::new();
-                let end = match id.as_str() {
-                    "crate" => use_tree(&tokens, i + 3, &[], &mut found),
+                let (end, rooted) = match id.as_str() {
+                    "crate" => (use_leaves(&tokens, i + 3, &[], &mut found), true),
+                    "self" => (use_leaves(&tokens, i + 3, &here, &mut found), true),
                     "super" => {
-                        let mut base = inner_module(module, &inline);
+                        let mut base = here.clone();
                         let mut j = i;
                         while is_ident(&tokens, j, "super") && is_path_sep(&tokens, j + 1) {
                             base.pop();
                             j += 3;
                         }
-                        use_tree(&tokens, j, &base, &mut found)
+                        (use_leaves(&tokens, j, &base, &mut found), true)
                     }
-                    _ => {
-                        let end = use_tree(&tokens, i, &[], &mut found);
-                        file.external.extend(found.drain(..).map(|p| (p, line)));
-                        end
-                    }
+                    _ => (use_leaves(&tokens, i, &[], &mut found), false),
                 };
-                file.uses.extend(found.into_iter().map(|p| (p, line)));
+                if reexport {
+                    file.reexports.extend(found.iter().map(|leaf| Reexport {
+                        module: here.clone(),
+                        name: leaf.name.clone(),
+                        path: leaf.path.clone(),
+                        rooted,
+                    }));
+                }
+                for leaf in found {
+                    if rooted {
+                        file.uses.push((leaf.path, line));
+                    } else {
+                        file.relative.push((here.clone(), leaf.path.clone(), line));
+                        file.external.push((leaf.path, line));
+                    }
+                }
                 // Idents of the path still count as idents (S3Error and the like).
                 for (t, l) in &tokens[i..end] {
                     if let Tok::Ident(id) = t {
@@ -838,6 +1239,13 @@ fn scan(path: &str, module: &[String], text: &str) -> File {
                 }
                 i = end;
                 continue;
+            }
+            Tok::Ident(id) if ITEM_KEYWORDS.contains(&id.as_str()) => {
+                if let Some((Tok::Ident(name), _)) = tokens.get(i + 1) {
+                    let here = inner_module(module, &inline);
+                    file.defined.push((here, name.clone()));
+                }
+                file.idents.push((id.clone(), line));
             }
             Tok::Ident(id) => file.idents.push((id.clone(), line)),
             _ => {}

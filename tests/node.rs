@@ -12,15 +12,16 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use ringgate::cluster::StoreSet;
-use ringgate::node::order::{
+use ringgate::config::PipelineConfig;
+use ringgate::node::{NodeArgs, NodeConfig, NodeServer};
+use ringgate::object::{BodyExtent, ObjectReader, ObjectWriter, StoredObject};
+use ringgate::pieces::wire::order::{
     ClusterKey, Operation, Order, OrderError, OrderRules, ReplayGuard, SignedOrder, NODE_SCOPE,
 };
-use ringgate::node::protocol::{
+use ringgate::pieces::wire::protocol::{
     decode, decode_payload, parse_header, ErrorCode, ErrorReply, Frame, FrameType, Hello,
     NodeHealth, ProtocolError, DATA_BYTES_MAX, FRAME_HEADER_BYTES, LIST_PAGE_IDS_MAX,
 };
-use ringgate::node::{NodeArgs, NodeConfig, NodeServer};
-use ringgate::object::{BodyExtent, ObjectReader, ObjectWriter, PipelineConfig, StoredObject};
 use ringgate::pieces::{PieceId, PieceStore, RemoteConfig, RemoteStore, SegmentId, StoreError};
 use ringgate::pipeline::{DigestRequest, ErasureParams, Layout};
 

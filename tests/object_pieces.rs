@@ -7,9 +7,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use ringgate::cluster::StoreSet;
-use ringgate::object::{
-    BodyExtent, ObjectReader, ObjectWriter, PipelineConfig, SegmentRecord, StoredObject,
-};
+use ringgate::config::PipelineConfig;
+use ringgate::object::{BodyExtent, ObjectReader, ObjectWriter, SegmentRecord, StoredObject};
 use ringgate::pieces::fault::{Event, Fault, FaultyStore};
 use ringgate::pieces::local::LocalStore;
 use ringgate::pieces::PieceStore;

@@ -18,8 +18,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ringgate::cluster::StoreSet;
-use ringgate::node::ClusterKey;
-use ringgate::object::{ObjectWriter, PipelineConfig};
+use ringgate::config::PipelineConfig;
+use ringgate::object::ObjectWriter;
+use ringgate::pieces::wire::ClusterKey;
 use ringgate::pieces::{PieceStore, RemoteConfig, RemoteStore};
 use ringgate::pipeline::{DigestRequest, ErasureParams, Layout};
 

@@ -38,6 +38,7 @@ use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::caveat::{Caveat, Reader};
+use super::error::GrantError;
 use super::macaroon::{ApiKey, HeadId, ProjectSecret, HEAD_BYTES, TAIL_BYTES};
 use super::permissions::Permissions;
 use crate::pipeline::checksum::hex;
@@ -52,41 +53,6 @@ const CHECKSUM_BYTES: usize = 4;
 const CHECKSUM_DOMAIN: &[u8] = b"ringgate grant checksum v1\0";
 const GRANT_BYTES_MIN: usize = 1 + 16 + 32 + HEAD_BYTES + 1 + TAIL_BYTES + CHECKSUM_BYTES;
 const BASE64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
-/// Everything that can be wrong with a grant, an API key or their inputs.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum GrantError {
-    #[error("not a ringgate grant: it does not begin with \"rgg_\"")]
-    Prefix,
-    #[error("grant is not base64url without padding")]
-    Base64,
-    #[error("grant is about {len_bytes} bytes, more than 65536")]
-    TooLong { len_bytes: usize },
-    #[error("grant version {0} is not supported (this build reads version 1)")]
-    Version(u8),
-    #[error("grant checksum does not match: the grant was mistyped, cut short or altered")]
-    Checksum,
-    #[error("malformed grant at byte {offset}: {reason}")]
-    Malformed { offset: usize, reason: &'static str },
-    #[error("an API key carries at most 32 caveats")]
-    TooManyCaveats,
-    #[error("invalid caveat: {0}")]
-    InvalidCaveat(&'static str),
-    #[error("the API key does not verify under the project's secret")]
-    BadMac,
-    #[error("the API key has been revoked")]
-    Revoked,
-    #[error("not a head id: 32 hex digits expected")]
-    HeadId,
-    #[error("invalid time: {0}")]
-    Time(&'static str),
-}
-
-impl GrantError {
-    pub(crate) fn malformed(offset: usize, reason: &'static str) -> Self {
-        GrantError::Malformed { offset, reason }
-    }
-}
 
 /// An access grant. `Debug` and [`Grant::describe`] never show the root key
 /// or the API key's tail.

@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::caveat::{Caveat, Reader, CAVEATS_MAX};
-use super::grant::GrantError;
+use super::error::GrantError;
 use crate::pipeline::crypto::{fill_random, RootKey};
 
 type HmacSha256 = Hmac<Sha256>;

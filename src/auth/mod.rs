@@ -13,6 +13,7 @@
 
 pub mod caveat;
 pub mod credentials;
+pub mod error;
 pub mod grant;
 pub mod macaroon;
 pub mod permissions;
@@ -21,7 +22,8 @@ pub mod time;
 
 pub use caveat::{Action, ActionSet, Caveat, PathRule};
 pub use credentials::{AccessKeyId, AccessRecord, CredentialError};
-pub use grant::{Grant, GrantError, GRANT_PREFIX};
+pub use error::GrantError;
+pub use grant::{Grant, GRANT_PREFIX};
 pub use macaroon::{ApiKey, HeadId, ProjectSecret};
 pub use permissions::{Denied, ListScope, Permissions};
 pub use server_key::ServerKey;

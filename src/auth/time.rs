@@ -11,7 +11,7 @@
 //!   are dropped (the time moves back, to the whole second); a leap second
 //!   (`:60`) counts as `:59`.
 
-use super::grant::GrantError;
+use super::error::GrantError;
 
 const DAY: i64 = 86_400;
 const NOT_RFC3339: &str = "not an RFC 3339 time, e.g. 2025-03-01T12:00:00Z";

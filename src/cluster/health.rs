@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use super::{unix_now_ms, StoreId, StoreSet};
-use crate::pieces::StoreError;
+use super::{StoreId, StoreSet};
+use crate::clock::unix_now_ms;
 
 /// Checks every configured store in parallel and records the answers.
 pub async fn check_all(stores: &StoreSet, timeout: Duration) {
@@ -33,10 +33,4 @@ pub async fn check_all(stores: &StoreSet, timeout: Duration) {
             None => info.health.check_failed(unix_now_ms()),
         }
     }
-}
-
-/// Whether an error from a store says it could not be reached at all (rather
-/// than that one piece is missing or damaged).
-pub fn is_unreachable(error: &StoreError) -> bool {
-    matches!(error, StoreError::Timeout { .. } | StoreError::Io { .. })
 }

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::node::ClusterKey;
+use crate::pieces::wire::ClusterKey;
 use crate::pieces::{LocalStore, PieceStore, RemoteConfig, RemoteStore, StoreError};
 use crate::pipeline::crypto::fill_random;
 
@@ -174,12 +174,6 @@ impl StoreTable {
     }
 }
 
-pub fn unix_now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 /// One core's handles to the stores, by id, over the shared [`StoreTable`].
 pub struct StoreSet {
     table: Arc<StoreTable>,
@@ -318,9 +312,9 @@ impl StoreSet {
     /// Notes a failed transfer: an error that says the store cannot be
     /// reached marks it down until the health checker hears from it again.
     pub fn report(&self, id: StoreId, error: &StoreError) {
-        if health::is_unreachable(error) {
+        if is_unreachable(error) {
             if let Some(info) = self.table.get(id).filter(|i| i.is_node()) {
-                info.health.mark_down(unix_now_ms());
+                info.health.mark_down(crate::clock::unix_now_ms());
             }
         }
     }
@@ -353,4 +347,10 @@ mod tests {
         assert!(!health.is_alive());
         assert_eq!(health.down_for(9_500), Some(Duration::from_millis(500)));
     }
+}
+
+/// Whether an error from a store says it could not be reached at all (rather
+/// than that one piece is missing or damaged).
+pub fn is_unreachable(error: &StoreError) -> bool {
+    matches!(error, StoreError::Timeout { .. } | StoreError::Io { .. })
 }

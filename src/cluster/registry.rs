@@ -147,7 +147,7 @@ pub fn register(
     }
     let mut next_id: StoreId = records.iter().map(|r| r.id + 1).max().unwrap_or(0);
     let mut infos = Vec::new();
-    let now = super::unix_now_ms();
+    let now = crate::clock::unix_now_ms();
     for store in configured {
         let location_text = match &store.location {
             StoreLocation::Local(path) => path.display().to_string(),

@@ -16,7 +16,7 @@ use super::head::{parse_request_head, HeadLimits, Method, RequestHead};
 use super::response::write_response_head;
 use super::transport::Transport;
 use super::{BodyFraming, HttpError};
-use crate::runtime::shutdown::ShutdownSignal;
+use crate::shutdown::ShutdownSignal;
 
 /// Read buffer per connection: large enough that a body streams in big slices.
 const READ_BUFFER_BYTES: usize = 256 << 10;
@@ -484,7 +484,7 @@ impl<'c> Exchange<'c> {
             // more than a new connection.
             self.keep_alive = false;
         }
-        let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+        let date = httpdate::fmt_http_date(crate::clock::now());
         let has_body = status != 204 && status != 304 && !(100..200).contains(&status);
         // HEAD and 304 announce the length of the body they do not carry.
         let length = (has_body || status == 304).then(|| content_length.to_string());

@@ -16,11 +16,11 @@ use serde::Serialize;
 
 use super::codec::{self, decode, encode};
 use super::error::{storage, MetaError};
-use super::store::{self, contains, get, scan_prefix, Bytes, MetaStore, SegmentRow, TableId};
-use super::types::*;
-use super::{
+use super::limits::{
     BUCKETS_PER_PROJECT_MAX, BUCKET_NAME_BYTES_MAX, OBJECT_KEY_BYTES_MAX, PART_NUMBER_MAX,
 };
+use super::store::{self, contains, get, scan_prefix, Bytes, MetaStore, TableId};
+use super::types::*;
 use crate::pieces::format::SegmentId;
 use crate::pipeline::layout::{ErasureParams, PIECES_MAX};
 

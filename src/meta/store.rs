@@ -12,13 +12,12 @@ use redb::{
     ReadableTable, TableDefinition,
 };
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 use super::codec::{self, decode, decode_prefix};
 use super::error::{storage, MetaError};
+use super::limits::{LIST_ENTRIES_MAX, PART_NUMBER_MAX};
 use super::list::{list_page, KeyCursor, LastItem, ListSpec, Step};
 use super::types::*;
-use super::{LIST_ENTRIES_MAX, PART_NUMBER_MAX};
 use crate::pieces::format::SegmentId;
 
 pub(crate) type Bytes = &'static [u8];
@@ -79,13 +78,6 @@ impl TableId {
     pub fn definition(self) -> TableDefinition<'static, Bytes, Bytes> {
         TableDefinition::new(self.name())
     }
-}
-
-/// A row of the segments table: the segment and how many extents reference it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct SegmentRow {
-    pub refs: u32,
-    pub info: SegmentInfo,
 }
 
 /// Reads and decodes one record from any table handle (read or write side).

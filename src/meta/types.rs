@@ -112,7 +112,7 @@ pub struct StoreRecord {
 /// (which lives in each referencing [`Extent`], wrapped for that object).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SegmentInfo {
-    #[serde(with = "crate::meta::codec::erasure")]
+    #[serde(with = "crate::meta::serde_with::erasure")]
     pub erasure: ErasureParams,
     pub share_bytes: u32,
     pub plaintext_bytes: u64,
@@ -130,7 +130,7 @@ pub enum Extent {
     },
     /// A reference to a segment in the segments table; counted there.
     Segment {
-        #[serde(with = "crate::meta::codec::segment_id")]
+        #[serde(with = "crate::meta::serde_with::segment_id")]
         id: SegmentId,
         plaintext_bytes: u64,
         wrapped_key: Vec<u8>,
@@ -156,7 +156,7 @@ pub fn segment_ids(extents: &[Extent]) -> impl Iterator<Item = SegmentId> + '_ {
 /// A stored `x-amz-checksum-*` value, as S3 returns it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredChecksum {
-    #[serde(with = "crate::meta::codec::checksum_algorithm")]
+    #[serde(with = "crate::meta::serde_with::checksum_algorithm")]
     pub algorithm: ChecksumAlgorithm,
     /// Base64, as in the response header.
     pub value: String,
@@ -204,7 +204,7 @@ pub struct UploadRecord {
     pub content_type: Option<String>,
     pub headers: Vec<(String, String)>,
     pub user_metadata: Vec<(String, String)>,
-    #[serde(with = "crate::meta::codec::checksum_algorithm_option")]
+    #[serde(with = "crate::meta::serde_with::checksum_algorithm_option")]
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
 }
 
@@ -297,4 +297,11 @@ pub struct PartPage {
     pub parts: Vec<PartRecord>,
     pub is_truncated: bool,
     pub next_part_number_marker: Option<u32>,
+}
+
+/// A row of the segments table: the segment and how many extents reference it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SegmentRow {
+    pub refs: u32,
+    pub info: SegmentInfo,
 }

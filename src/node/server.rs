@@ -17,18 +17,17 @@ use futures_lite::future;
 use glommio::net::{TcpListener, TcpStream};
 use glommio::{LocalExecutorBuilder, Placement};
 
-use super::conn::{deadline, FrameConn, WireError};
-use super::order::{
-    unix_now_secs, ClusterKey, KeyError, Operation, OrderError, OrderRules, ReplayGuard,
-    SignedOrder,
-};
-use super::protocol::{
-    ErrorCode, ErrorReply, Frame, FrameType, Hello, NodeHealth, DATA_BYTES_MAX, LIST_PAGE_IDS_MAX,
-    NONCE_BYTES, REQUEST_BYTES_MAX,
-};
 use crate::pieces::format::PieceId;
+use crate::pieces::wire::conn::{deadline, FrameConn, WireError};
+use crate::pieces::wire::order::{
+    ClusterKey, KeyError, Operation, OrderError, OrderRules, ReplayGuard, SignedOrder, NONCE_BYTES,
+};
+use crate::pieces::wire::protocol::{
+    ErrorCode, ErrorReply, Frame, FrameType, Hello, NodeHealth, DATA_BYTES_MAX, LIST_PAGE_IDS_MAX,
+    REQUEST_BYTES_MAX,
+};
 use crate::pieces::{LocalStore, PieceStore, StoreError};
-use crate::runtime::shutdown::ShutdownSignal;
+use crate::shutdown::ShutdownSignal;
 
 /// Read buffer per connection: holds any request frame, and DATA streams
 /// through it in slices of up to this size.
@@ -180,7 +179,7 @@ impl Core {
     }
 
     fn now_secs(&self) -> u64 {
-        let now = unix_now_secs().max(self.clock_secs.get());
+        let now = crate::clock::unix_now_secs().max(self.clock_secs.get());
         self.clock_secs.set(now);
         now
     }

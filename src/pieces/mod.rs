@@ -11,6 +11,7 @@ pub mod race;
 pub mod remote;
 pub mod store;
 pub mod upload;
+pub mod wire;
 
 pub use format::{PieceId, SegmentId};
 pub use local::LocalStore;

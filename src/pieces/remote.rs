@@ -41,11 +41,11 @@ use super::format::PieceId;
 use super::store::{
     LocalBoxFuture, PieceBytes, PieceStat, PieceStore, PieceWriter, StoreError, StoreSpace,
 };
-use crate::node::conn::{deadline, FrameConn, WireError};
-use crate::node::order::{unix_now_secs, ClusterKey, Operation, Order, NODE_SCOPE};
-use crate::node::protocol::{
-    ErrorCode, ErrorReply, Frame, FrameType, NodeHealth, LIST_PAGE_IDS_MAX, NONCE_BYTES,
-    RESPONSE_BYTES_MAX,
+use crate::clock::unix_now_secs;
+use crate::pieces::wire::conn::{deadline, FrameConn, WireError};
+use crate::pieces::wire::order::{ClusterKey, Operation, Order, NODE_SCOPE, NONCE_BYTES};
+use crate::pieces::wire::protocol::{
+    ErrorCode, ErrorReply, Frame, FrameType, NodeHealth, LIST_PAGE_IDS_MAX, RESPONSE_BYTES_MAX,
 };
 
 /// Read buffer per connection: holds any response frame; DATA bypasses it.
@@ -260,7 +260,7 @@ impl Conn {
         store: &Inner,
         operation: Operation,
         piece: PieceId,
-    ) -> crate::node::SignedOrder {
+    ) -> crate::pieces::wire::SignedOrder {
         let now = unix_now_secs() as i64 + self.clock_offset_secs;
         let not_after = now.max(0) as u64 + store.config.order_ttl.as_secs();
         store

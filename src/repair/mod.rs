@@ -29,7 +29,8 @@ use std::rc::Rc;
 use glommio::channels::local_channel::{self, LocalReceiver, LocalSender};
 use serde::Serialize;
 
-use crate::cluster::{unix_now_ms, StoreSet};
+use crate::clock::unix_now_ms;
+use crate::cluster::StoreSet;
 use crate::config::RepairSettings;
 use crate::meta::{Meta, MetaError, Mutation, PiecePlacement, SegmentInfo};
 use crate::pieces::download::Hedge;

@@ -23,7 +23,8 @@ use futures_channel::mpsc::UnboundedSender;
 use serde::Deserialize;
 
 use crate::auth::HeadId;
-use crate::cluster::{unix_now_ms, StoreSet};
+use crate::clock::unix_now_ms;
+use crate::cluster::StoreSet;
 use crate::http::conn::{Exchange, RequestHandler};
 use crate::http::HttpError;
 use crate::meta::{CommitStats, MetaError, ProjectId};

@@ -21,7 +21,7 @@ use std::path::Path;
 
 use zeroize::Zeroizing;
 
-use super::ServeError;
+use super::error::ServeError;
 use crate::auth::{AccessKeyId, AccessRecord, Grant};
 use crate::config::ServeConfig;
 use crate::registry::Registry;
@@ -75,9 +75,7 @@ pub fn ensure_default_project(
         };
     }
     let grant = default_grant(registry, config)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let now = crate::clock::unix_now_secs_signed();
     let registered = registry
         .register_blocking(grant, now)
         .map_err(|e| other(&path, e))?;

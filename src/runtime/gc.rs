@@ -11,12 +11,12 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::shutdown::ShutdownSignal;
-use super::ServeError;
+use super::error::ServeError;
 use crate::cluster::{StoreSet, StoreTable};
 use crate::meta::{Meta, Mutation};
-use crate::node::ClusterKey;
+use crate::pieces::wire::ClusterKey;
 use crate::pieces::{PieceId, RemoteConfig, SegmentId};
+use crate::shutdown::ShutdownSignal;
 
 /// How often the collector looks at the GC queue.
 const COLLECT_INTERVAL: Duration = Duration::from_secs(1);

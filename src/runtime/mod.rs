@@ -6,8 +6,8 @@
 
 pub mod admin;
 pub mod bootstrap;
+pub mod error;
 pub mod gc;
-pub mod shutdown;
 
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -24,41 +24,14 @@ use crate::http::head::HeadLimits;
 use crate::http::transport::Transport;
 use crate::meta::Meta;
 use crate::metrics::{CoreMetrics, Metrics};
-use crate::node::ClusterKey;
+use crate::pieces::wire::ClusterKey;
 use crate::pieces::RemoteConfig;
 use crate::registry::Registry;
 use crate::repair::RepairWorker;
 use crate::s3::authn::Invalidation;
 use crate::s3::gateway::Gateway;
-use shutdown::ShutdownSignal;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    #[error("data folder {path}: {source}")]
-    Data {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{0}")]
-    Meta(#[from] crate::meta::MetaError),
-    #[error("tls: {0}")]
-    Tls(String),
-    #[error("listening on {addr}: {source}")]
-    Listen {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("piece store {0}")]
-    Store(String),
-    #[error("{0}")]
-    Stores(#[from] crate::cluster::registry::RegistryError),
-    #[error("cluster key {path}: {reason}")]
-    ClusterKey { path: String, reason: String },
-    #[error("signals: {0}")]
-    Signals(std::io::Error),
-    #[error("core {core}: {reason}")]
-    Core { core: usize, reason: String },
-}
+use crate::shutdown::ShutdownSignal;
+pub use error::ServeError;
 
 /// Runs the gateway until SIGINT or SIGTERM.
 pub fn serve(config: ServeConfig) -> Result<(), ServeError> {

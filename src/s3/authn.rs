@@ -357,12 +357,6 @@ fn denied(message: impl Into<std::borrow::Cow<'static, str>>) -> S3Error {
     S3Error::with_message(S3ErrorCode::AccessDenied, message)
 }
 
-pub fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 /// Authenticates a request head; `region` is the server's.
 pub async fn authenticate(
     registry: &Registry,
@@ -405,7 +399,7 @@ pub async fn authenticate(
             key
         }
     };
-    let now = now_unix();
+    let now = crate::clock::unix_now_secs_signed();
     let signature = auth.signature;
     let verified =
         sigv4::verify_request_owned(parts, auth, &signing_key, now).map_err(|e| match e {
@@ -619,13 +613,13 @@ mod tests {
         let project = registry.create_project_blocking("p").unwrap();
         let head = project.grant.head_id();
         let registered = registry
-            .register_blocking(project.grant, now_unix())
+            .register_blocking(project.grant, crate::clock::unix_now_secs_signed())
             .unwrap();
         let signer = RequestSigner::new(
             registered.access_key.expose(),
             registered.secret_key.as_bytes(),
             "us-east-1",
-            AmzDateTime::from_unix_secs(now_unix()).unwrap(),
+            AmzDateTime::from_unix_secs(crate::clock::unix_now_secs_signed()).unwrap(),
         );
         let host: (&str, &[u8]) = ("host", b"127.0.0.1");
         let unsigned = RequestParts {

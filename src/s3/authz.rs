@@ -5,11 +5,11 @@
 //! in their handlers with the helpers here.
 
 use crate::auth::{Action, Denied, ListScope};
+use crate::clock::unix_now_secs_signed as now_unix;
 use crate::meta::Precondition;
-use crate::s3::authn::now_unix;
+use crate::operation::Operation;
 use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::gateway::Request;
-use crate::s3::route::Operation;
 
 pub fn denied(reason: Denied) -> S3Error {
     S3Error::with_message(

@@ -2,26 +2,21 @@
 //! GetBucketLocation and GetBucketVersioning. Buckets belong to a project: two
 //! projects may each own a bucket of the same name.
 
+use crate::clock::unix_now_ms;
 use crate::http::conn::Exchange;
 use crate::meta::{BucketRecord, Mutation};
+use crate::s3::body::read_small_body;
+use crate::s3::common::owner;
 use crate::s3::error::{S3Error, S3ErrorCode as C};
-use crate::s3::gateway::{now_ms, Gateway, Request};
-use crate::s3::map;
-use crate::s3::object::{io_error, read_small_body};
+use crate::s3::gateway::{Gateway, Request};
+use crate::s3::map::{self, io_error};
 use crate::s3::xml::request::parse_create_bucket_configuration;
 use crate::s3::xml::response::{
     location_constraint_xml, versioning_configuration_never_enabled_xml, BucketEntry,
-    ListAllMyBucketsResult, Owner,
+    ListAllMyBucketsResult,
 };
 
 const XML: (&str, &str) = ("content-type", "application/xml");
-
-pub fn owner(req: &Request) -> Owner {
-    Owner {
-        id: req.project().to_hex(),
-        display_name: None,
-    }
-}
 
 pub async fn list_buckets(
     gw: &Gateway,
@@ -86,7 +81,7 @@ pub async fn create_bucket(
             project: req.project(),
             record: BucketRecord {
                 name: req.bucket().to_string(),
-                created_ms: now_ms(),
+                created_ms: unix_now_ms(),
                 location: region.clone(),
             },
         })

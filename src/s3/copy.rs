@@ -7,16 +7,18 @@
 use base64::Engine as _;
 
 use crate::auth::Action;
+use crate::clock::unix_now_ms;
 use crate::http::conn::Exchange;
 use crate::meta::{segment_ids, Mutation, ObjectRecord, PartRecord};
 use crate::object::{ObjectReader, ObjectWriter};
 use crate::pipeline::checksum::DigestRequest;
 use crate::pipeline::EtagMode;
+use crate::s3::body::record_write;
+use crate::s3::common::{part_algorithm, part_checksums, upload_ref, B64};
 use crate::s3::error::{S3Error, S3ErrorCode as C};
-use crate::s3::gateway::{now_ms, Gateway, Request};
-use crate::s3::list::{part_checksums, upload_ref};
-use crate::s3::multipart::part_algorithm;
-use crate::s3::object::{io_error, write_condition, ObjectHeaders, B64};
+use crate::s3::gateway::{Gateway, Request};
+use crate::s3::headers::{copy_conditions_fail, write_condition, ObjectHeaders};
+use crate::s3::map::io_error;
 use crate::s3::xml::response::{Checksums, CopyResult};
 use crate::s3::{authz, extents, map};
 
@@ -75,7 +77,7 @@ async fn source(
             other => map::meta_error(other),
         })?
         .ok_or_else(|| S3Error::no_such_key(&key))?;
-    if crate::s3::object::copy_conditions_fail(&ex.head, &record) {
+    if copy_conditions_fail(&ex.head, &record) {
         return Err(S3Error::new(C::PreconditionFailed));
     }
     Ok((bucket, key, record))
@@ -136,7 +138,7 @@ pub async fn copy_object(
     let record = ObjectRecord {
         size: src.size,
         etag: src.etag.clone(),
-        last_modified_ms: now_ms(),
+        last_modified_ms: unix_now_ms(),
         checksum: src.checksum.clone(),
         content_type,
         headers,
@@ -239,7 +241,7 @@ pub async fn upload_part_copy(
                 part_number,
                 size: src.size,
                 etag: src.etag.clone(),
-                last_modified_ms: now_ms(),
+                last_modified_ms: unix_now_ms(),
                 checksum: Some(checksum),
                 extents: body,
             };
@@ -277,7 +279,7 @@ pub async fn upload_part_copy(
                 }
             }
             let stored = writer.finish().await.map_err(map::object_error)?;
-            crate::s3::object::record_write(gw, &stored.stats);
+            record_write(gw, &stored.stats);
             let checksum = stored
                 .digest
                 .checksum
@@ -290,7 +292,7 @@ pub async fn upload_part_copy(
                 part_number,
                 size,
                 etag,
-                last_modified_ms: now_ms(),
+                last_modified_ms: unix_now_ms(),
                 checksum,
                 extents: body,
             };

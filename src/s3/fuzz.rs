@@ -6,9 +6,10 @@
 //! body that does not parse the same once written back, or a route that breaks
 //! a promise of [`route`]'s documentation.
 
+use crate::operation::Operation;
 use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::names;
-use crate::s3::route::{route, Addressing, Operation, RouteInput, UNSUPPORTED_SUBRESOURCES};
+use crate::s3::route::{route, Addressing, RouteInput, UNSUPPORTED_SUBRESOURCES};
 use crate::s3::xml::escape;
 use crate::s3::xml::request::{
     parse_complete_multipart_upload, parse_create_bucket_configuration, parse_delete,

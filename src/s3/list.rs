@@ -8,14 +8,13 @@ use base64::Engine as _;
 use crate::auth::ListScope;
 use crate::http::conn::Exchange;
 use crate::meta::{
-    ListPage, ListQuery, ObjectSummary, UploadId, UploadListQuery, UploadPage, UploadRef,
-    LIST_ENTRIES_MAX,
+    ListPage, ListQuery, ObjectSummary, UploadId, UploadListQuery, UploadPage, LIST_ENTRIES_MAX,
 };
 use crate::pipeline::checksum::ChecksumAlgorithm;
-use crate::s3::bucket::owner;
+use crate::s3::common::{owner, part_checksums, upload_ref};
 use crate::s3::error::S3Error;
 use crate::s3::gateway::{Gateway, Request};
-use crate::s3::object::io_error;
+use crate::s3::map::io_error;
 use crate::s3::xml::response::{
     Checksums, ListBucketResult, ListMultipartUploadsResult, ListPagination, ListPartsResult,
     ListVersionsResult, ObjectEntry, PartEntry, UploadEntry, STORAGE_CLASS_STANDARD,
@@ -447,32 +446,6 @@ async fn list_within(
         page.next_marker = Some(after);
     }
     Ok(page)
-}
-
-/// A part's checksum in the upload's algorithm, as ListParts shows it.
-pub fn part_checksums(algorithm: ChecksumAlgorithm, value: Option<String>) -> Checksums {
-    let mut checksums = Checksums::default();
-    let slot = match algorithm {
-        ChecksumAlgorithm::Crc32 => &mut checksums.crc32,
-        ChecksumAlgorithm::Crc32c => &mut checksums.crc32c,
-        ChecksumAlgorithm::Crc64Nvme => &mut checksums.crc64nvme,
-        ChecksumAlgorithm::Sha1 => &mut checksums.sha1,
-        ChecksumAlgorithm::Sha256 => &mut checksums.sha256,
-    };
-    *slot = value;
-    checksums
-}
-
-/// The upload a request names, or NoSuchUpload.
-pub fn upload_ref(req: &Request) -> Result<UploadRef, S3Error> {
-    let id = req.route.upload_id.as_deref().unwrap_or("");
-    let upload_id = UploadId::from_hex(id).ok_or_else(|| S3Error::no_such_upload(id))?;
-    Ok(UploadRef {
-        project: req.project(),
-        bucket: req.bucket().to_string(),
-        key: req.key().to_string(),
-        upload_id,
-    })
 }
 
 pub async fn list_parts(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Result<(), S3Error> {

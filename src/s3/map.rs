@@ -201,3 +201,7 @@ pub fn object_error(e: ObjectError) -> S3Error {
         other => S3Error::with_message(C::InternalError, other.to_string()),
     }
 }
+
+pub fn io_error(e: std::io::Error) -> S3Error {
+    S3Error::with_message(C::InternalError, format!("connection: {e}"))
+}

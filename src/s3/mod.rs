@@ -12,7 +12,10 @@
 //!
 //! The service half does I/O through the connection's `Exchange` and the
 //! metadata facade:
-//! - `gateway`: one core's service: route, authenticate, dispatch, errors;
+//! - `gateway`: one core's service state (`Gateway`) and the routed,
+//!   authenticated `Request` handlers see;
+//! - `service`: the request loop: route, authenticate, authorize, dispatch
+//!   to a handler, render errors; the only file that knows every handler;
 //! - `authn`: SigV4 verification and the per-core grant cache;
 //! - `authz`: what the caller's grant allows, per operation;
 //! - `payload`: the request body as signed (aws-chunked, chunk signatures,
@@ -20,17 +23,24 @@
 //! - `map`: the one place other layers' errors become S3 errors;
 //! - `extents`: content keys wrapped, unwrapped and rewrapped per object;
 //! - `register`: `POST /v1/access`, a grant registered as S3 credentials;
+//! - shared by the handlers, below all of them: `common` (ETag arithmetic,
+//!   part checksums, the listing owner), `headers` (object headers in and
+//!   out, read and write conditions), `body` (small XML bodies read whole,
+//!   object bodies received onto pieces);
 //! - handlers per operation family: `bucket`, `list`, `object`, `copy`,
 //!   `multipart`.
 
 pub mod authn;
 pub mod authz;
+pub mod body;
 pub mod bucket;
+pub mod common;
 pub mod copy;
 pub mod error;
 pub mod extents;
 pub mod fuzz;
 pub mod gateway;
+pub mod headers;
 pub mod list;
 pub mod map;
 pub mod multipart;
@@ -39,4 +49,5 @@ pub mod object;
 pub mod payload;
 pub mod register;
 pub mod route;
+pub mod service;
 pub mod xml;

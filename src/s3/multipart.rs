@@ -5,16 +5,18 @@
 
 use base64::Engine as _;
 
+use crate::clock::unix_now_ms;
 use crate::http::conn::Exchange;
 use crate::meta::{Mutation, ObjectRecord, PartRecord, StoredChecksum, UploadId, UploadRecord};
 use crate::pipeline::checksum::{ChecksumAlgorithm, ChecksumState};
-use crate::s3::error::{S3Error, S3ErrorCode as C};
-use crate::s3::gateway::{now_ms, Gateway, Request};
-use crate::s3::list::{part_checksums, upload_ref};
-use crate::s3::object::{
-    etag_digest_input, io_error, md5_hex, read_small_body, receive, write_condition, ObjectHeaders,
-    B64,
+use crate::s3::body::{read_small_body, receive};
+use crate::s3::common::{
+    etag_digest_input, md5_hex, part_algorithm, part_checksums, upload_ref, B64,
 };
+use crate::s3::error::{S3Error, S3ErrorCode as C};
+use crate::s3::gateway::{Gateway, Request};
+use crate::s3::headers::{write_condition, ObjectHeaders};
+use crate::s3::map::io_error;
 use crate::s3::xml::quote_etag;
 use crate::s3::xml::request::{parse_complete_multipart_upload, CompletedPart};
 use crate::s3::xml::response::{CompleteMultipartUploadResult, InitiateMultipartUploadResult};
@@ -23,15 +25,6 @@ use crate::s3::{authz, extents, map};
 const XML: (&str, &str) = ("content-type", "application/xml");
 /// S3's smallest part, but for the last.
 pub const PART_BYTES_MIN: u64 = 5 << 20;
-
-/// The algorithm of a part's stored checksum: the upload's, else CRC64NVME,
-/// which the pipeline computes on every write and which combines into a
-/// whole-object CRC64NVME when the upload completes.
-pub fn part_algorithm(upload: &UploadRecord) -> ChecksumAlgorithm {
-    upload
-        .checksum_algorithm
-        .unwrap_or(ChecksumAlgorithm::Crc64Nvme)
-}
 
 pub async fn create(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Result<(), S3Error> {
     let headers = ObjectHeaders::from_request(&ex.head)?;
@@ -61,7 +54,7 @@ pub async fn create(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Resul
             record: UploadRecord {
                 upload_id,
                 key: req.key().to_string(),
-                initiated_ms: now_ms(),
+                initiated_ms: unix_now_ms(),
                 content_type: headers.content_type,
                 headers: headers.headers,
                 user_metadata: headers.user_metadata,
@@ -139,7 +132,7 @@ pub async fn upload_part(
                 part_number,
                 size,
                 etag: received.etag.clone(),
-                last_modified_ms: now_ms(),
+                last_modified_ms: unix_now_ms(),
                 checksum: Some(part_checksum),
                 extents: body,
             },
@@ -305,7 +298,7 @@ pub async fn complete(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Res
     let object = ObjectRecord {
         size: used.iter().map(|p| p.size).sum(),
         etag: etag.clone(),
-        last_modified_ms: now_ms(),
+        last_modified_ms: unix_now_ms(),
         checksum: Some(checksum.clone()),
         content_type: record.content_type.clone(),
         headers: record.headers.clone(),

@@ -1,215 +1,28 @@
 //! Object operations: PutObject, GetObject and HeadObject (ranges, conditions,
-//! response overrides, checksums), DeleteObject and DeleteObjects. Also the
-//! request-body path shared with UploadPart: payload → pipeline → pieces,
-//! checked against every digest the client claimed before anything commits.
-
-use base64::Engine as _;
+//! response overrides, checksums), DeleteObject and DeleteObjects. The body
+//! of a write is received by `body::receive`, shared with UploadPart.
 
 use crate::auth::Action;
+use crate::clock::unix_now_ms;
 use crate::http::conn::Exchange;
-use crate::http::head::RequestHead;
-use crate::meta::{Mutation, ObjectRecord, Precondition, StoredChecksum};
-use crate::object::{ObjectReader, ObjectWriter, StoredObject};
-use crate::pipeline::checksum::{hex, ChecksumAlgorithm, DigestRequest, ObjectHasher};
-use crate::pipeline::EtagMode;
+use crate::meta::{Mutation, ObjectRecord, Precondition};
+use crate::object::ObjectReader;
+use crate::pipeline::checksum::ChecksumAlgorithm;
+use crate::s3::body::{read_small_body, receive};
 use crate::s3::error::{S3Error, S3ErrorCode as C};
-use crate::s3::gateway::{now_ms, Gateway, Request};
-use crate::s3::payload::{DigestClaims, Payload};
+use crate::s3::gateway::{Gateway, Request};
+use crate::s3::headers::{
+    check_read_conditions, checksum_headers, object_headers, write_condition, ObjectHeaders,
+};
+use crate::s3::map::io_error;
+use crate::s3::xml::quote_etag;
 use crate::s3::xml::request::parse_delete;
 use crate::s3::xml::response::{DeleteOutcome, DeleteResult};
-use crate::s3::xml::{quote_etag, unquote_etag};
 use crate::s3::{authz, extents, map, names};
-
-pub const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// Bodies larger than this are preceded by a check that the bucket exists
 /// (and of the write's condition), so a doomed upload is refused before it is sent.
 const PRECHECK_BYTES_MIN: u64 = 1 << 20;
-
-/// Headers S3 keeps with an object and returns on GET and HEAD.
-pub const KEPT_HEADERS: [&str; 5] = [
-    "cache-control",
-    "content-disposition",
-    "content-encoding",
-    "content-language",
-    "expires",
-];
-
-/// Content type, kept headers and user metadata of a PUT or CreateMultipartUpload.
-pub struct ObjectHeaders {
-    pub content_type: Option<String>,
-    pub headers: Vec<(String, String)>,
-    pub user_metadata: Vec<(String, String)>,
-}
-
-impl ObjectHeaders {
-    pub fn from_request(head: &RequestHead) -> Result<Self, S3Error> {
-        let text = |name: &str| -> Result<Option<String>, S3Error> {
-            match head.header(name) {
-                None => Ok(None),
-                Some(value) => std::str::from_utf8(value)
-                    .map(|v| Some(v.trim().to_string()))
-                    .map_err(|_| S3Error::invalid_argument("header is not UTF-8", name, "")),
-            }
-        };
-        let mut headers = Vec::new();
-        for name in KEPT_HEADERS {
-            let Some(mut value) = text(name)? else {
-                continue;
-            };
-            if name == "content-encoding" {
-                // aws-chunked describes the transfer, not the object.
-                value = value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("aws-chunked"))
-                    .collect::<Vec<_>>()
-                    .join(",");
-                if value.is_empty() {
-                    continue;
-                }
-            }
-            headers.push((name.to_string(), value));
-        }
-        let mut user_metadata = Vec::new();
-        for (name, value) in head.headers() {
-            if let Some(meta) = name.strip_prefix(names::USER_METADATA_PREFIX) {
-                let value = String::from_utf8_lossy(value).trim().to_string();
-                user_metadata.push((meta.to_string(), value));
-            }
-        }
-        names::check_user_metadata_size(
-            user_metadata.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-        )?;
-        Ok(Self {
-            content_type: text("content-type")?,
-            headers,
-            user_metadata,
-        })
-    }
-}
-
-/// A body received and stored on pieces, every claim about it checked.
-pub struct Received {
-    pub stored: StoredObject,
-    pub claims: DigestClaims,
-    pub etag: String,
-}
-
-impl Received {
-    /// The checksum S3 keeps for the object: the one the client used, else
-    /// CRC64NVME (S3's default), which the pipeline computes on every write.
-    pub fn checksum(&self, default: ChecksumAlgorithm) -> StoredChecksum {
-        match &self.stored.digest.checksum {
-            Some(value) => StoredChecksum {
-                algorithm: value.algorithm,
-                value: B64.encode(&value.bytes),
-                composite_parts: None,
-            },
-            None => {
-                debug_assert_eq!(default, ChecksumAlgorithm::Crc64Nvme);
-                StoredChecksum {
-                    algorithm: ChecksumAlgorithm::Crc64Nvme,
-                    value: B64.encode(self.stored.digest.crc64nvme.to_be_bytes()),
-                    composite_parts: None,
-                }
-            }
-        }
-    }
-}
-
-/// Streams the request body through the pipeline onto the piece stores and
-/// checks the signed payload hash, chunk signatures, length, Content-MD5 and
-/// x-amz-checksum-*. On any failure the pieces written are deleted.
-pub async fn receive(
-    gw: &Gateway,
-    ex: &mut Exchange<'_>,
-    req: &Request,
-    checksum_algorithm: Option<ChecksumAlgorithm>,
-) -> Result<Received, S3Error> {
-    let mut claims = DigestClaims::from_headers(|name| ex.head.header_str(name).map(String::from))?;
-    if claims.algorithm.is_none() {
-        claims.algorithm = checksum_algorithm;
-    }
-    let decoded_length = ex
-        .head
-        .header_str("x-amz-decoded-content-length")
-        .map(String::from);
-    let mut payload = Payload::new(
-        &req.caller.verified,
-        &req.caller.signing_key,
-        decoded_length.as_deref(),
-        ex.declared_length(),
-        gw.config.limits.object_bytes_max,
-    )?;
-    let md5 = gw.config.etag == EtagMode::Md5 || claims.content_md5.is_some();
-    let digests = DigestRequest {
-        md5,
-        checksum: claims.algorithm,
-    };
-    // The body waits in the socket until this core has an upload slot: the
-    // writer's buffers are what an upload costs in memory.
-    let _slot = gw
-        .uploads
-        .acquire_permit(1)
-        .await
-        .map_err(|e| S3Error::with_message(C::InternalError, format!("upload slot: {e}")))?;
-    let mut writer = ObjectWriter::new(gw.pipeline.clone(), gw.stores.clone(), digests)
-        .map_err(map::object_error)?;
-    loop {
-        match payload.next(ex).await {
-            Ok(Some(data)) => writer.write(data).await.map_err(map::object_error)?,
-            Ok(None) => break,
-            Err(e) => {
-                writer.abort();
-                return Err(e);
-            }
-        }
-    }
-    let stored = writer.finish().await.map_err(map::object_error)?;
-    record_write(gw, &stored.stats);
-    if let Err(e) = claims.check(&stored.digest, payload.trailers()) {
-        extents::discard_written(&gw.stores, &stored.extents);
-        return Err(e);
-    }
-    let etag = stored
-        .digest
-        .etag(if md5 { EtagMode::Md5 } else { EtagMode::Fast });
-    Ok(Received {
-        stored,
-        claims,
-        etag,
-    })
-}
-
-/// Adds a write's stage times and piece transfers to this core's metrics.
-pub fn record_write(gw: &Gateway, stats: &crate::object::WriteStats) {
-    use crate::metrics::{CoreMetrics, Stage};
-    let c = gw.counters();
-    c.stage(Stage::Hash, stats.stages.hash);
-    c.stage(Stage::Encrypt, stats.stages.encrypt);
-    c.stage(Stage::Encode, stats.stages.encode);
-    c.stage(Stage::PieceWrite, stats.piece_write);
-    CoreMetrics::add(&c.pieces_started, stats.pieces_started);
-    CoreMetrics::add(&c.pieces_committed, stats.pieces_committed);
-    CoreMetrics::add(&c.pieces_cancelled, stats.pieces_cancelled);
-    CoreMetrics::add(&c.pieces_failed, stats.pieces_failed);
-}
-
-/// `If-None-Match: *` and `If-Match` on a write.
-pub fn write_condition(head: &RequestHead) -> Result<Option<Precondition>, S3Error> {
-    if let Some(value) = head.header_str("if-none-match") {
-        if value.trim() == "*" {
-            return Ok(Some(Precondition::IfNoneMatchStar));
-        }
-        return Err(S3Error::not_implemented(
-            "If-None-Match on a write supports only *",
-        ));
-    }
-    Ok(head
-        .header_str("if-match")
-        .map(|v| Precondition::IfMatch(unquote_etag(v.trim()).to_string())))
-}
 
 pub async fn put_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Result<(), S3Error> {
     let headers = ObjectHeaders::from_request(&ex.head)?;
@@ -252,7 +65,7 @@ pub async fn put_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> R
     let record = ObjectRecord {
         size,
         etag: received.etag.clone(),
-        last_modified_ms: now_ms(),
+        last_modified_ms: unix_now_ms(),
         checksum: Some(checksum.clone()),
         content_type: headers.content_type,
         headers: headers.headers,
@@ -336,114 +149,6 @@ fn parse_range(header: &str, size: u64) -> RangeSpec {
             }
         }
         _ => RangeSpec::Whole,
-    }
-}
-
-/// Whether an `If-Match`/`If-None-Match` list names `etag` (`*` names any).
-fn etag_matches(list: &str, etag: &str) -> bool {
-    list.split(',')
-        .map(|t| t.trim().trim_start_matches("W/"))
-        .any(|t| t == "*" || unquote_etag(t) == etag)
-}
-
-fn parse_http_date(value: &str) -> Option<u64> {
-    httpdate::parse_http_date(value.trim())
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_secs())
-}
-
-/// RFC 9110 §13.2.2 order: If-Match, If-Unmodified-Since, If-None-Match,
-/// If-Modified-Since. `Ok(Some(304))` to answer Not Modified.
-fn check_read_conditions(
-    head: &RequestHead,
-    prefix: &str,
-    record: &ObjectRecord,
-) -> Result<Option<u16>, S3Error> {
-    let get = |name: &str| {
-        head.header_str(&format!("{prefix}{name}"))
-            .map(str::to_string)
-    };
-    let modified_secs = record.last_modified_ms / 1000;
-    let if_match = get("if-match");
-    if let Some(list) = &if_match {
-        if !etag_matches(list, &record.etag) {
-            return Err(S3Error::new(C::PreconditionFailed).field("Condition", "If-Match"));
-        }
-    } else if let Some(since) = get("if-unmodified-since")
-        .as_deref()
-        .and_then(parse_http_date)
-    {
-        if modified_secs > since {
-            return Err(
-                S3Error::new(C::PreconditionFailed).field("Condition", "If-Unmodified-Since")
-            );
-        }
-    }
-    let if_none_match = get("if-none-match");
-    if let Some(list) = &if_none_match {
-        if etag_matches(list, &record.etag) {
-            return Ok(Some(304));
-        }
-    } else if let Some(since) = get("if-modified-since")
-        .as_deref()
-        .and_then(parse_http_date)
-    {
-        if modified_secs <= since {
-            return Ok(Some(304));
-        }
-    }
-    Ok(None)
-}
-
-/// Whether a copy's `x-amz-copy-source-if-*` conditions refuse the source.
-pub fn copy_conditions_fail(head: &RequestHead, record: &ObjectRecord) -> bool {
-    !matches!(
-        check_read_conditions(head, "x-amz-copy-source-", record),
-        Ok(None)
-    )
-}
-
-/// Response headers describing an object (shared by GET, HEAD and copies).
-pub fn object_headers(record: &ObjectRecord) -> Vec<(String, String)> {
-    let mut out = vec![
-        ("etag".to_string(), quote_etag(&record.etag)),
-        (
-            "last-modified".to_string(),
-            httpdate::fmt_http_date(
-                std::time::UNIX_EPOCH + std::time::Duration::from_millis(record.last_modified_ms),
-            ),
-        ),
-        (
-            "content-type".to_string(),
-            record
-                .content_type
-                .clone()
-                .unwrap_or_else(|| "binary/octet-stream".to_string()),
-        ),
-    ];
-    out.extend(record.headers.iter().cloned());
-    for (name, value) in &record.user_metadata {
-        out.push((
-            format!("{}{name}", names::USER_METADATA_PREFIX),
-            value.clone(),
-        ));
-    }
-    out
-}
-
-/// The checksum headers of a whole-object GET or HEAD.
-pub fn checksum_headers(checksum: &StoredChecksum) -> Vec<(String, String)> {
-    let name = format!("x-amz-checksum-{}", checksum.algorithm.header_name());
-    match checksum.composite_parts {
-        Some(parts) => vec![
-            (name, format!("{}-{parts}", checksum.value)),
-            ("x-amz-checksum-type".into(), "COMPOSITE".into()),
-        ],
-        None => vec![
-            (name, checksum.value.clone()),
-            ("x-amz-checksum-type".into(), "FULL_OBJECT".into()),
-        ],
     }
 }
 
@@ -591,10 +296,6 @@ fn part_range(record: &ObjectRecord, part: u32) -> Result<(std::ops::Range<u64>,
     ))
 }
 
-pub fn io_error(e: std::io::Error) -> S3Error {
-    S3Error::with_message(C::InternalError, format!("connection: {e}"))
-}
-
 pub async fn delete_object(
     gw: &Gateway,
     ex: &mut Exchange<'_>,
@@ -609,55 +310,6 @@ pub async fn delete_object(
         .await
         .map_err(map::meta_error)?;
     ex.respond(204, &[], b"").await.map_err(io_error)
-}
-
-/// Reads a small request body (XML) whole, within `limit` bytes, with the
-/// payload checks; returns it and the claims made about it.
-pub async fn read_small_body(
-    ex: &mut Exchange<'_>,
-    req: &Request,
-    limit: usize,
-) -> Result<(Vec<u8>, DigestClaims), S3Error> {
-    let claims = DigestClaims::from_headers(|name| ex.head.header_str(name).map(String::from))?;
-    let decoded_length = ex
-        .head
-        .header_str("x-amz-decoded-content-length")
-        .map(String::from);
-    let mut payload = Payload::new(
-        &req.caller.verified,
-        &req.caller.signing_key,
-        decoded_length.as_deref(),
-        ex.declared_length(),
-        limit as u64,
-    )
-    .map_err(|e| {
-        if e.code == C::EntityTooLarge {
-            S3Error::new(C::MaxMessageLengthExceeded)
-        } else {
-            e
-        }
-    })?;
-    let mut body = Vec::new();
-    while let Some(data) = payload.next(ex).await.map_err(|e| {
-        if e.code == C::EntityTooLarge {
-            S3Error::new(C::MaxMessageLengthExceeded)
-        } else {
-            e
-        }
-    })? {
-        body.extend_from_slice(data);
-    }
-    let mut hasher = ObjectHasher::new(DigestRequest {
-        md5: claims.content_md5.is_some(),
-        checksum: claims.algorithm,
-    });
-    hasher.update(&body);
-    let digest = hasher.finish(DigestRequest {
-        md5: claims.content_md5.is_some(),
-        checksum: claims.algorithm,
-    });
-    claims.check(&digest, payload.trailers())?;
-    Ok((body, claims))
 }
 
 pub async fn delete_objects(
@@ -744,23 +396,6 @@ pub async fn delete_objects(
         .map_err(io_error)
 }
 
-/// Hex of an MD5 ETag, or the bytes of any other ETag: the input of a
-/// multipart ETag.
-pub fn etag_digest_input(etag: &str) -> Vec<u8> {
-    if etag.len() == 32 && etag.bytes().all(|b| b.is_ascii_hexdigit()) {
-        (0..16)
-            .map(|i| u8::from_str_radix(&etag[2 * i..2 * i + 2], 16).expect("hex"))
-            .collect()
-    } else {
-        etag.as_bytes().to_vec()
-    }
-}
-
-pub fn md5_hex(data: &[u8]) -> String {
-    use md5::Digest as _;
-    hex(&md5::Md5::digest(data))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -785,14 +420,5 @@ mod tests {
         for (header, size, want) in cases {
             assert_eq!(parse_range(header, size), want, "{header} of {size}");
         }
-    }
-
-    #[test]
-    fn etag_lists() {
-        assert!(etag_matches("\"abc\"", "abc"));
-        assert!(etag_matches("\"x\", \"abc\"", "abc"));
-        assert!(etag_matches("*", "abc"));
-        assert!(etag_matches("W/\"abc\"", "abc"));
-        assert!(!etag_matches("\"abd\"", "abc"));
     }
 }

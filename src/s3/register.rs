@@ -14,7 +14,6 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::auth::Grant;
 use crate::http::conn::Exchange;
 use crate::registry::RegistryError;
-use crate::s3::authn::now_unix;
 use crate::s3::gateway::Gateway;
 use crate::s3::route::virtual_host_bucket;
 
@@ -112,7 +111,11 @@ pub async fn register(gw: &Gateway, ex: &mut Exchange<'_>) {
         Ok(grant) => grant,
         Err(e) => return answer(ex, 400, &error_body(&format!("access grant: {e}"))).await,
     };
-    match gw.registry.register(grant, now_unix()).await {
+    match gw
+        .registry
+        .register(grant, crate::clock::unix_now_secs_signed())
+        .await
+    {
         Ok(registered) => {
             let scheme = if gw.config.tls.is_some() {
                 "https"

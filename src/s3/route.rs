@@ -1,4 +1,4 @@
-//! The S3 surface as one enum, and `route`, the one function from a request's
+//! `route`, the one function from a request's
 //! method, target and host to the operation it asks for, its bucket and key.
 //!
 //! Addressing: path style (`/bucket/key`) and virtual-hosted style
@@ -18,88 +18,9 @@
 //! `response-*`, `X-Amz-*`, cache busters) are the handlers' or sigv4's and are
 //! ignored here, as S3 ignores parameters it does not know.
 
+use crate::operation::Operation;
 use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::names;
-
-macro_rules! operations {
-    ($($(#[$doc:meta])* $operation:ident,)*) => {
-        /// Every S3 operation ringgate supports.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum Operation {
-            $($(#[$doc])* $operation,)*
-        }
-
-        impl Operation {
-            pub const ALL: &'static [Operation] = &[$(Operation::$operation,)*];
-
-            /// The S3 API name, e.g. `"ListObjectsV2"` (also the SDKs' `x-id`).
-            pub fn name(self) -> &'static str {
-                match self {
-                    $(Operation::$operation => stringify!($operation),)*
-                }
-            }
-        }
-    };
-}
-
-operations! {
-    ListBuckets,
-    CreateBucket,
-    HeadBucket,
-    DeleteBucket,
-    GetBucketLocation,
-    /// Always answers "never enabled": ringgate has no versioning.
-    GetBucketVersioning,
-    /// ListObjects version 1.
-    ListObjects,
-    ListObjectsV2,
-    /// Every object as its single `null` version.
-    ListObjectVersions,
-    ListMultipartUploads,
-    DeleteObjects,
-    PutObject,
-    CopyObject,
-    GetObject,
-    HeadObject,
-    DeleteObject,
-    CreateMultipartUpload,
-    UploadPart,
-    UploadPartCopy,
-    CompleteMultipartUpload,
-    AbortMultipartUpload,
-    ListParts,
-}
-
-impl Operation {
-    /// The operation called `name` (exact S3 API name).
-    pub fn from_name(name: &str) -> Option<Operation> {
-        Operation::ALL.iter().copied().find(|op| op.name() == name)
-    }
-
-    /// Whether the operation addresses an object (and so has a key).
-    pub fn has_key(self) -> bool {
-        matches!(
-            self,
-            Operation::PutObject
-                | Operation::CopyObject
-                | Operation::GetObject
-                | Operation::HeadObject
-                | Operation::DeleteObject
-                | Operation::CreateMultipartUpload
-                | Operation::UploadPart
-                | Operation::UploadPartCopy
-                | Operation::CompleteMultipartUpload
-                | Operation::AbortMultipartUpload
-                | Operation::ListParts
-        )
-    }
-}
-
-impl std::fmt::Display for Operation {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// What `route` needs of a request.
 #[derive(Clone, Copy, Debug)]

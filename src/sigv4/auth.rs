@@ -5,11 +5,14 @@
 
 use std::fmt;
 
-use super::{
-    canonical::RequestParts, excerpt, query_pairs, signature_from_hex, trim_ows, AmzDateTime,
-    Malformed, PayloadHash, SigV4Error, ALGORITHM, CLOCK_SKEW_SECS_MAX, PRESIGNED_EXPIRES_SECS_MAX,
-    SCOPE_TERMINATOR, SERVICE,
+use super::constants::{
+    ALGORITHM, CLOCK_SKEW_SECS_MAX, PRESIGNED_EXPIRES_SECS_MAX, SCOPE_TERMINATOR, SERVICE,
 };
+use super::date::AmzDateTime;
+use super::error::{Malformed, SigV4Error};
+use super::payload::PayloadHash;
+use super::request::{query_pairs, RequestParts};
+use super::text::{excerpt, signature_from_hex, trim_ows};
 
 /// The credential scope `yyyymmdd/region/s3/aws4_request`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -17,10 +17,12 @@
 
 use sha2::{Digest, Sha256};
 
-use super::{
-    is_ows, key::mac_matches, sign, signature_from_hex, signature_hex, trim_ows, AmzDateTime,
-    Scope, SigV4Error, SigningKey, EMPTY_SHA256_HEX,
-};
+use super::auth::Scope;
+use super::constants::EMPTY_SHA256_HEX;
+use super::date::AmzDateTime;
+use super::error::SigV4Error;
+use super::key::{mac_matches, sign, SigningKey};
+use super::text::{is_ows, signature_from_hex, signature_hex, trim_ows};
 
 const CHUNK_ALGORITHM: &str = "AWS4-HMAC-SHA256-PAYLOAD";
 const TRAILER_ALGORITHM: &str = "AWS4-HMAC-SHA256-TRAILER";

@@ -2,12 +2,16 @@
 //! headers to add), presign a URL (the query to send), and start the chunk
 //! chain. It goes through the server's canonicalisation code, not a copy.
 
-use super::{
-    canonical::{build_canonical_request, uri_encode, RequestParts},
-    sign, signature_hex, signing_key, string_to_sign, AmzDateTime, ChunkSigner, Malformed,
-    PayloadHash, Scope, SigV4Error, SignedHeaders, SigningKey, ALGORITHM,
-    PRESIGNED_EXPIRES_SECS_MAX,
-};
+use super::auth::{Scope, SignedHeaders};
+use super::canonical::{build_canonical_request, string_to_sign, uri_encode};
+use super::chunk::ChunkSigner;
+use super::constants::{ALGORITHM, PRESIGNED_EXPIRES_SECS_MAX};
+use super::date::AmzDateTime;
+use super::error::{Malformed, SigV4Error};
+use super::key::{sign, signing_key, SigningKey};
+use super::payload::PayloadHash;
+use super::request::RequestParts;
+use super::text::signature_hex;
 
 /// Headers the signer writes itself: any the caller passes are replaced.
 const SIGNER_HEADERS: [&str; 4] = [

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use super::{excerpt, SigV4Error};
+use super::text::excerpt;
 
 const SECS_PER_DAY: i64 = 86_400;
 /// Four-digit years only: the text form has no room for more.
@@ -18,11 +18,17 @@ pub struct AmzDateTime {
     unix_secs: i64,
 }
 
+/// Text that is not a `yyyymmddThhmmssZ` time (an excerpt of it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidDate {
+    pub value: String,
+}
+
 impl AmzDateTime {
     /// Parses exactly `yyyymmddThhmmssZ`: 16 bytes, a real calendar date, hours
     /// below 24, minutes and seconds below 60 (no leap second: no client sends one).
-    pub fn parse(value: &[u8]) -> Result<Self, SigV4Error> {
-        let invalid = || SigV4Error::InvalidAmzDate {
+    pub fn parse(value: &[u8]) -> Result<Self, InvalidDate> {
+        let invalid = || InvalidDate {
             value: excerpt(value),
         };
         let [y0, y1, y2, y3, mo0, mo1, d0, d1, b'T', h0, h1, mi0, mi1, s0, s1, b'Z'] = *value

@@ -236,7 +236,7 @@ pub fn fuzz_sign_verify(data: &[u8]) {
         if verified.is_presigned() {
             token.clone()
         } else {
-            String::from_utf8_lossy(super::trim_ows(token.as_bytes())).into_owned()
+            String::from_utf8_lossy(super::text::trim_ows(token.as_bytes())).into_owned()
         }
     });
     assert_eq!(verified.security_token(), expected_token.as_deref());

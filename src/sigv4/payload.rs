@@ -1,7 +1,8 @@
 //! `PayloadHash`: what `x-amz-content-sha256` promises about the body, which
 //! is also the last line of the canonical request, verbatim.
 
-use super::{excerpt, signature_from_hex, signature_hex, trim_ows, SigV4Error};
+use super::error::SigV4Error;
+use super::text::{excerpt, signature_from_hex, signature_hex, trim_ows};
 
 const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
 const STREAMING_SIGNED: &str = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";

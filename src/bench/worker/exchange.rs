@@ -8,8 +8,8 @@ use std::time::{Instant, SystemTime};
 use base64::Engine as _;
 use md5::Digest as _;
 
-use super::ops::OpError;
-use super::Core;
+use super::error::OpError;
+use super::thread::Core;
 use crate::bench::body::{BodyEncoder, BodyPlan};
 use crate::bench::client::{Conn, HttpError};
 use crate::bench::content::{Corrupt, Verifier};

@@ -22,7 +22,6 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-use super::protocol::NONCE_BYTES;
 use crate::pieces::format::{PieceId, SegmentId};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -71,13 +70,9 @@ impl Operation {
     }
 }
 
-/// The wall clock in unix seconds: what orders' expiries are written in and
-/// judged against (verification itself takes the time as an argument).
-pub fn unix_now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
+/// The per-connection random value a node sends in HELLO; orders on that
+/// connection are signed over it.
+pub const NONCE_BYTES: usize = 16;
 
 /// The all-zero piece id that list and ping orders name (they concern the node).
 pub const NODE_SCOPE: PieceId = PieceId {

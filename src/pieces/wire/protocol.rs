@@ -12,7 +12,7 @@
 
 use std::ops::Range;
 
-use super::order::{SignedOrder, ORDER_BYTES};
+use super::order::{SignedOrder, NONCE_BYTES, ORDER_BYTES};
 use crate::pieces::format::{PieceId, SegmentId};
 
 /// The protocol version this build speaks, carried in every frame header.
@@ -34,9 +34,6 @@ pub const LIST_PAGE_IDS_MAX: usize = (RESPONSE_BYTES_MAX - PAGE_FIXED_BYTES) / P
 /// The longest message an ERROR carries; longer ones are cut when encoded.
 pub const ERROR_MESSAGE_BYTES_MAX: usize = 1024;
 const ERROR_FIXED_BYTES: usize = 16;
-/// The per-connection random value a node sends in HELLO; orders on that
-/// connection are signed over it (see `order`).
-pub const NONCE_BYTES: usize = 16;
 
 /// Every frame type, with its byte on the wire. Requests (client to node) are
 /// below 0x80, responses at or above; HELLO and DATA flow from the node and in

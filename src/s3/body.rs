@@ -1,0 +1,172 @@
+//! Request bodies: a small XML body read whole, and an object body streamed
+//! through the pipeline onto the piece stores (PutObject, UploadPart),
+//! checked against every digest the client claimed before anything commits.
+
+use base64::Engine as _;
+
+use crate::http::conn::Exchange;
+use crate::meta::StoredChecksum;
+use crate::object::{ObjectWriter, StoredObject};
+use crate::pipeline::checksum::{ChecksumAlgorithm, DigestRequest, ObjectHasher};
+use crate::pipeline::EtagMode;
+use crate::s3::common::B64;
+use crate::s3::error::{S3Error, S3ErrorCode as C};
+use crate::s3::gateway::{Gateway, Request};
+use crate::s3::payload::{DigestClaims, Payload};
+use crate::s3::{extents, map};
+
+/// A body received and stored on pieces, every claim about it checked.
+pub struct Received {
+    pub stored: StoredObject,
+    pub claims: DigestClaims,
+    pub etag: String,
+}
+
+impl Received {
+    /// The checksum S3 keeps for the object: the one the client used, else
+    /// CRC64NVME (S3's default), which the pipeline computes on every write.
+    pub fn checksum(&self, default: ChecksumAlgorithm) -> StoredChecksum {
+        match &self.stored.digest.checksum {
+            Some(value) => StoredChecksum {
+                algorithm: value.algorithm,
+                value: B64.encode(&value.bytes),
+                composite_parts: None,
+            },
+            None => {
+                debug_assert_eq!(default, ChecksumAlgorithm::Crc64Nvme);
+                StoredChecksum {
+                    algorithm: ChecksumAlgorithm::Crc64Nvme,
+                    value: B64.encode(self.stored.digest.crc64nvme.to_be_bytes()),
+                    composite_parts: None,
+                }
+            }
+        }
+    }
+}
+
+/// Streams the request body through the pipeline onto the piece stores and
+/// checks the signed payload hash, chunk signatures, length, Content-MD5 and
+/// x-amz-checksum-*. On any failure the pieces written are deleted.
+pub async fn receive(
+    gw: &Gateway,
+    ex: &mut Exchange<'_>,
+    req: &Request,
+    checksum_algorithm: Option<ChecksumAlgorithm>,
+) -> Result<Received, S3Error> {
+    let mut claims = DigestClaims::from_headers(|name| ex.head.header_str(name).map(String::from))?;
+    if claims.algorithm.is_none() {
+        claims.algorithm = checksum_algorithm;
+    }
+    let decoded_length = ex
+        .head
+        .header_str("x-amz-decoded-content-length")
+        .map(String::from);
+    let mut payload = Payload::new(
+        &req.caller.verified,
+        &req.caller.signing_key,
+        decoded_length.as_deref(),
+        ex.declared_length(),
+        gw.config.limits.object_bytes_max,
+    )?;
+    let md5 = gw.config.etag == EtagMode::Md5 || claims.content_md5.is_some();
+    let digests = DigestRequest {
+        md5,
+        checksum: claims.algorithm,
+    };
+    // The body waits in the socket until this core has an upload slot: the
+    // writer's buffers are what an upload costs in memory.
+    let _slot = gw
+        .uploads
+        .acquire_permit(1)
+        .await
+        .map_err(|e| S3Error::with_message(C::InternalError, format!("upload slot: {e}")))?;
+    let mut writer = ObjectWriter::new(gw.pipeline.clone(), gw.stores.clone(), digests)
+        .map_err(map::object_error)?;
+    loop {
+        match payload.next(ex).await {
+            Ok(Some(data)) => writer.write(data).await.map_err(map::object_error)?,
+            Ok(None) => break,
+            Err(e) => {
+                writer.abort();
+                return Err(e);
+            }
+        }
+    }
+    let stored = writer.finish().await.map_err(map::object_error)?;
+    record_write(gw, &stored.stats);
+    if let Err(e) = claims.check(&stored.digest, payload.trailers()) {
+        extents::discard_written(&gw.stores, &stored.extents);
+        return Err(e);
+    }
+    let etag = stored
+        .digest
+        .etag(if md5 { EtagMode::Md5 } else { EtagMode::Fast });
+    Ok(Received {
+        stored,
+        claims,
+        etag,
+    })
+}
+
+/// Adds a write's stage times and piece transfers to this core's metrics.
+pub fn record_write(gw: &Gateway, stats: &crate::object::WriteStats) {
+    use crate::metrics::{CoreMetrics, Stage};
+    let c = gw.counters();
+    c.stage(Stage::Hash, stats.stages.hash);
+    c.stage(Stage::Encrypt, stats.stages.encrypt);
+    c.stage(Stage::Encode, stats.stages.encode);
+    c.stage(Stage::PieceWrite, stats.piece_write);
+    CoreMetrics::add(&c.pieces_started, stats.pieces_started);
+    CoreMetrics::add(&c.pieces_committed, stats.pieces_committed);
+    CoreMetrics::add(&c.pieces_cancelled, stats.pieces_cancelled);
+    CoreMetrics::add(&c.pieces_failed, stats.pieces_failed);
+}
+
+/// Reads a small request body (XML) whole, within `limit` bytes, with the
+/// payload checks; returns it and the claims made about it.
+pub async fn read_small_body(
+    ex: &mut Exchange<'_>,
+    req: &Request,
+    limit: usize,
+) -> Result<(Vec<u8>, DigestClaims), S3Error> {
+    let claims = DigestClaims::from_headers(|name| ex.head.header_str(name).map(String::from))?;
+    let decoded_length = ex
+        .head
+        .header_str("x-amz-decoded-content-length")
+        .map(String::from);
+    let mut payload = Payload::new(
+        &req.caller.verified,
+        &req.caller.signing_key,
+        decoded_length.as_deref(),
+        ex.declared_length(),
+        limit as u64,
+    )
+    .map_err(|e| {
+        if e.code == C::EntityTooLarge {
+            S3Error::new(C::MaxMessageLengthExceeded)
+        } else {
+            e
+        }
+    })?;
+    let mut body = Vec::new();
+    while let Some(data) = payload.next(ex).await.map_err(|e| {
+        if e.code == C::EntityTooLarge {
+            S3Error::new(C::MaxMessageLengthExceeded)
+        } else {
+            e
+        }
+    })? {
+        body.extend_from_slice(data);
+    }
+    let mut hasher = ObjectHasher::new(DigestRequest {
+        md5: claims.content_md5.is_some(),
+        checksum: claims.algorithm,
+    });
+    hasher.update(&body);
+    let digest = hasher.finish(DigestRequest {
+        md5: claims.content_md5.is_some(),
+        checksum: claims.algorithm,
+    });
+    claims.check(&digest, payload.trailers())?;
+    Ok((body, claims))
+}
