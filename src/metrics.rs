@@ -131,6 +131,9 @@ pub struct CoreMetrics {
     pub connections_refused: AtomicU64,
     pub connections_open: AtomicU64,
     pub gc_segments_deleted: AtomicU64,
+    /// Piece deletes that failed while cleaning up a refused write (their
+    /// segments went to the GC queue).
+    pub cleanup_failures: AtomicU64,
 }
 
 impl Default for CoreMetrics {
@@ -159,6 +162,7 @@ impl Default for CoreMetrics {
             connections_refused: AtomicU64::new(0),
             connections_open: AtomicU64::new(0),
             gc_segments_deleted: AtomicU64::new(0),
+            cleanup_failures: AtomicU64::new(0),
         }
     }
 }
@@ -380,6 +384,12 @@ impl Metrics {
             "ringgate_gc_segments_deleted_total",
             "Released segments whose pieces were deleted.",
             &|m| m.gc_segments_deleted.load(Relaxed),
+        );
+        counter(
+            &mut out,
+            "ringgate_cleanup_failures_total",
+            "Piece deletes that failed while cleaning up a refused write; their segments went to the GC queue.",
+            &|m| m.cleanup_failures.load(Relaxed),
         );
         let _ = writeln!(
             out,

@@ -398,21 +398,46 @@ impl ObjectWriter {
     }
 }
 
-/// Deletes a segment's pieces in the background (overwrites, deletes, aborts).
-pub fn delete_segment_pieces(stores: &StoreSet, segment: &SegmentRecord) {
-    for placement in &segment.pieces {
+/// Deletes a segment's pieces in the background (a write that failed before
+/// any record could name them). A piece whose delete fails stays until the
+/// start-up sweep: the writer has no metadata to queue it in.
+fn delete_segment_pieces(stores: &Rc<StoreSet>, segment: &SegmentRecord) {
+    let stores = stores.clone();
+    let pieces = segment.pieces.clone();
+    let id = segment.id;
+    glommio::spawn_local(async move {
+        delete_pieces(&stores, id, &pieces).await;
+    })
+    .detach();
+}
+
+/// Deletes the pieces of a segment no record names, all at once, and tells
+/// how many deletes failed (deleting an absent piece succeeds). A store not
+/// configured in this run counts as a failure: its pieces are still there.
+pub async fn delete_pieces(
+    stores: &StoreSet,
+    segment: SegmentId,
+    pieces: &[PiecePlacement],
+) -> usize {
+    let mut race = crate::pieces::race::Race::default();
+    let mut failed = 0;
+    for placement in pieces {
         let Some(store) = stores.get(placement.store).cloned() else {
+            failed += 1;
             continue;
         };
         let id = PieceId {
-            segment: segment.id,
+            segment,
             piece: placement.piece,
         };
-        glommio::spawn_local(async move {
-            let _ = store.delete(id).await;
-        })
-        .detach();
+        race.push(usize::from(placement.piece), async move {
+            store.delete(id).await
+        });
     }
+    while let Some((_, result)) = race.next().await {
+        failed += usize::from(result.is_err());
+    }
+    failed
 }
 
 /// Serves one byte range of a stored object as a sequence of plaintext chunks.

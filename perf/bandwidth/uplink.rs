@@ -114,7 +114,8 @@ fn main() {
                 // The pieces are not kept: nothing would ever read them.
                 for extent in &stored.extents {
                     if let ringgate::object::BodyExtent::Segment(segment) = extent {
-                        ringgate::object::delete_segment_pieces(&stores, segment);
+                        ringgate::object::delete_pieces(&stores, segment.id, &segment.pieces)
+                            .await;
                     }
                 }
             }

@@ -100,6 +100,13 @@ pub enum Mutation {
     },
     /// Removes GC queue entries once their pieces are deleted; absent ids are ignored.
     GcDone(Vec<SegmentId>),
+    /// Queues segments no record references for the collector: pieces a
+    /// cleanup could not delete (a write whose commit was refused). A segment
+    /// the segments table holds, or the queue already holds, is left as it is,
+    /// so a live segment is never queued.
+    QueueGc {
+        segments: Vec<(SegmentId, SegmentInfo)>,
+    },
     /// Deletes a project that owns no buckets (`NoSuchProject`, `ProjectNotEmpty`).
     DeleteProject {
         id: ProjectId,
@@ -122,6 +129,19 @@ pub enum Mutation {
         expected: Vec<PiecePlacement>,
         pieces: Vec<PiecePlacement>,
     },
+}
+
+impl Mutation {
+    /// The segments this mutation brings into the metadata for the first time
+    /// (their pieces were just written): what a refused commit must clean up.
+    pub fn new_segments(&self) -> &[(SegmentId, SegmentInfo)] {
+        match self {
+            Mutation::PutObject { new_segments, .. } | Mutation::PutPart { new_segments, .. } => {
+                new_segments
+            }
+            _ => &[],
+        }
+    }
 }
 
 /// What a mutation that succeeded did.
@@ -676,8 +696,24 @@ fn plan<'m>(t: &WriteTables<'_>, mutation: &'m Mutation) -> Result<Plan<'m>, Met
                 }
             }
         }
+        Mutation::QueueGc { segments } => queue_gc(t, &mut plan, segments)?,
     }
     Ok(plan)
+}
+
+fn queue_gc(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    segments: &[(SegmentId, SegmentInfo)],
+) -> Result<(), MetaError> {
+    for (id, info) in segments {
+        if contains(t.get(TableId::Segments), &id.0)? || contains(t.get(TableId::Gc), &id.0)? {
+            continue;
+        }
+        plan.put(TableId::Gc, id.0, encode(info));
+        plan.outcome.segments_queued_for_gc += 1;
+    }
+    Ok(())
 }
 
 /// The shared tail of PutObject and CompleteUpload: condition, replacement, write.

@@ -512,6 +512,39 @@ fn copies_share_segments_until_the_last_reference_goes() {
     assert_eq!(f.store.dangling_references(), 0);
 }
 
+/// A write whose commit was refused leaves pieces that no record names; when
+/// deleting them fails, the cleanup queues their segments for the collector
+/// instead of forgetting them. Queueing must never touch a live segment (the
+/// collector would delete pieces a record still reads), nor queue twice.
+#[test]
+fn refused_writes_queue_their_segments_and_never_a_live_one() {
+    let f = fixture();
+    let live = segments(1);
+    f.commit(f.put_new("kept", "e", &live)).unwrap();
+    let stranded = segments(2);
+    let queue = |ids: &[SegmentId]| Mutation::QueueGc {
+        segments: ids.iter().map(|&id| (id, info(2))).collect(),
+    };
+
+    let outcome = f
+        .commit(queue(&[stranded[0], live[0], stranded[1]]))
+        .unwrap();
+    assert_eq!(outcome.segments_queued_for_gc, 2);
+    assert_eq!(f.gc(), set(&stranded));
+    assert_eq!(f.refs(live[0]), Some(1));
+    assert!(f
+        .store
+        .gc_pending(10)
+        .unwrap()
+        .iter()
+        .all(|e| e.info == info(2)));
+
+    let again = f.commit(queue(&stranded)).unwrap();
+    assert_eq!(again.segments_queued_for_gc, 0);
+    assert_eq!(f.gc(), set(&stranded));
+    assert_eq!(f.store.dangling_references(), 0);
+}
+
 #[test]
 fn overwrites_release_the_old_body() {
     let f = fixture();

@@ -13,7 +13,7 @@ use crate::s3::common::B64;
 use crate::s3::error::{S3Error, S3ErrorCode as C};
 use crate::s3::gateway::{Gateway, Request};
 use crate::s3::payload::{DigestClaims, Payload};
-use crate::s3::{extents, map};
+use crate::s3::{map, write};
 
 /// A body received and stored on pieces, every claim about it checked.
 pub struct Received {
@@ -95,7 +95,7 @@ pub async fn receive(
     let stored = writer.finish().await.map_err(map::object_error)?;
     record_write(gw, &stored.stats);
     if let Err(e) = claims.check(&stored.digest, payload.trailers()) {
-        extents::discard_written(&gw.stores, &stored.extents);
+        write::discard_written(gw, &stored.extents);
         return Err(e);
     }
     let etag = stored

@@ -20,7 +20,7 @@ use crate::s3::gateway::{Gateway, Request};
 use crate::s3::headers::{copy_conditions_fail, write_condition, ObjectHeaders};
 use crate::s3::map::io_error;
 use crate::s3::xml::response::{Checksums, CopyResult};
-use crate::s3::{authz, extents, map};
+use crate::s3::{authz, extents, map, write};
 
 const XML: (&str, &str) = ("content-type", "application/xml");
 
@@ -302,21 +302,13 @@ pub async fn upload_part_copy(
     let etag = part.etag.clone();
     let last_modified_ms = part.last_modified_ms;
     let checksum = part.checksum.clone();
-    let outcome = gw
-        .meta
-        .commit(Mutation::PutPart {
-            upload,
-            record: part,
-            new_segments: new_segments.clone(),
-            shared_segments: shared,
-        })
-        .await;
-    if let Err(e) = outcome {
-        if !matches!(e, crate::meta::MetaError::Closed) {
-            extents::discard(&gw.stores, &new_segments);
-        }
-        return Err(map::meta_error(e));
-    }
+    let mutation = Mutation::PutPart {
+        upload,
+        record: part,
+        new_segments,
+        shared_segments: shared,
+    };
+    write::commit_written(gw, mutation).await?;
     let checksums = if record.checksum_algorithm.is_some() {
         part_checksums(algorithm, checksum)
     } else {

@@ -4,7 +4,6 @@
 //! rewrapping for copies and completed multipart uploads, and deleting the
 //! pieces of extents nothing will reference.
 
-use crate::cluster::StoreSet;
 use crate::meta::{Extent, ProjectId, SegmentInfo, UploadId};
 use crate::object::{BodyExtent, SegmentRecord};
 use crate::pieces::SegmentId;
@@ -193,33 +192,4 @@ fn bad_key() -> S3Error {
         S3ErrorCode::InternalError,
         "a content key of the source does not open with this project's key",
     )
-}
-
-/// Deletes, in the background, the pieces of segments no record references
-/// (an upload whose commit was refused).
-pub fn discard(stores: &StoreSet, segments: &[(SegmentId, SegmentInfo)]) {
-    for (id, info) in segments {
-        for placement in &info.pieces {
-            let Some(store) = stores.get(placement.store).cloned() else {
-                continue;
-            };
-            let piece = crate::pieces::PieceId {
-                segment: *id,
-                piece: placement.piece,
-            };
-            glommio::spawn_local(async move {
-                let _ = store.delete(piece).await;
-            })
-            .detach();
-        }
-    }
-}
-
-/// Deletes the pieces of freshly written extents that will not be committed.
-pub fn discard_written(stores: &StoreSet, extents: &[BodyExtent]) {
-    for extent in extents {
-        if let BodyExtent::Segment(segment) = extent {
-            crate::object::delete_segment_pieces(stores, segment);
-        }
-    }
 }

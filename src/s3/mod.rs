@@ -23,6 +23,8 @@
 //! - `map`: the one place other layers' errors become S3 errors;
 //! - `extents`: content keys wrapped, unwrapped and rewrapped per object;
 //! - `register`: `POST /v1/access`, a grant registered as S3 credentials;
+//! - `write`: the write path's failure protocol: commit the record naming
+//!   new pieces, or clean them up (failures to the GC queue);
 //! - shared by the handlers, below all of them: `common` (ETag arithmetic,
 //!   part checksums, the listing owner), `headers` (object headers in and
 //!   out, read and write conditions), `body` (small XML bodies read whole,
@@ -50,4 +52,5 @@ pub mod payload;
 pub mod register;
 pub mod route;
 pub mod service;
+pub mod write;
 pub mod xml;

@@ -20,7 +20,7 @@ use crate::s3::map::io_error;
 use crate::s3::xml::quote_etag;
 use crate::s3::xml::request::{parse_complete_multipart_upload, CompletedPart};
 use crate::s3::xml::response::{CompleteMultipartUploadResult, InitiateMultipartUploadResult};
-use crate::s3::{authz, extents, map};
+use crate::s3::{authz, extents, map, write};
 
 const XML: (&str, &str) = ("content-type", "application/xml");
 /// S3's smallest part, but for the last.
@@ -100,7 +100,7 @@ pub async fn upload_part(
     let received = receive(gw, ex, req, Some(algorithm)).await?;
     if let Some(claimed) = received.claims.algorithm.filter(|a| *a != algorithm) {
         if record.checksum_algorithm.is_some() {
-            extents::discard_written(&gw.stores, &received.stored.extents);
+            write::discard_written(gw, &received.stored.extents);
             return Err(S3Error::invalid_request(format!(
                 "Checksum Type mismatch occurred, expected checksum Type: {}, actual checksum Type: {}",
                 algorithm.header_name(),
@@ -124,28 +124,20 @@ pub async fn upload_part(
     let claimed_algorithm = received.claims.algorithm;
     let (body, new_segments) =
         extents::seal(received.stored.extents, req.caller.root_key()?, &identity);
-    let outcome = gw
-        .meta
-        .commit(Mutation::PutPart {
-            upload,
-            record: PartRecord {
-                part_number,
-                size,
-                etag: received.etag.clone(),
-                last_modified_ms: unix_now_ms(),
-                checksum: Some(part_checksum),
-                extents: body,
-            },
-            new_segments: new_segments.clone(),
-            shared_segments: Vec::new(),
-        })
-        .await;
-    if let Err(e) = outcome {
-        if !matches!(e, crate::meta::MetaError::Closed) {
-            extents::discard(&gw.stores, &new_segments);
-        }
-        return Err(map::meta_error(e));
-    }
+    let mutation = Mutation::PutPart {
+        upload,
+        record: PartRecord {
+            part_number,
+            size,
+            etag: received.etag.clone(),
+            last_modified_ms: unix_now_ms(),
+            checksum: Some(part_checksum),
+            extents: body,
+        },
+        new_segments,
+        shared_segments: Vec::new(),
+    };
+    write::commit_written(gw, mutation).await?;
     let etag = quote_etag(&received.etag);
     let mut response = vec![("etag".to_string(), etag)];
     if let (Some(a), Some(value)) = (claimed_algorithm, claimed_value) {

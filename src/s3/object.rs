@@ -18,7 +18,7 @@ use crate::s3::map::io_error;
 use crate::s3::xml::quote_etag;
 use crate::s3::xml::request::parse_delete;
 use crate::s3::xml::response::{DeleteOutcome, DeleteResult};
-use crate::s3::{authz, extents, map, names};
+use crate::s3::{authz, extents, map, names, write};
 
 /// Bodies larger than this are preceded by a check that the bucket exists
 /// (and of the write's condition), so a doomed upload is refused before it is sent.
@@ -73,24 +73,16 @@ pub async fn put_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> R
         part_sizes: Vec::new(),
         extents: body,
     };
-    let outcome = gw
-        .meta
-        .commit(Mutation::PutObject {
-            project: req.project(),
-            bucket: req.bucket().to_string(),
-            key: req.key().to_string(),
-            record,
-            new_segments: new_segments.clone(),
-            shared_segments: Vec::new(),
-            condition,
-        })
-        .await;
-    if let Err(e) = outcome {
-        if !matches!(e, crate::meta::MetaError::Closed) {
-            extents::discard(&gw.stores, &new_segments);
-        }
-        return Err(map::meta_error(e));
-    }
+    let mutation = Mutation::PutObject {
+        project: req.project(),
+        bucket: req.bucket().to_string(),
+        key: req.key().to_string(),
+        record,
+        new_segments,
+        shared_segments: Vec::new(),
+        condition,
+    };
+    write::commit_written(gw, mutation).await?;
     let etag = quote_etag(&received.etag);
     let mut response = vec![("etag", etag.as_str())];
     let checksum_header = received
