@@ -124,15 +124,12 @@ fn read_grant(arg: &str) -> Result<Grant, String> {
     Grant::parse(&text).map_err(|e| format!("grant: {e}"))
 }
 
+/// `ringgate grant`: one function per subcommand, each printing its result.
 pub fn run_grant(command: GrantCommand) -> ExitCode {
-    match command {
-        GrantCommand::Inspect { grant } => match read_grant(&grant) {
-            Ok(grant) => {
-                println!("{}", grant.describe());
-                ExitCode::SUCCESS
-            }
-            Err(e) => fail(e),
-        },
+    let result = match command {
+        GrantCommand::Inspect { grant } => {
+            read_grant(&grant).map(|grant| println!("{}", grant.describe()))
+        }
         GrantCommand::Restrict {
             grant,
             bucket,
@@ -142,100 +139,94 @@ pub fn run_grant(command: GrantCommand) -> ExitCode {
             allow,
             not_before,
             not_after,
-        } => {
-            let result = (|| -> Result<Grant, String> {
-                let grant = read_grant(&grant)?;
-                let mut caveat = Caveat::default();
-                if read_only {
-                    caveat = caveat.allow_actions(ActionSet::READ_ONLY);
-                }
-                if let Some(allow) = allow {
-                    caveat = caveat.allow_actions(
-                        allow
-                            .parse::<ActionSet>()
-                            .map_err(|e| format!("--allow: {e}"))?,
-                    );
-                }
-                for b in &bucket {
-                    caveat = caveat.allow_path(b.clone(), prefix.clone().unwrap_or_default());
-                }
-                for p in &path {
-                    let (b, rest) = p.split_once('/').unwrap_or((p.as_str(), ""));
-                    caveat = caveat.allow_path(b.to_string(), rest.to_string());
-                }
-                let now = crate::clock::unix_now_secs_signed();
-                if let Some(t) = not_before {
-                    caveat = caveat.not_before(parse_time(&t, now).map_err(|e| e.to_string())?);
-                }
-                if let Some(t) = not_after {
-                    caveat = caveat.not_after(parse_time(&t, now).map_err(|e| e.to_string())?);
-                }
-                if caveat.is_empty() {
-                    return Err("nothing to restrict: give --bucket, --path, --read-only, --allow, --not-before or --not-after".into());
-                }
+        } => read_grant(&grant)
+            .and_then(|grant| {
+                let caveat = caveat_of(
+                    &bucket, prefix, &path, read_only, allow, not_before, not_after,
+                )?;
                 grant.restrict(caveat).map_err(|e| e.to_string())
-            })();
-            match result {
-                Ok(grant) => {
-                    println!("{}", &*grant.encode());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(e),
-            }
-        }
+            })
+            .map(|grant| println!("{}", &*grant.encode())),
         GrantCommand::Register {
             grant,
             endpoint,
             ca,
-        } => {
-            let result = (|| -> Result<String, String> {
-                let grant = read_grant(&grant)?;
-                let body = zeroize::Zeroizing::new(
-                    serde_json::json!({
-                        "access_grant": &*grant.encode(),
-                        "public": false,
-                    })
-                    .to_string(),
-                );
-                let (status, answer) = http_request(
-                    &endpoint,
-                    ca.as_deref(),
-                    "POST",
-                    "/v1/access",
-                    None,
-                    body.as_bytes(),
-                )?;
-                if status != 200 {
-                    return Err(format!("registration refused ({status}): {answer}"));
-                }
-                let value: serde_json::Value =
-                    serde_json::from_str(&answer).map_err(|e| e.to_string())?;
-                Ok(format!(
-                    "access key id: {}\nsecret key:    {}\nendpoint:      {}",
-                    value["access_key_id"].as_str().unwrap_or(""),
-                    value["secret_key"].as_str().unwrap_or(""),
-                    value["endpoint"].as_str().unwrap_or("")
-                ))
-            })();
-            match result {
-                Ok(text) => {
-                    println!("{text}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(e),
-            }
-        }
+        } => register_grant(&grant, &endpoint, ca.as_deref()).map(|text| println!("{text}")),
         GrantCommand::Revoke { head, target } => {
             let body = serde_json::json!({ "head": head }).to_string();
-            match admin_call(&target, "POST", "/v1/revoke", body.as_bytes()) {
-                Ok(_) => {
-                    println!("revoked {head}: every grant derived from it stops working");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(e),
-            }
+            admin_call(&target, "POST", "/v1/revoke", body.as_bytes()).map(|_| {
+                println!("revoked {head}: every grant derived from it stops working");
+            })
         }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
     }
+}
+
+/// The caveat that `grant restrict`'s flags describe; not an empty one.
+fn caveat_of(
+    bucket: &[String],
+    prefix: Option<String>,
+    path: &[String],
+    read_only: bool,
+    allow: Option<String>,
+    not_before: Option<String>,
+    not_after: Option<String>,
+) -> Result<Caveat, String> {
+    let mut caveat = Caveat::default();
+    if read_only {
+        caveat = caveat.allow_actions(ActionSet::READ_ONLY);
+    }
+    if let Some(allow) = allow {
+        caveat = caveat.allow_actions(
+            allow
+                .parse::<ActionSet>()
+                .map_err(|e| format!("--allow: {e}"))?,
+        );
+    }
+    for b in bucket {
+        caveat = caveat.allow_path(b.clone(), prefix.clone().unwrap_or_default());
+    }
+    for p in path {
+        let (b, rest) = p.split_once('/').unwrap_or((p.as_str(), ""));
+        caveat = caveat.allow_path(b.to_string(), rest.to_string());
+    }
+    let now = crate::clock::unix_now_secs_signed();
+    if let Some(t) = not_before {
+        caveat = caveat.not_before(parse_time(&t, now).map_err(|e| e.to_string())?);
+    }
+    if let Some(t) = not_after {
+        caveat = caveat.not_after(parse_time(&t, now).map_err(|e| e.to_string())?);
+    }
+    if caveat.is_empty() {
+        return Err("nothing to restrict: give --bucket, --path, --read-only, --allow, --not-before or --not-after".into());
+    }
+    Ok(caveat)
+}
+
+/// `grant register`: the S3 credentials a gateway gives for the grant, as text.
+fn register_grant(grant: &str, endpoint: &str, ca: Option<&Path>) -> Result<String, String> {
+    let grant = read_grant(grant)?;
+    let body = zeroize::Zeroizing::new(
+        serde_json::json!({
+            "access_grant": &*grant.encode(),
+            "public": false,
+        })
+        .to_string(),
+    );
+    let (status, answer) = http_request(endpoint, ca, "POST", "/v1/access", None, body.as_bytes())?;
+    if status != 200 {
+        return Err(format!("registration refused ({status}): {answer}"));
+    }
+    let value: serde_json::Value = serde_json::from_str(&answer).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "access key id: {}\nsecret key:    {}\nendpoint:      {}",
+        value["access_key_id"].as_str().unwrap_or(""),
+        value["secret_key"].as_str().unwrap_or(""),
+        value["endpoint"].as_str().unwrap_or("")
+    ))
 }
 
 /// `ringgate repair`: the audit and repair worker of a running gateway.

@@ -158,117 +158,152 @@ impl Default for Limits {
     }
 }
 
-/// Settings as they come from a flag or the config file: every one optional.
-/// The same struct is filled by clap (flags) and serde (TOML), so a setting can
-/// never exist in one and be forgotten in the other.
-#[derive(Clone, Debug, Default, Deserialize, clap::Args)]
-#[serde(deny_unknown_fields)]
-pub struct ServeSettings {
-    /// Address of the S3 endpoint [default: 127.0.0.1:9000]
+/// Declares every setting of `ringgate serve` once: its `--help` line, its
+/// flag, its name (the struct field and the config-file key), its type and the
+/// default `--help` shows. From that one list come [`ServeSettings`],
+/// [`ServeSettings::over`], and the `default_text` constants `resolve` reads
+/// its literal defaults from.
+macro_rules! serve_settings {
+    ($(
+        $help:literal $(#[$arg:meta])*
+        $name:ident: $ty:ty $(= $default:literal)?;
+    )*) => {
+        /// Settings as they come from a flag or the config file: every one optional.
+        /// The same struct is filled by clap (flags) and serde (TOML), so a setting can
+        /// never exist in one and be forgotten in the other.
+        #[derive(Clone, Debug, Default, Deserialize, clap::Args)]
+        #[serde(deny_unknown_fields)]
+        pub struct ServeSettings {
+            $(
+                #[doc = concat!($help $(, " [default: ", $default, "]")?)]
+                #[arg(help = concat!($help $(, " [default: ", $default, "]")?))]
+                $(#[$arg])*
+                pub $name: Option<$ty>,
+            )*
+        }
+
+        impl ServeSettings {
+            /// `self` (flags) where set, else `file`.
+            pub fn over(self, file: ServeSettings) -> ServeSettings {
+                ServeSettings { $($name: self.$name.or(file.$name)),* }
+            }
+        }
+
+        /// Each setting's default as `--help` shows it. Some are descriptions
+        /// of a computed default ("all cores"), read by no code.
+        #[allow(dead_code, non_upper_case_globals)]
+        mod default_text {
+            $($(pub(super) const $name: &str = $default;)?)*
+        }
+    };
+}
+
+serve_settings! {
+    "Address of the S3 endpoint"
     #[arg(long, value_name = "ADDR")]
-    pub listen: Option<SocketAddr>,
-    /// Admin listener for /metrics and /health; port 0 picks one and writes it to <data>/admin.addr [default: 127.0.0.1:0]
+    listen: SocketAddr = "127.0.0.1:9000";
+    "Admin listener for /metrics and /health; port 0 picks one and writes it to <data>/admin.addr"
     #[arg(long, value_name = "ADDR")]
-    pub admin_listen: Option<SocketAddr>,
-    /// Data folder: metadata database, credentials, default piece stores [default: ./data]
+    admin_listen: SocketAddr = "127.0.0.1:0";
+    "Data folder: metadata database, credentials, default piece stores"
     #[arg(long, value_name = "DIR")]
-    pub data: Option<PathBuf>,
-    /// Piece store directories, one per disk [default: n (of --erasure) under <data>/stores]
+    data: PathBuf = "./data";
+    "Piece store directories, one per disk"
     #[arg(long, value_name = "DIR", num_args = 1..)]
-    pub stores: Option<Vec<PathBuf>>,
-    /// Executor threads, one pinned per core [default: all cores]
+    stores: Vec<PathBuf> = "n (of --erasure) under <data>/stores";
+    "Executor threads, one pinned per core"
     #[arg(long, value_name = "N")]
-    pub cores: Option<usize>,
-    /// Erasure code k/o/n: any k of n pieces rebuild a segment, uploads finish at o [default: 4/5/6]
+    cores: usize = "all cores";
+    "Erasure code k/o/n: any k of n pieces rebuild a segment, uploads finish at o"
     #[arg(long, value_name = "K/O/N")]
-    pub erasure: Option<String>,
-    /// Bytes per share (a multiple of 64) [default: 64KiB]
+    erasure: String = "4/5/6";
+    "Bytes per share (a multiple of 64)"
     #[arg(long, value_name = "SIZE")]
-    pub share_size: Option<String>,
-    /// Largest segment of plaintext [default: 64MiB]
+    share_size: String = "64KiB";
+    "Largest segment of plaintext"
     #[arg(long, value_name = "SIZE")]
-    pub segment_size: Option<String>,
-    /// Objects up to this size are kept inline in metadata [default: 4KiB]
+    segment_size: String = "64MiB";
+    "Objects up to this size are kept inline in metadata"
     #[arg(long, value_name = "SIZE")]
-    pub inline_max: Option<String>,
-    /// ETag kind: md5 (S3-compatible) or fast (CRC64NVME-based, no MD5 pass) [default: md5]
+    inline_max: String = "4KiB";
+    "ETag kind: md5 (S3-compatible) or fast (CRC64NVME-based, no MD5 pass)"
     #[arg(long, value_name = "MODE")]
-    pub etag: Option<String>,
-    /// AES-256-GCM implementation: ring or rustcrypto [default: ring]
+    etag: String = "md5";
+    "AES-256-GCM implementation: ring or rustcrypto"
     #[arg(long, value_name = "NAME")]
-    pub aead: Option<String>,
-    /// Region reported to clients and expected in signatures [default: us-east-1]
+    aead: String = "ring";
+    "Region reported to clients and expected in signatures"
     #[arg(long, value_name = "REGION")]
-    pub region: Option<String>,
-    /// Base domain for virtual-hosted-style addressing (bucket.DOMAIN)
+    region: String = "us-east-1";
+    "Base domain for virtual-hosted-style addressing (bucket.DOMAIN)"
     #[arg(long, value_name = "DOMAIN")]
-    pub domain: Option<String>,
-    /// PEM certificate chain: serve HTTPS (needs --tls-key)
+    domain: String;
+    "PEM certificate chain: serve HTTPS (needs --tls-key)"
     #[arg(long, value_name = "FILE")]
-    pub tls_cert: Option<PathBuf>,
-    /// PEM private key for --tls-cert
+    tls_cert: PathBuf;
+    "PEM private key for --tls-cert"
     #[arg(long, value_name = "FILE")]
-    pub tls_key: Option<PathBuf>,
-    /// Open connections per core before new ones are refused [default: 1024]
+    tls_key: PathBuf;
+    "Open connections per core before new ones are refused"
     #[arg(long, value_name = "N")]
-    pub connections_per_core_max: Option<usize>,
-    /// Object and part uploads a core runs at once; more wait, their bodies unread [default: 8]
+    connections_per_core_max: usize = "1024";
+    "Object and part uploads a core runs at once; more wait, their bodies unread"
     #[arg(long, value_name = "N")]
-    pub uploads_per_core_max: Option<usize>,
-    /// Seconds an idle kept-alive connection stays open [default: 60]
+    uploads_per_core_max: usize = "8";
+    "Seconds an idle kept-alive connection stays open"
     #[arg(long, value_name = "SECS")]
-    pub idle_timeout_secs: Option<u64>,
-    /// Seconds a request may make no progress before it is abandoned [default: 60]
+    idle_timeout_secs: u64 = "60";
+    "Seconds a request may make no progress before it is abandoned"
     #[arg(long, value_name = "SECS")]
-    pub stall_timeout_secs: Option<u64>,
-    /// Seconds in-flight requests get to finish on SIGINT/SIGTERM [default: 10]
+    stall_timeout_secs: u64 = "60";
+    "Seconds in-flight requests get to finish on SIGINT/SIGTERM"
     #[arg(long, value_name = "SECS")]
-    pub shutdown_grace_secs: Option<u64>,
-    /// Seconds released segments wait before their pieces are deleted [default: 60]
+    shutdown_grace_secs: u64 = "10";
+    "Seconds released segments wait before their pieces are deleted"
     #[arg(long, value_name = "SECS")]
-    pub gc_delay_secs: Option<u64>,
-    /// Entries per map of each core's grant cache [default: 10000]
+    gc_delay_secs: u64 = "60";
+    "Entries per map of each core's grant cache"
     #[arg(long, value_name = "N")]
-    pub grant_cache_entries_max: Option<usize>,
-    /// Seconds a core trusts its cached grants, secrets and revocations [default: 30]
+    grant_cache_entries_max: usize = "10000";
+    "Seconds a core trusts its cached grants, secrets and revocations"
     #[arg(long, value_name = "SECS")]
-    pub grant_cache_ttl_secs: Option<u64>,
-    /// Admin API token [default: generated into <data>/admin-token]
+    grant_cache_ttl_secs: u64 = "30";
+    "Admin API token"
     #[arg(long, value_name = "TOKEN")]
-    pub admin_token: Option<String>,
-    /// Storage node ADDR[@DOMAIN] holding pieces (repeatable); with nodes, local stores only if --stores is given
+    admin_token: String = "generated into <data>/admin-token";
+    "Storage node ADDR[@DOMAIN] holding pieces (repeatable); with nodes, local stores only if --stores is given"
     #[arg(long = "node", value_name = "ADDR[@DOMAIN]")]
-    pub nodes: Option<Vec<String>>,
-    /// File listing storage nodes, one ADDR[@DOMAIN] per line (# comments)
+    nodes: Vec<String>;
+    "File listing storage nodes, one ADDR[@DOMAIN] per line (# comments)"
     #[arg(long, value_name = "FILE")]
-    pub nodes_file: Option<PathBuf>,
-    /// File with the key shared with the nodes (64 hex digits) [default: <data>/cluster.key, created if missing]
+    nodes_file: PathBuf;
+    "File with the key shared with the nodes (64 hex digits)"
     #[arg(long, value_name = "FILE")]
-    pub cluster_key: Option<PathBuf>,
-    /// Piece reads started beyond the k a read needs [default: 1 with nodes, 0 without]
+    cluster_key: PathBuf = "<data>/cluster.key, created if missing";
+    "Piece reads started beyond the k a read needs"
     #[arg(long, value_name = "N")]
-    pub hedge: Option<usize>,
-    /// Milliseconds before a slow piece read brings in another piece [default: 2000]
+    hedge: usize = "1 with nodes, 0 without";
+    "Milliseconds before a slow piece read brings in another piece"
     #[arg(long, value_name = "MS")]
-    pub piece_timeout_ms: Option<u64>,
-    /// Milliseconds pieces beyond o may still land once o are durable (the long tail) [default: 200]
+    piece_timeout_ms: u64 = "2000";
+    "Milliseconds pieces beyond o may still land once o are durable (the long tail)"
     #[arg(long, value_name = "MS")]
-    pub linger_ms: Option<u64>,
-    /// Seconds between health checks of the stores [default: 5]
+    linger_ms: u64 = "200";
+    "Seconds between health checks of the stores"
     #[arg(long, value_name = "SECS")]
-    pub health_interval_secs: Option<u64>,
-    /// Rebuild a segment when its healthy pieces fall to this many [default: k + ceil((o-k)/2)]
+    health_interval_secs: u64 = "5";
+    "Rebuild a segment when its healthy pieces fall to this many"
     #[arg(long, value_name = "PIECES")]
-    pub repair_threshold: Option<usize>,
-    /// Seconds between audit passes over every segment [default: 3600]
+    repair_threshold: usize = "k + ceil((o-k)/2)";
+    "Seconds between audit passes over every segment"
     #[arg(long, value_name = "SECS")]
-    pub repair_interval_secs: Option<u64>,
-    /// Seconds a store may be unreachable before its pieces count as lost [default: 600]
+    repair_interval_secs: u64 = "3600";
+    "Seconds a store may be unreachable before its pieces count as lost"
     #[arg(long, value_name = "SECS")]
-    pub offline_grace_secs: Option<u64>,
-    /// Server key file, sealing the projects' API-key secrets; keep it off the data folder's backups [default: <data>/server.key, created if missing]
+    offline_grace_secs: u64 = "600";
+    "Server key file, sealing the projects' API-key secrets; keep it off the data folder's backups"
     #[arg(long, value_name = "FILE")]
-    pub server_key: Option<PathBuf>,
+    server_key: PathBuf = "<data>/server.key, created if missing";
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -302,55 +337,66 @@ impl ServeSettings {
         })
     }
 
-    /// `self` (flags) where set, else `file`.
-    pub fn over(self, file: ServeSettings) -> ServeSettings {
-        macro_rules! pick {
-            ($($field:ident),*) => { ServeSettings { $($field: self.$field.or(file.$field)),* } };
-        }
-        pick!(
-            listen,
-            admin_listen,
-            data,
+    /// Applies defaults and validates every value, in a fixed order, so the
+    /// first invalid setting is the one reported.
+    pub fn resolve(self) -> Result<ServeConfig, ConfigError> {
+        let data = (self.data.clone()).unwrap_or_else(|| PathBuf::from(default_text::data));
+        let erasure =
+            ErasureParams::parse(self.erasure.as_deref().unwrap_or(default_text::erasure))
+                .map_err(|e| invalid("erasure", e))?;
+        let nodes = self.resolve_nodes()?;
+        let stores = self.resolve_stores(&data, erasure, &nodes)?;
+        let layout = self.resolve_layout(erasure)?;
+        check_piece_homes(&stores, &nodes, erasure)?;
+        let mut pipeline = self.resolve_reads(layout, &nodes)?;
+        let threshold = self.resolve_repair_threshold(erasure)?;
+        self.resolve_inline_and_aead(&mut pipeline)?;
+        let etag = self.resolve_etag()?;
+        let tls = self.resolve_tls()?;
+        let cores = self.resolve_cores()?;
+        let limits = self.resolve_limits()?;
+        let region = self.resolve_region()?;
+        let secs = |v: Option<u64>, default: &str| {
+            Duration::from_secs(v.unwrap_or_else(|| default.parse().expect("a number")))
+        };
+        Ok(ServeConfig {
+            listen: (self.listen)
+                .unwrap_or_else(|| default_text::listen.parse().expect("valid address")),
+            admin_listen: (self.admin_listen)
+                .unwrap_or_else(|| default_text::admin_listen.parse().expect("valid address")),
             stores,
             cores,
-            erasure,
-            share_size,
-            segment_size,
-            inline_max,
-            etag,
-            aead,
             region,
-            domain,
-            tls_cert,
-            tls_key,
-            connections_per_core_max,
-            uploads_per_core_max,
-            idle_timeout_secs,
-            stall_timeout_secs,
-            shutdown_grace_secs,
-            gc_delay_secs,
-            grant_cache_entries_max,
-            grant_cache_ttl_secs,
-            admin_token,
+            domain: (self.domain).map(|d| d.trim_end_matches('.').to_ascii_lowercase()),
+            tls,
+            pipeline,
+            etag,
+            limits,
+            gc_delay: secs(self.gc_delay_secs, default_text::gc_delay_secs),
+            server_key: (self.server_key).unwrap_or_else(|| data.join("server.key")),
+            admin_token: self.admin_token,
+            cluster_key: (self.cluster_key).unwrap_or_else(|| data.join("cluster.key")),
+            health_interval: secs(
+                self.health_interval_secs,
+                default_text::health_interval_secs,
+            )
+            .max(Duration::from_millis(100)),
+            repair: RepairSettings {
+                threshold,
+                interval: secs(
+                    self.repair_interval_secs,
+                    default_text::repair_interval_secs,
+                ),
+                offline_grace: secs(self.offline_grace_secs, default_text::offline_grace_secs),
+                pieces_in_flight_max: 16,
+            },
             nodes,
-            nodes_file,
-            cluster_key,
-            hedge,
-            piece_timeout_ms,
-            linger_ms,
-            health_interval_secs,
-            repair_threshold,
-            repair_interval_secs,
-            offline_grace_secs,
-            server_key
-        )
+            data,
+        })
     }
 
-    /// Applies defaults and validates every value.
-    pub fn resolve(self) -> Result<ServeConfig, ConfigError> {
-        let data = self.data.unwrap_or_else(|| PathBuf::from("./data"));
-        let erasure = ErasureParams::parse(self.erasure.as_deref().unwrap_or("4/5/6"))
-            .map_err(|e| invalid("erasure", e))?;
+    /// The `--node` flags, then the nodes file's lines.
+    fn resolve_nodes(&self) -> Result<Vec<NodeSpec>, ConfigError> {
         let mut nodes = Vec::new();
         for text in self.nodes.iter().flatten() {
             nodes.push(NodeSpec::parse(text).map_err(|e| invalid("node", e))?);
@@ -362,39 +408,58 @@ impl ServeSettings {
                 .map_err(|e| invalid("nodes_file", format!("{}: {e}", path.display())))?;
             nodes.extend(listed);
         }
-        let stores = match self.stores {
+        Ok(nodes)
+    }
+
+    /// The local stores: as given, none beside nodes, or one per piece under `data`.
+    fn resolve_stores(
+        &self,
+        data: &Path,
+        erasure: ErasureParams,
+        nodes: &[NodeSpec],
+    ) -> Result<Vec<PathBuf>, ConfigError> {
+        Ok(match &self.stores {
             Some(stores) if stores.is_empty() => return Err(invalid("stores", "empty list")),
-            Some(stores) => stores,
+            Some(stores) => stores.clone(),
             None if !nodes.is_empty() => Vec::new(),
             // One store per piece of a segment.
             None => (0..erasure.total)
                 .map(|i| data.join("stores").join(i.to_string()))
                 .collect(),
-        };
-        let share = parse_size(self.share_size.as_deref().unwrap_or("64KiB"))
-            .map_err(|e| invalid("share_size", e))?;
-        let segment = parse_size(self.segment_size.as_deref().unwrap_or("64MiB"))
-            .map_err(|e| invalid("segment_size", e))?;
-        let layout = Layout::new(erasure, share as usize, segment).map_err(|e| {
+        })
+    }
+
+    /// The erasure code with the share and segment sizes.
+    fn resolve_layout(&self, erasure: ErasureParams) -> Result<Layout, ConfigError> {
+        let share = parse_size(
+            self.share_size
+                .as_deref()
+                .unwrap_or(default_text::share_size),
+        )
+        .map_err(|e| invalid("share_size", e))?;
+        let segment = parse_size(
+            self.segment_size
+                .as_deref()
+                .unwrap_or(default_text::segment_size),
+        )
+        .map_err(|e| invalid("segment_size", e))?;
+        Layout::new(erasure, share as usize, segment).map_err(|e| {
             let setting = match e {
                 LayoutError::ShareSize(_) => "share_size",
                 LayoutError::SegmentSize { .. } => "segment_size",
                 _ => "erasure",
             };
             invalid(setting, e)
-        })?;
-        if stores.len() + nodes.len() < erasure.total {
-            let setting = if nodes.is_empty() { "stores" } else { "node" };
-            return Err(invalid(
-                setting,
-                format!(
-                    "{} piece stores and {} nodes configured, the erasure code needs n={}",
-                    stores.len(),
-                    nodes.len(),
-                    erasure.total
-                ),
-            ));
-        }
+        })
+    }
+
+    /// The pipeline with its read hedge, piece timeout and write linger.
+    fn resolve_reads(
+        &self,
+        layout: Layout,
+        nodes: &[NodeSpec],
+    ) -> Result<PipelineConfig, ConfigError> {
+        let erasure = layout.erasure();
         let mut pipeline = PipelineConfig::new(layout);
         pipeline.hedge.extra = self.hedge.unwrap_or(usize::from(!nodes.is_empty()));
         if pipeline.hedge.extra > erasure.total - erasure.required {
@@ -412,6 +477,10 @@ impl ServeSettings {
         if let Some(ms) = self.linger_ms {
             pipeline.linger = Duration::from_millis(ms);
         }
+        Ok(pipeline)
+    }
+
+    fn resolve_repair_threshold(&self, erasure: ErasureParams) -> Result<usize, ConfigError> {
         let threshold = self
             .repair_threshold
             .unwrap_or(default_repair_threshold(erasure));
@@ -425,58 +494,85 @@ impl ServeSettings {
                 ),
             ));
         }
-        if let Some(inline) = self.inline_max {
-            let inline = parse_size(&inline).map_err(|e| invalid("inline_max", e))?;
+        Ok(threshold)
+    }
+
+    fn resolve_inline_and_aead(&self, pipeline: &mut PipelineConfig) -> Result<(), ConfigError> {
+        if let Some(inline) = &self.inline_max {
+            let inline = parse_size(inline).map_err(|e| invalid("inline_max", e))?;
             if inline > 1 << 20 {
                 return Err(invalid("inline_max", "at most 1MiB"));
             }
             pipeline.inline_bytes_max = inline as usize;
         }
-        if let Some(aead) = self.aead {
+        if let Some(aead) = &self.aead {
             pipeline.backend = aead
                 .parse::<AeadBackend>()
                 .map_err(|e| invalid("aead", e))?;
         }
-        let etag = match self.etag.as_deref() {
-            None | Some("md5") => EtagMode::Md5,
-            Some("fast") => EtagMode::Fast,
-            Some(other) => return Err(invalid("etag", format!("{other:?}: use md5 or fast"))),
-        };
-        let tls = match (self.tls_cert, self.tls_key) {
-            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
-            (None, None) => None,
-            _ => return Err(invalid("tls_cert", "--tls-cert and --tls-key go together")),
-        };
+        Ok(())
+    }
+
+    fn resolve_etag(&self) -> Result<EtagMode, ConfigError> {
+        match self.etag.as_deref() {
+            None | Some("md5") => Ok(EtagMode::Md5),
+            Some("fast") => Ok(EtagMode::Fast),
+            Some(other) => Err(invalid("etag", format!("{other:?}: use md5 or fast"))),
+        }
+    }
+
+    fn resolve_tls(&self) -> Result<Option<TlsFiles>, ConfigError> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            })),
+            (None, None) => Ok(None),
+            _ => Err(invalid("tls_cert", "--tls-cert and --tls-key go together")),
+        }
+    }
+
+    fn resolve_cores(&self) -> Result<usize, ConfigError> {
         let cores_available = std::thread::available_parallelism().map_or(1, |n| n.get());
         let cores = self.cores.unwrap_or(cores_available);
         if cores == 0 || cores > 1024 {
             return Err(invalid("cores", format!("{cores}: must be 1..=1024")));
         }
+        Ok(cores)
+    }
+
+    /// The per-core limits: [`Limits::default`] with the settings given.
+    fn resolve_limits(&self) -> Result<Limits, ConfigError> {
         let mut limits = Limits::default();
-        if let Some(n) = self.connections_per_core_max {
-            if n == 0 {
-                return Err(invalid("connections_per_core_max", "must be at least 1"));
-            }
-            limits.connections_per_core_max = n;
-        }
-        if let Some(n) = self.uploads_per_core_max {
-            if n == 0 {
-                return Err(invalid("uploads_per_core_max", "must be at least 1"));
-            }
-            limits.uploads_per_core_max = n;
-        }
+        let at_least_one = |setting: &'static str, n: Option<usize>, default: usize| match n {
+            Some(0) => Err(invalid(setting, "must be at least 1")),
+            n => Ok(n.unwrap_or(default)),
+        };
+        limits.connections_per_core_max = at_least_one(
+            "connections_per_core_max",
+            self.connections_per_core_max,
+            limits.connections_per_core_max,
+        )?;
+        limits.uploads_per_core_max = at_least_one(
+            "uploads_per_core_max",
+            self.uploads_per_core_max,
+            limits.uploads_per_core_max,
+        )?;
         let secs = |v: Option<u64>, default: Duration| v.map_or(default, Duration::from_secs);
         limits.idle_timeout = secs(self.idle_timeout_secs, limits.idle_timeout);
         limits.stall_timeout = secs(self.stall_timeout_secs, limits.stall_timeout);
         limits.shutdown_grace = secs(self.shutdown_grace_secs, limits.shutdown_grace);
         limits.grant_cache_ttl = secs(self.grant_cache_ttl_secs, limits.grant_cache_ttl);
-        if let Some(n) = self.grant_cache_entries_max {
-            if n == 0 {
-                return Err(invalid("grant_cache_entries_max", "must be at least 1"));
-            }
-            limits.grant_cache_entries_max = n;
-        }
-        let region = self.region.unwrap_or_else(|| "us-east-1".to_string());
+        limits.grant_cache_entries_max = at_least_one(
+            "grant_cache_entries_max",
+            self.grant_cache_entries_max,
+            limits.grant_cache_entries_max,
+        )?;
+        Ok(limits)
+    }
+
+    fn resolve_region(&self) -> Result<String, ConfigError> {
+        let region = (self.region.clone()).unwrap_or_else(|| default_text::region.to_string());
         if region.is_empty()
             || !region
                 .bytes()
@@ -484,40 +580,29 @@ impl ServeSettings {
         {
             return Err(invalid("region", format!("{region:?}")));
         }
-        let server_key = self.server_key.unwrap_or_else(|| data.join("server.key"));
-        Ok(ServeConfig {
-            listen: self
-                .listen
-                .unwrap_or_else(|| "127.0.0.1:9000".parse().expect("valid address")),
-            admin_listen: self
-                .admin_listen
-                .unwrap_or_else(|| "127.0.0.1:0".parse().expect("valid address")),
-            stores,
-            cores,
-            region,
-            domain: self
-                .domain
-                .map(|d| d.trim_end_matches('.').to_ascii_lowercase()),
-            tls,
-            pipeline,
-            etag,
-            limits,
-            gc_delay: secs(self.gc_delay_secs, Duration::from_secs(60)),
-            server_key,
-            admin_token: self.admin_token,
-            cluster_key: self.cluster_key.unwrap_or_else(|| data.join("cluster.key")),
-            health_interval: secs(self.health_interval_secs, Duration::from_secs(5))
-                .max(Duration::from_millis(100)),
-            repair: RepairSettings {
-                threshold,
-                interval: secs(self.repair_interval_secs, Duration::from_secs(3600)),
-                offline_grace: secs(self.offline_grace_secs, Duration::from_secs(600)),
-                pieces_in_flight_max: 16,
-            },
-            nodes,
-            data,
-        })
+        Ok(region)
     }
+}
+
+/// Every piece of a segment needs a home: local stores and nodes, at least n.
+fn check_piece_homes(
+    stores: &[PathBuf],
+    nodes: &[NodeSpec],
+    erasure: ErasureParams,
+) -> Result<(), ConfigError> {
+    if stores.len() + nodes.len() < erasure.total {
+        let setting = if nodes.is_empty() { "stores" } else { "node" };
+        return Err(invalid(
+            setting,
+            format!(
+                "{} piece stores and {} nodes configured, the erasure code needs n={}",
+                stores.len(),
+                nodes.len(),
+                erasure.total
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The repair threshold of a code unless configured: halfway from k to o
@@ -640,6 +725,39 @@ mod tests {
             assert!(err.starts_with(name), "{err:?} should name {name}");
         }
         assert!(toml::from_str::<ServeSettings>("no_such_setting = 1").is_err());
+    }
+
+    /// `--help` shows defaults that `Limits` and `PipelineConfig` own: they agree.
+    #[test]
+    fn help_shows_the_defaults_in_use() {
+        let config = ServeSettings::default().resolve().unwrap();
+        let (limits, pipeline) = (&config.limits, &config.pipeline);
+        let secs = |text: &str| Duration::from_secs(text.parse().unwrap());
+        let millis = |text: &str| Duration::from_millis(text.parse().unwrap());
+        let number = |text: &str| text.parse::<usize>().unwrap();
+        use default_text as d;
+        assert_eq!(
+            limits.connections_per_core_max,
+            number(d::connections_per_core_max)
+        );
+        assert_eq!(limits.uploads_per_core_max, number(d::uploads_per_core_max));
+        assert_eq!(
+            limits.grant_cache_entries_max,
+            number(d::grant_cache_entries_max)
+        );
+        assert_eq!(limits.idle_timeout, secs(d::idle_timeout_secs));
+        assert_eq!(limits.stall_timeout, secs(d::stall_timeout_secs));
+        assert_eq!(limits.shutdown_grace, secs(d::shutdown_grace_secs));
+        assert_eq!(limits.grant_cache_ttl, secs(d::grant_cache_ttl_secs));
+        assert_eq!(pipeline.hedge.piece_timeout, millis(d::piece_timeout_ms));
+        assert_eq!(pipeline.linger, millis(d::linger_ms));
+        assert_eq!(
+            pipeline.inline_bytes_max as u64,
+            parse_size(d::inline_max).unwrap()
+        );
+        assert_eq!(pipeline.backend, d::aead.parse::<AeadBackend>().unwrap());
+        assert_eq!(config.etag, EtagMode::Md5);
+        assert_eq!(d::etag, "md5");
     }
 
     /// The profiles in tuning/ are documentation that must stay valid.

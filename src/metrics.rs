@@ -225,13 +225,17 @@ impl Metrics {
     /// The Prometheus text exposition of everything, plus the commit thread's.
     pub fn render(&self, commits: &CommitStatsSnapshot) -> String {
         let mut out = String::with_capacity(64 << 10);
-        let counter =
-            |out: &mut String, name: &str, help: &str, get: &dyn Fn(&CoreMetrics) -> u64| {
-                let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-                for (core, m) in self.cores.iter().enumerate() {
-                    let _ = writeln!(out, "{name}{{core=\"{core}\"}} {}", get(m));
-                }
-            };
+        self.render_requests(&mut out);
+        self.render_latencies(&mut out);
+        self.render_series(&mut out, TRAFFIC_SERIES);
+        self.render_stages(&mut out);
+        self.render_series(&mut out, PIECE_AND_CONNECTION_SERIES);
+        render_commits(&mut out, commits);
+        out
+    }
+
+    /// Requests answered, a line per core, operation and status class seen.
+    fn render_requests(&self, out: &mut String) {
         let _ = writeln!(
             out,
             "# HELP ringgate_requests_total Requests answered, by operation and status class.\n# TYPE ringgate_requests_total counter"
@@ -251,6 +255,10 @@ impl Metrics {
                 }
             }
         }
+    }
+
+    /// Request latency histograms, per core and operation seen.
+    fn render_latencies(&self, out: &mut String) {
         let _ = writeln!(
             out,
             "# HELP ringgate_request_duration_seconds Request latency, first byte of the head to last byte of the response.\n# TYPE ringgate_request_duration_seconds histogram"
@@ -260,31 +268,17 @@ impl Metrics {
                 if !histogram.is_empty() {
                     let op = Operation::ALL.get(i).map_or("Unrouted", |o| o.name());
                     histogram.render(
-                        &mut out,
+                        out,
                         "ringgate_request_duration_seconds",
                         &format!("core=\"{core}\",operation=\"{op}\""),
                     );
                 }
             }
         }
-        counter(
-            &mut out,
-            "ringgate_requests_rejected_total",
-            "Requests refused before routing.",
-            &|m| m.requests_rejected.load(Relaxed),
-        );
-        counter(
-            &mut out,
-            "ringgate_bytes_in_total",
-            "Bytes received on S3 connections.",
-            &|m| m.bytes_in.load(Relaxed),
-        );
-        counter(
-            &mut out,
-            "ringgate_bytes_out_total",
-            "Bytes sent on S3 connections.",
-            &|m| m.bytes_out.load(Relaxed),
-        );
+    }
+
+    /// Seconds per pipeline stage, per core.
+    fn render_stages(&self, out: &mut String) {
         let _ = writeln!(
             out,
             "# HELP ringgate_stage_seconds_total Time spent per pipeline stage.\n# TYPE ringgate_stage_seconds_total counter"
@@ -299,127 +293,189 @@ impl Metrics {
                 );
             }
         }
-        counter(
-            &mut out,
-            "ringgate_pieces_started_total",
-            "Piece writes started.",
-            &|m| m.pieces_started.load(Relaxed),
-        );
-        counter(
-            &mut out,
-            "ringgate_pieces_committed_total",
-            "Piece writes made durable.",
-            &|m| m.pieces_committed.load(Relaxed),
-        );
-        counter(
-            &mut out,
-            "ringgate_pieces_cancelled_total",
-            "Piece writes cut off by the long tail.",
-            &|m| m.pieces_cancelled.load(Relaxed),
-        );
-        counter(
-            &mut out,
-            "ringgate_pieces_failed_total",
-            "Piece writes that failed.",
-            &|m| m.pieces_failed.load(Relaxed),
-        );
-        counter(
-            &mut out,
-            "ringgate_piece_reads_total",
-            "Piece reads that answered.",
-            &|m| m.piece_reads.load(Relaxed),
-        );
-        counter(
-            &mut out,
-            "ringgate_piece_reads_failed_total",
-            "Piece reads that failed and brought in another piece.",
-            &|m| m.piece_reads_failed.load(Relaxed),
-        );
-        counter(
-            &mut out,
-            "ringgate_piece_reads_overtaken_total",
-            "Piece reads cancelled because enough other pieces (the hedge) answered first.",
-            &|m| m.piece_reads_overtaken.load(Relaxed),
-        );
-        counter(
-            &mut out,
-            "ringgate_stripes_rebuilt_total",
-            "Stripes read with Reed-Solomon because a data share was missing or damaged.",
-            &|m| m.stripes_rebuilt.load(Relaxed),
-        );
-        counter(
-            &mut out,
-            "ringgate_record_cache_hits_total",
-            "Access-record cache hits.",
-            &|m| m.record_cache_hits.load(Relaxed),
-        );
-        counter(
-            &mut out,
-            "ringgate_record_cache_misses_total",
-            "Access-record cache misses (a metadata read).",
-            &|m| m.record_cache_misses.load(Relaxed),
-        );
-        counter(
-            &mut out,
-            "ringgate_connections_accepted_total",
-            "Connections accepted.",
-            &|m| m.connections_accepted.load(Relaxed),
-        );
-        counter(
-            &mut out,
-            "ringgate_connections_refused_total",
-            "Connections refused at the per-core limit.",
-            &|m| m.connections_refused.load(Relaxed),
-        );
-        let _ = writeln!(out, "# HELP ringgate_connections_open Connections open now.\n# TYPE ringgate_connections_open gauge");
-        for (core, m) in self.cores.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "ringgate_connections_open{{core=\"{core}\"}} {}",
-                m.connections_open.load(Relaxed)
-            );
-        }
-        counter(
-            &mut out,
-            "ringgate_gc_segments_deleted_total",
-            "Released segments whose pieces were deleted.",
-            &|m| m.gc_segments_deleted.load(Relaxed),
-        );
-        counter(
-            &mut out,
-            "ringgate_cleanup_failures_total",
-            "Piece deletes that failed while cleaning up a refused write; their segments went to the GC queue.",
-            &|m| m.cleanup_failures.load(Relaxed),
-        );
-        let _ = writeln!(
-            out,
-            "# HELP ringgate_meta_commits_total Metadata write transactions (group commits).\n# TYPE ringgate_meta_commits_total counter\nringgate_meta_commits_total {}\n# HELP ringgate_meta_mutations_total Metadata mutations committed.\n# TYPE ringgate_meta_mutations_total counter\nringgate_meta_mutations_total {}\n# HELP ringgate_meta_commits_failed_total Failed metadata commits.\n# TYPE ringgate_meta_commits_failed_total counter\nringgate_meta_commits_failed_total {}",
-            commits.commits, commits.mutations, commits.commits_failed
-        );
-        let _ = writeln!(out, "# HELP ringgate_meta_batch_mutations Mutations per group commit (log2 buckets).\n# TYPE ringgate_meta_batch_mutations histogram");
-        let mut cumulative = 0;
-        for (i, n) in commits.batch_sizes.iter().enumerate() {
-            cumulative += n;
-            let _ = writeln!(
-                out,
-                "ringgate_meta_batch_mutations_bucket{{le=\"{}\"}} {cumulative}",
-                1u64 << i
-            );
-        }
-        let _ = writeln!(out, "ringgate_meta_batch_mutations_bucket{{le=\"+Inf\"}} {cumulative}\nringgate_meta_batch_mutations_sum {}\nringgate_meta_batch_mutations_count {cumulative}", commits.mutations);
-        let _ = writeln!(out, "# HELP ringgate_meta_commit_duration_seconds Time of one group commit, fsync included (log2 µs buckets).\n# TYPE ringgate_meta_commit_duration_seconds histogram");
-        let mut cumulative = 0;
-        for (i, n) in commits.commit_latencies_us.iter().enumerate() {
-            cumulative += n;
-            let _ = writeln!(
-                out,
-                "ringgate_meta_commit_duration_seconds_bucket{{le=\"{}\"}} {cumulative}",
-                (1u64 << i) as f64 / 1e6
-            );
-        }
-        let _ = writeln!(out, "ringgate_meta_commit_duration_seconds_bucket{{le=\"+Inf\"}} {cumulative}\nringgate_meta_commit_duration_seconds_sum {}\nringgate_meta_commit_duration_seconds_count {cumulative}", commits.commit_ns_total as f64 / 1e9);
-        out
     }
+
+    /// Each series of the table, with its help, type and a line per core.
+    fn render_series(&self, out: &mut String, table: &[Series]) {
+        for series in table {
+            let (name, help, kind) = (series.name, series.help, series.kind);
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (core, m) in self.cores.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "{name}{{core=\"{core}\"}} {}",
+                    (series.get)(m).load(Relaxed)
+                );
+            }
+        }
+    }
+}
+
+/// One per-core number rendered as it is.
+struct Series {
+    name: &'static str,
+    help: &'static str,
+    /// `counter` or `gauge`.
+    kind: &'static str,
+    get: fn(&CoreMetrics) -> &AtomicU64,
+}
+
+const fn counter(
+    name: &'static str,
+    help: &'static str,
+    get: fn(&CoreMetrics) -> &AtomicU64,
+) -> Series {
+    Series {
+        name,
+        help,
+        kind: "counter",
+        get,
+    }
+}
+
+/// The series rendered between the latencies and the stages.
+const TRAFFIC_SERIES: &[Series] = &[
+    counter(
+        "ringgate_requests_rejected_total",
+        "Requests refused before routing.",
+        |m| &m.requests_rejected,
+    ),
+    counter(
+        "ringgate_bytes_in_total",
+        "Bytes received on S3 connections.",
+        |m| &m.bytes_in,
+    ),
+    counter(
+        "ringgate_bytes_out_total",
+        "Bytes sent on S3 connections.",
+        |m| &m.bytes_out,
+    ),
+];
+
+/// The series rendered after the stages, before the commit thread's.
+const PIECE_AND_CONNECTION_SERIES: &[Series] = &[
+    counter(
+        "ringgate_pieces_started_total",
+        "Piece writes started.",
+        |m| &m.pieces_started,
+    ),
+    counter(
+        "ringgate_pieces_committed_total",
+        "Piece writes made durable.",
+        |m| &m.pieces_committed,
+    ),
+    counter(
+        "ringgate_pieces_cancelled_total",
+        "Piece writes cut off by the long tail.",
+        |m| &m.pieces_cancelled,
+    ),
+    counter(
+        "ringgate_pieces_failed_total",
+        "Piece writes that failed.",
+        |m| &m.pieces_failed,
+    ),
+    counter(
+        "ringgate_piece_reads_total",
+        "Piece reads that answered.",
+        |m| &m.piece_reads,
+    ),
+    counter(
+        "ringgate_piece_reads_failed_total",
+        "Piece reads that failed and brought in another piece.",
+        |m| &m.piece_reads_failed,
+    ),
+    counter(
+        "ringgate_piece_reads_overtaken_total",
+        "Piece reads cancelled because enough other pieces (the hedge) answered first.",
+        |m| &m.piece_reads_overtaken,
+    ),
+    counter(
+        "ringgate_stripes_rebuilt_total",
+        "Stripes read with Reed-Solomon because a data share was missing or damaged.",
+        |m| &m.stripes_rebuilt,
+    ),
+    counter(
+        "ringgate_record_cache_hits_total",
+        "Access-record cache hits.",
+        |m| &m.record_cache_hits,
+    ),
+    counter(
+        "ringgate_record_cache_misses_total",
+        "Access-record cache misses (a metadata read).",
+        |m| &m.record_cache_misses,
+    ),
+    counter(
+        "ringgate_connections_accepted_total",
+        "Connections accepted.",
+        |m| &m.connections_accepted,
+    ),
+    counter(
+        "ringgate_connections_refused_total",
+        "Connections refused at the per-core limit.",
+        |m| &m.connections_refused,
+    ),
+    Series {
+        name: "ringgate_connections_open",
+        help: "Connections open now.",
+        kind: "gauge",
+        get: |m| &m.connections_open,
+    },
+    counter(
+        "ringgate_gc_segments_deleted_total",
+        "Released segments whose pieces were deleted.",
+        |m| &m.gc_segments_deleted,
+    ),
+    counter(
+        "ringgate_cleanup_failures_total",
+        "Piece deletes that failed while cleaning up a refused write; their segments went to the GC queue.",
+        |m| &m.cleanup_failures,
+    ),
+];
+
+/// The commit thread's totals and its two log2 histograms.
+fn render_commits(out: &mut String, commits: &CommitStatsSnapshot) {
+    let _ = writeln!(
+        out,
+        "# HELP ringgate_meta_commits_total Metadata write transactions (group commits).\n# TYPE ringgate_meta_commits_total counter\nringgate_meta_commits_total {}\n# HELP ringgate_meta_mutations_total Metadata mutations committed.\n# TYPE ringgate_meta_mutations_total counter\nringgate_meta_mutations_total {}\n# HELP ringgate_meta_commits_failed_total Failed metadata commits.\n# TYPE ringgate_meta_commits_failed_total counter\nringgate_meta_commits_failed_total {}",
+        commits.commits, commits.mutations, commits.commits_failed
+    );
+    render_log2_histogram(
+        out,
+        "ringgate_meta_batch_mutations",
+        "Mutations per group commit (log2 buckets).",
+        &commits.batch_sizes,
+        |i| (1u64 << i).to_string(),
+        &commits.mutations,
+    );
+    render_log2_histogram(
+        out,
+        "ringgate_meta_commit_duration_seconds",
+        "Time of one group commit, fsync included (log2 µs buckets).",
+        &commits.commit_latencies_us,
+        |i| ((1u64 << i) as f64 / 1e6).to_string(),
+        &(commits.commit_ns_total as f64 / 1e9),
+    );
+}
+
+/// A histogram without labels from bucket counts; `le` names bucket i's bound.
+fn render_log2_histogram(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    counts: &[u64],
+    le: impl Fn(usize) -> String,
+    sum: &dyn std::fmt::Display,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+    let mut cumulative = 0;
+    for (i, n) in counts.iter().enumerate() {
+        cumulative += n;
+        let _ = writeln!(out, "{name}_bucket{{le=\"{}\"}} {cumulative}", le(i));
+    }
+    let _ = writeln!(
+        out,
+        "{name}_bucket{{le=\"+Inf\"}} {cumulative}\n{name}_sum {sum}\n{name}_count {cumulative}"
+    );
 }
 
 #[cfg(test)]

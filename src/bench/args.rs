@@ -261,96 +261,26 @@ pub fn random_u64() -> u64 {
     u64::from_le_bytes(b)
 }
 
+/// Where the bench connects: the endpoint's addresses and its TLS client settings.
+type ConnectTo = (Vec<SocketAddr>, Option<Arc<rustls::ClientConfig>>);
+
 impl BenchArgs {
     /// Checks the options against each other and fills in every default.
     pub fn plan(&self) -> Result<Plan, String> {
         let op = self.operation;
         let endpoint = Endpoint::parse(&self.endpoint)?;
         let credentials = self.credentials()?;
-        let only = |given: bool, flag: &str, ops: &[Operation]| -> Result<(), String> {
-            if given && !ops.contains(&op) {
-                let names: Vec<_> = ops.iter().map(|o| o.name()).collect();
-                return Err(format!("{flag} applies to {} only", names.join(", ")));
-            }
-            Ok(())
-        };
-        only(self.mix.is_some(), "--mix", &[Operation::Mixed])?;
-        only(
-            self.range.is_some(),
-            "--range",
-            &[Operation::Get, Operation::Mixed],
-        )?;
-        use Operation::*;
-        only(
-            self.objects.is_some(),
-            "--objects",
-            &[Get, Mixed, List, Stat, Delete],
-        )?;
-        if !(1..=CONCURRENCY_MAX).contains(&self.concurrency) {
-            return Err(format!("--concurrency must be 1 to {CONCURRENCY_MAX}"));
-        }
-        if self.ops == Some(0) {
-            return Err("--ops must be at least 1".into());
-        }
-        if self.duration.is_some_and(|d| d.is_zero()) {
-            return Err("--duration must be longer than 0".into());
-        }
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let mut threads = match (&self.cpus, self.threads) {
-            (Some(cpus), Some(t)) if t != cpus.len() => {
-                return Err("--threads and --cpus disagree: give one".into())
-            }
-            (Some(cpus), _) => cpus.len(),
-            (None, Some(t)) => t,
-            (None, None) => cores,
-        };
-        if threads == 0 || threads > CONCURRENCY_MAX {
-            return Err("--threads must be at least 1".into());
-        }
-        if let Some(cpus) = &self.cpus {
-            if self.concurrency < cpus.len() {
-                return Err("--cpus lists more CPUs than --concurrency has requests".into());
-            }
-        }
-        threads = threads.min(self.concurrency);
-        let size = self.size.unwrap_or(match op {
-            Multipart => SizeSpec::Fixed(64 << 20),
-            _ => SizeSpec::Fixed(1 << 20),
-        });
-        if self.part_size == 0 {
-            return Err("--part-size must be at least 1 byte".into());
-        }
-        if op == Multipart && size.max().div_ceil(self.part_size) > PARTS_MAX {
-            return Err(format!(
-                "--size {size} in parts of {} makes more than {PARTS_MAX} parts",
-                self.part_size
-            ));
-        }
-        if self.range.is_some_and(|r| r.max() == 0) {
-            return Err("--range must allow at least 1 byte".into());
-        }
-        if !(CHUNK_BYTES_MIN as u64..=CHUNK_BYTES_MAX).contains(&self.chunk_size) {
-            return Err(format!(
-                "--chunk-size must be {} to {} bytes",
-                CHUNK_BYTES_MIN, CHUNK_BYTES_MAX
-            ));
-        }
-        if !(1..=1000).contains(&self.max_keys) {
-            return Err("--max-keys must be 1 to 1000".into());
-        }
-        let objects = match op {
-            Put | Multipart => 0,
-            Delete => self.objects.or(self.ops).unwrap_or(1000),
-            _ => self
-                .objects
-                .unwrap_or((4 * self.concurrency as u64).max(16)),
-        };
-        if op.prepares() && objects == 0 {
-            return Err("--objects must be at least 1".into());
-        }
+        self.check_flags_apply()?;
+        self.check_run_limits()?;
+        let threads = self.threads()?;
+        let size = self.size()?;
+        self.check_sizes(size)?;
+        let objects = self.objects()?;
         let mix = match (op, &self.mix) {
-            (Mixed, Some(mix)) => Some(mix.clone()),
-            (Mixed, None) => Some(Mix::parse("get=45,put=15,stat=30,delete=10").expect("valid")),
+            (Operation::Mixed, Some(mix)) => Some(mix.clone()),
+            (Operation::Mixed, None) => {
+                Some(Mix::parse("get=45,put=15,stat=30,delete=10").expect("valid"))
+            }
             _ => None,
         };
         let duration = match (self.duration, self.ops) {
@@ -367,18 +297,7 @@ impl BenchArgs {
             None => (format!("ringgate-bench-{:08x}", run_id as u32), false),
         };
         let addressing = Addressing::new(&endpoint, &bucket, !self.virtual_host);
-        let connect_addrs: Vec<SocketAddr> = (endpoint.host.as_str(), endpoint.port)
-            .to_socket_addrs()
-            .map_err(|e| format!("resolving {}: {e}", endpoint.host))?
-            .collect();
-        if connect_addrs.is_empty() {
-            return Err(format!("{} has no address", endpoint.host));
-        }
-        let tls = if endpoint.tls {
-            Some(super::client::tls_config(self.ca_file.as_deref())?)
-        } else {
-            None
-        };
+        let (connect_addrs, tls) = self.connection(&endpoint)?;
         use std::io::IsTerminal as _;
         Ok(Plan {
             operation: op,
@@ -410,6 +329,130 @@ impl BenchArgs {
             plot: self.plot.clone(),
             progress: !self.quiet && std::io::stderr().is_terminal(),
         })
+    }
+
+    /// Flags that only some operations read are refused with the others.
+    fn check_flags_apply(&self) -> Result<(), String> {
+        use Operation::*;
+        let op = self.operation;
+        let only = |given: bool, flag: &str, ops: &[Operation]| -> Result<(), String> {
+            if given && !ops.contains(&op) {
+                let names: Vec<_> = ops.iter().map(|o| o.name()).collect();
+                return Err(format!("{flag} applies to {} only", names.join(", ")));
+            }
+            Ok(())
+        };
+        only(self.mix.is_some(), "--mix", &[Mixed])?;
+        only(self.range.is_some(), "--range", &[Get, Mixed])?;
+        only(
+            self.objects.is_some(),
+            "--objects",
+            &[Get, Mixed, List, Stat, Delete],
+        )
+    }
+
+    /// Concurrency in range; a run that stops after at least one op or instant.
+    fn check_run_limits(&self) -> Result<(), String> {
+        if !(1..=CONCURRENCY_MAX).contains(&self.concurrency) {
+            return Err(format!("--concurrency must be 1 to {CONCURRENCY_MAX}"));
+        }
+        if self.ops == Some(0) {
+            return Err("--ops must be at least 1".into());
+        }
+        if self.duration.is_some_and(|d| d.is_zero()) {
+            return Err("--duration must be longer than 0".into());
+        }
+        Ok(())
+    }
+
+    /// Threads from --threads or --cpus (which must agree), else one per core;
+    /// never more than requests in flight.
+    fn threads(&self) -> Result<usize, String> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = match (&self.cpus, self.threads) {
+            (Some(cpus), Some(t)) if t != cpus.len() => {
+                return Err("--threads and --cpus disagree: give one".into())
+            }
+            (Some(cpus), _) => cpus.len(),
+            (None, Some(t)) => t,
+            (None, None) => cores,
+        };
+        if threads == 0 || threads > CONCURRENCY_MAX {
+            return Err("--threads must be at least 1".into());
+        }
+        if let Some(cpus) = &self.cpus {
+            if self.concurrency < cpus.len() {
+                return Err("--cpus lists more CPUs than --concurrency has requests".into());
+            }
+        }
+        Ok(threads.min(self.concurrency))
+    }
+
+    /// The object size: --size, else 64 MiB for multipart and 1 MiB otherwise.
+    fn size(&self) -> Result<SizeSpec, String> {
+        Ok(self.size.unwrap_or(match self.operation {
+            Operation::Multipart => SizeSpec::Fixed(64 << 20),
+            _ => SizeSpec::Fixed(1 << 20),
+        }))
+    }
+
+    /// Part, range, chunk and page sizes within their limits.
+    fn check_sizes(&self, size: SizeSpec) -> Result<(), String> {
+        if self.part_size == 0 {
+            return Err("--part-size must be at least 1 byte".into());
+        }
+        if self.operation == Operation::Multipart && size.max().div_ceil(self.part_size) > PARTS_MAX
+        {
+            return Err(format!(
+                "--size {size} in parts of {} makes more than {PARTS_MAX} parts",
+                self.part_size
+            ));
+        }
+        if self.range.is_some_and(|r| r.max() == 0) {
+            return Err("--range must allow at least 1 byte".into());
+        }
+        if !(CHUNK_BYTES_MIN as u64..=CHUNK_BYTES_MAX).contains(&self.chunk_size) {
+            return Err(format!(
+                "--chunk-size must be {} to {} bytes",
+                CHUNK_BYTES_MIN, CHUNK_BYTES_MAX
+            ));
+        }
+        if !(1..=1000).contains(&self.max_keys) {
+            return Err("--max-keys must be 1 to 1000".into());
+        }
+        Ok(())
+    }
+
+    /// The working set's size: none for writes, one object per op for deletes.
+    fn objects(&self) -> Result<u64, String> {
+        let objects = match self.operation {
+            Operation::Put | Operation::Multipart => 0,
+            Operation::Delete => self.objects.or(self.ops).unwrap_or(1000),
+            _ => self
+                .objects
+                .unwrap_or((4 * self.concurrency as u64).max(16)),
+        };
+        if self.operation.prepares() && objects == 0 {
+            return Err("--objects must be at least 1".into());
+        }
+        Ok(objects)
+    }
+
+    /// The endpoint's addresses and, for https, the TLS client configuration.
+    fn connection(&self, endpoint: &Endpoint) -> Result<ConnectTo, String> {
+        let connect_addrs: Vec<SocketAddr> = (endpoint.host.as_str(), endpoint.port)
+            .to_socket_addrs()
+            .map_err(|e| format!("resolving {}: {e}", endpoint.host))?
+            .collect();
+        if connect_addrs.is_empty() {
+            return Err(format!("{} has no address", endpoint.host));
+        }
+        let tls = if endpoint.tls {
+            Some(super::client::tls_config(self.ca_file.as_deref())?)
+        } else {
+            None
+        };
+        Ok((connect_addrs, tls))
     }
 
     /// Flags, then --profile, then the environment, then the default profile.

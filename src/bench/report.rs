@@ -246,9 +246,18 @@ fn bytes_decimal(n: u64) -> String {
 }
 
 impl Summary {
-    /// The text summary.
+    /// The text summary: what ran, what it did, then each kind and the errors.
     pub fn text(&self) -> String {
         let mut s = String::new();
+        self.text_setup(&mut s);
+        self.text_totals(&mut s);
+        self.text_kinds(&mut s);
+        self.text_errors(&mut s);
+        s
+    }
+
+    /// The run's title, options and prepared working set.
+    fn text_setup(&self, s: &mut String) {
         let _ = writeln!(
             s,
             "ringgate bench {}: {}, bucket {} ({})",
@@ -284,16 +293,16 @@ impl Summary {
                 p.duration_s
             );
         }
-        let _ = writeln!(
-            s,
-            "  duration     {:.2} s{}",
-            self.duration_s,
-            if self.interrupted {
-                " (interrupted)"
-            } else {
-                ""
-            }
-        );
+    }
+
+    /// Duration, operations, throughput, latency, CPU and connections.
+    fn text_totals(&self, s: &mut String) {
+        let interrupted = if self.interrupted {
+            " (interrupted)"
+        } else {
+            ""
+        };
+        let _ = writeln!(s, "  duration     {:.2} s{interrupted}", self.duration_s);
         let _ = writeln!(
             s,
             "  operations   {} ({:.1} ops/s), {} errors",
@@ -329,24 +338,33 @@ impl Summary {
             let _ = writeln!(s, "  {}", server_line(server));
         }
         let _ = writeln!(s, "  connections  {}", self.connections);
-        if self.operations.len() > 1 {
+    }
+
+    /// A table row per kind of operation, when a run did more than one.
+    fn text_kinds(&self, s: &mut String) {
+        if self.operations.len() <= 1 {
+            return;
+        }
+        let _ = writeln!(
+            s,
+            "  {:<10} {:>9} {:>7} {:>10} {:>10} {:>10} {:>10}",
+            "kind", "ops", "errors", "ops/s", "MB/s", "p50", "p99"
+        );
+        for (name, k) in &self.operations {
+            let (p50, p99) = k
+                .latency_ms
+                .as_ref()
+                .map_or(("-".into(), "-".into()), |l| (ms(l.p50), ms(l.p99)));
             let _ = writeln!(
                 s,
-                "  {:<10} {:>9} {:>7} {:>10} {:>10} {:>10} {:>10}",
-                "kind", "ops", "errors", "ops/s", "MB/s", "p50", "p99"
+                "  {:<10} {:>9} {:>7} {:>10.1} {:>10.1} {:>10} {:>10}",
+                name, k.ops, k.errors, k.ops_per_s, k.throughput.mb_s, p50, p99
             );
-            for (name, k) in &self.operations {
-                let (p50, p99) = k
-                    .latency_ms
-                    .as_ref()
-                    .map_or(("-".into(), "-".into()), |l| (ms(l.p50), ms(l.p99)));
-                let _ = writeln!(
-                    s,
-                    "  {:<10} {:>9} {:>7} {:>10.1} {:>10.1} {:>10} {:>10}",
-                    name, k.ops, k.errors, k.ops_per_s, k.throughput.mb_s, p50, p99
-                );
-            }
         }
+    }
+
+    /// The errors by operation and kind, and what cleaning up failed to do.
+    fn text_errors(&self, s: &mut String) {
         if self.errors.total == 0 && self.errors.details.is_empty() {
             let _ = writeln!(s, "  errors       none");
         } else {
@@ -362,7 +380,6 @@ impl Summary {
         for e in &self.cleanup_errors {
             let _ = writeln!(s, "  cleanup: {e}");
         }
-        s
     }
 }
 

@@ -436,67 +436,17 @@ fn drop_parts(
     Ok(())
 }
 
+/// Checks one mutation and gathers its effects; the match only dispatches to
+/// one planner per mutation kind.
 fn plan<'m>(t: &WriteTables<'_>, mutation: &'m Mutation) -> Result<Plan<'m>, MetaError> {
     let mut plan = Plan::default();
+    let p = &mut plan;
     match mutation {
-        Mutation::CreateProject(record) => {
-            if contains(t.get(TableId::Projects), &record.id.0)? {
-                return Err(MetaError::ProjectAlreadyExists);
-            }
-            plan.put(TableId::Projects, record.id.0, encode(record));
-        }
-        Mutation::PutAccess { key_hash, record } => {
-            plan.outcome.existed = contains(t.get(TableId::Access), key_hash)?;
-            plan.put(TableId::Access, *key_hash, record.clone());
-        }
-        Mutation::DeleteAccess { key_hash } => {
-            if contains(t.get(TableId::Access), key_hash)? {
-                plan.outcome.existed = true;
-                plan.delete(TableId::Access, *key_hash);
-            }
-        }
-        Mutation::CreateBucket { project, record } => {
-            check_bucket_name(&record.name)?;
-            if !contains(t.get(TableId::Projects), &project.0)? {
-                return Err(MetaError::NoSuchProject);
-            }
-            let key = codec::bucket_key(*project, &record.name);
-            if contains(t.get(TableId::Buckets), &key)? {
-                return Err(MetaError::BucketAlreadyOwnedByYou);
-            }
-            let mut owned = 0usize;
-            scan_prefix(t.get(TableId::Buckets), &project.0, |_, _| {
-                owned += 1;
-                Ok(ControlFlow::Continue(()))
-            })?;
-            if owned >= BUCKETS_PER_PROJECT_MAX {
-                return Err(MetaError::TooManyBuckets {
-                    max: BUCKETS_PER_PROJECT_MAX,
-                });
-            }
-            plan.put(TableId::Buckets, key, encode(record));
-        }
-        Mutation::DeleteBucket { project, bucket } => {
-            require_bucket(t, *project, bucket)?;
-            if !store::bucket_is_empty(t.get(TableId::Objects), *project, bucket)? {
-                return Err(MetaError::BucketNotEmpty);
-            }
-            let mut uploads = Vec::new();
-            scan_prefix(
-                t.get(TableId::Uploads),
-                &codec::bucket_prefix(*project, bucket),
-                |key, value| {
-                    let record: UploadRecord = codec::decode(TableId::Uploads.name(), value)?;
-                    uploads.push((key.to_vec(), record.upload_id));
-                    Ok(ControlFlow::Continue(()))
-                },
-            )?;
-            for (key, upload_id) in uploads {
-                drop_parts(t, &mut plan, upload_id)?;
-                plan.delete(TableId::Uploads, key);
-            }
-            plan.delete(TableId::Buckets, codec::bucket_key(*project, bucket));
-        }
+        Mutation::CreateProject(record) => plan_create_project(t, p, record)?,
+        Mutation::PutAccess { key_hash, record } => plan_put_access(t, p, key_hash, record)?,
+        Mutation::DeleteAccess { key_hash } => plan_delete_access(t, p, key_hash)?,
+        Mutation::CreateBucket { project, record } => plan_create_bucket(t, p, *project, record)?,
+        Mutation::DeleteBucket { project, bucket } => plan_delete_bucket(t, p, *project, bucket)?,
         Mutation::PutObject {
             project,
             bucket,
@@ -505,203 +455,406 @@ fn plan<'m>(t: &WriteTables<'_>, mutation: &'m Mutation) -> Result<Plan<'m>, Met
             new_segments,
             shared_segments,
             condition,
-        } => {
-            check_object_key(key)?;
-            require_bucket(t, *project, bucket)?;
-            check_segments(&record.extents, new_segments, shared_segments)?;
-            plan.create(new_segments);
-            plan.acquire(shared_segments.iter().copied());
-            put_object(
-                t,
-                &mut plan,
-                *project,
-                bucket,
-                key,
-                record,
-                condition.as_ref(),
-            )?;
-        }
+        } => plan_put_object(
+            t,
+            p,
+            (*project, bucket, key),
+            record,
+            new_segments,
+            shared_segments,
+            condition.as_ref(),
+        )?,
         Mutation::DeleteObject {
             project,
             bucket,
             key,
-        } => {
-            require_bucket(t, *project, bucket)?;
-            let object_key = codec::object_key(*project, bucket, key);
-            let existing: Option<ObjectRecord> =
-                get(t.get(TableId::Objects), TableId::Objects, &object_key)?;
-            if let Some(existing) = existing {
-                plan.outcome.existed = true;
-                plan.release(&existing.extents);
-                plan.delete(TableId::Objects, object_key);
-            }
-        }
+        } => plan_delete_object(t, p, *project, bucket, key)?,
         Mutation::CreateUpload {
             project,
             bucket,
             record,
-        } => {
-            check_object_key(&record.key)?;
-            require_bucket(t, *project, bucket)?;
-            let key = codec::upload_key(*project, bucket, &record.key, record.upload_id);
-            if contains(t.get(TableId::Uploads), &key)? {
-                return Err(MetaError::InconsistentMutation(
-                    "the upload id is already in use",
-                ));
-            }
-            plan.put(TableId::Uploads, key, encode(record));
-        }
+        } => plan_create_upload(t, p, *project, bucket, record)?,
         Mutation::PutPart {
             upload,
             record,
             new_segments,
             shared_segments,
-        } => {
-            if !(1..=PART_NUMBER_MAX).contains(&record.part_number) {
-                return Err(MetaError::InvalidPartNumber(record.part_number));
-            }
-            require_upload(t, upload)?;
-            check_segments(&record.extents, new_segments, shared_segments)?;
-            let key = codec::part_key(upload.upload_id, record.part_number);
-            let existing: Option<PartRecord> = get(t.get(TableId::Parts), TableId::Parts, &key)?;
-            if let Some(existing) = existing {
-                plan.outcome.existed = true;
-                plan.release(&existing.extents);
-            }
-            plan.create(new_segments);
-            plan.acquire(shared_segments.iter().copied());
-            plan.put(TableId::Parts, key, encode(record));
-        }
+        } => plan_put_part(t, p, upload, record, new_segments, shared_segments)?,
         Mutation::CompleteUpload {
             upload,
             parts_used,
             record,
             condition,
-        } => {
-            let upload_row = require_upload(t, upload)?;
-            if parts_used.windows(2).any(|w| w[0].0 >= w[1].0) {
-                return Err(MetaError::InvalidPartOrder);
-            }
-            // Both in ascending part-number order (the parts by their keys), so
-            // 10,000 parts cost binary searches, not a quadratic scan.
-            let parts = read_parts(t, upload.upload_id)?;
-            let used = |number: u32| {
-                parts_used
-                    .binary_search_by_key(&number, |(n, _)| *n)
-                    .is_ok()
-            };
-            let mut referenced = segment_ids(&record.extents);
-            for (part_number, etag) in parts_used {
-                let part = parts
-                    .binary_search_by_key(part_number, |(_, part)| part.part_number)
-                    .ok()
-                    .map(|i| &parts[i].1)
-                    .filter(|part| part.etag == *etag)
-                    .ok_or(MetaError::InvalidPart {
-                        part_number: *part_number,
-                    })?;
-                // Same ETag but other segments: the part was uploaded again since
-                // the caller read it, and the record names released segments.
-                if !segment_ids(&part.extents).all(|id| referenced.next() == Some(id)) {
-                    return Err(MetaError::InvalidPart {
-                        part_number: *part_number,
-                    });
-                }
-            }
-            if referenced.next().is_some() {
-                return Err(MetaError::InconsistentMutation(
-                    "the record references segments no used part holds",
-                ));
-            }
-            for (key, part) in &parts {
-                if !used(part.part_number) {
-                    plan.release(&part.extents);
-                }
-                plan.delete(TableId::Parts, key.clone());
-            }
-            plan.delete(TableId::Uploads, upload_row);
-            put_object(
-                t,
-                &mut plan,
-                upload.project,
-                &upload.bucket,
-                &upload.key,
-                record,
-                condition.as_ref(),
-            )?;
-        }
-        Mutation::AbortUpload { upload } => {
-            let key = require_upload(t, upload)?;
-            drop_parts(t, &mut plan, upload.upload_id)?;
-            plan.delete(TableId::Uploads, key);
-        }
-        Mutation::DeleteProject { id } => {
-            if !contains(t.get(TableId::Projects), &id.0)? {
-                return Err(MetaError::NoSuchProject);
-            }
-            let mut owned = false;
-            scan_prefix(t.get(TableId::Buckets), &id.0, |_, _| {
-                owned = true;
-                Ok(ControlFlow::Break(()))
-            })?;
-            if owned {
-                return Err(MetaError::ProjectNotEmpty);
-            }
-            plan.delete(TableId::Projects, id.0);
-        }
+        } => plan_complete_upload(t, p, upload, parts_used, record, condition.as_ref())?,
+        Mutation::AbortUpload { upload } => plan_abort_upload(t, p, upload)?,
+        Mutation::DeleteProject { id } => plan_delete_project(t, p, *id)?,
         Mutation::RevokeApiKey { head, revoked_ms } => {
-            plan.outcome.existed = contains(t.get(TableId::Revoked), head)?;
-            if !plan.outcome.existed {
-                plan.put(TableId::Revoked, *head, encode(revoked_ms));
-            }
+            plan_revoke_api_key(t, p, head, *revoked_ms)?
         }
-        Mutation::PutStore(record) => {
-            let key = record.id.to_be_bytes();
-            let mut clash = false;
-            scan_prefix(t.get(TableId::Stores), &[], |row_key, value| {
-                let other: StoreRecord = decode(TableId::Stores.name(), value)?;
-                clash |= other.identity == record.identity && row_key != key;
-                Ok(ControlFlow::Continue(()))
-            })?;
-            if clash {
-                return Err(MetaError::InconsistentMutation(
-                    "a store identity is registered under another id",
-                ));
-            }
-            plan.outcome.existed = contains(t.get(TableId::Stores), &key)?;
-            plan.put(TableId::Stores, key, encode(record));
-        }
+        Mutation::PutStore(record) => plan_put_store(t, p, record)?,
         Mutation::RepairSegment {
             id,
             expected,
             pieces,
-        } => {
-            let row: SegmentRow = get(t.get(TableId::Segments), TableId::Segments, &id.0)?
-                .ok_or(MetaError::NoSuchSegment(*id))?;
-            if row.info.pieces != *expected {
-                return Err(MetaError::SegmentChanged(*id));
-            }
-            let info = SegmentInfo {
-                pieces: pieces.clone(),
-                ..row.info
-            };
-            plan.outcome.existed = true;
-            plan.put(TableId::Segments, id.0, postcard_row(row.refs, &info));
-        }
-        Mutation::GcDone(ids) => {
-            for id in ids {
-                if contains(t.get(TableId::Gc), &id.0)? {
-                    plan.outcome.existed = true;
-                    plan.delete(TableId::Gc, id.0);
-                }
-            }
-        }
-        Mutation::QueueGc { segments } => queue_gc(t, &mut plan, segments)?,
+        } => plan_repair_segment(t, p, *id, expected, pieces)?,
+        Mutation::GcDone(ids) => plan_gc_done(t, p, ids)?,
+        Mutation::QueueGc { segments } => plan_queue_gc(t, p, segments)?,
     }
     Ok(plan)
 }
 
-fn queue_gc(
+fn plan_create_project(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    record: &ProjectRecord,
+) -> Result<(), MetaError> {
+    if contains(t.get(TableId::Projects), &record.id.0)? {
+        return Err(MetaError::ProjectAlreadyExists);
+    }
+    plan.put(TableId::Projects, record.id.0, encode(record));
+    Ok(())
+}
+
+fn plan_put_access(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    key_hash: &[u8; 32],
+    record: &[u8],
+) -> Result<(), MetaError> {
+    plan.outcome.existed = contains(t.get(TableId::Access), key_hash)?;
+    plan.put(TableId::Access, *key_hash, record.to_vec());
+    Ok(())
+}
+
+fn plan_delete_access(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    key_hash: &[u8; 32],
+) -> Result<(), MetaError> {
+    if contains(t.get(TableId::Access), key_hash)? {
+        plan.outcome.existed = true;
+        plan.delete(TableId::Access, *key_hash);
+    }
+    Ok(())
+}
+
+/// A valid name, an existing project, a free name, and room under the limit.
+fn plan_create_bucket(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    project: ProjectId,
+    record: &BucketRecord,
+) -> Result<(), MetaError> {
+    check_bucket_name(&record.name)?;
+    if !contains(t.get(TableId::Projects), &project.0)? {
+        return Err(MetaError::NoSuchProject);
+    }
+    let key = codec::bucket_key(project, &record.name);
+    if contains(t.get(TableId::Buckets), &key)? {
+        return Err(MetaError::BucketAlreadyOwnedByYou);
+    }
+    let mut owned = 0usize;
+    scan_prefix(t.get(TableId::Buckets), &project.0, |_, _| {
+        owned += 1;
+        Ok(ControlFlow::Continue(()))
+    })?;
+    if owned >= BUCKETS_PER_PROJECT_MAX {
+        return Err(MetaError::TooManyBuckets {
+            max: BUCKETS_PER_PROJECT_MAX,
+        });
+    }
+    plan.put(TableId::Buckets, key, encode(record));
+    Ok(())
+}
+
+/// An empty bucket goes, with its uploads in progress and their parts.
+fn plan_delete_bucket(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    project: ProjectId,
+    bucket: &str,
+) -> Result<(), MetaError> {
+    require_bucket(t, project, bucket)?;
+    if !store::bucket_is_empty(t.get(TableId::Objects), project, bucket)? {
+        return Err(MetaError::BucketNotEmpty);
+    }
+    let mut uploads = Vec::new();
+    scan_prefix(
+        t.get(TableId::Uploads),
+        &codec::bucket_prefix(project, bucket),
+        |key, value| {
+            let record: UploadRecord = codec::decode(TableId::Uploads.name(), value)?;
+            uploads.push((key.to_vec(), record.upload_id));
+            Ok(ControlFlow::Continue(()))
+        },
+    )?;
+    for (key, upload_id) in uploads {
+        drop_parts(t, plan, upload_id)?;
+        plan.delete(TableId::Uploads, key);
+    }
+    plan.delete(TableId::Buckets, codec::bucket_key(project, bucket));
+    Ok(())
+}
+
+/// Checks the key, the bucket and the declared segments, then writes the object.
+fn plan_put_object<'m>(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'m>,
+    (project, bucket, key): (ProjectId, &str, &str),
+    record: &ObjectRecord,
+    new_segments: &'m [(SegmentId, SegmentInfo)],
+    shared_segments: &[SegmentId],
+    condition: Option<&Precondition>,
+) -> Result<(), MetaError> {
+    check_object_key(key)?;
+    require_bucket(t, project, bucket)?;
+    check_segments(&record.extents, new_segments, shared_segments)?;
+    plan.create(new_segments);
+    plan.acquire(shared_segments.iter().copied());
+    put_object(t, plan, project, bucket, key, record, condition)
+}
+
+fn plan_delete_object(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    project: ProjectId,
+    bucket: &str,
+    key: &str,
+) -> Result<(), MetaError> {
+    require_bucket(t, project, bucket)?;
+    let object_key = codec::object_key(project, bucket, key);
+    let existing: Option<ObjectRecord> =
+        get(t.get(TableId::Objects), TableId::Objects, &object_key)?;
+    if let Some(existing) = existing {
+        plan.outcome.existed = true;
+        plan.release(&existing.extents);
+        plan.delete(TableId::Objects, object_key);
+    }
+    Ok(())
+}
+
+fn plan_create_upload(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    project: ProjectId,
+    bucket: &str,
+    record: &UploadRecord,
+) -> Result<(), MetaError> {
+    check_object_key(&record.key)?;
+    require_bucket(t, project, bucket)?;
+    let key = codec::upload_key(project, bucket, &record.key, record.upload_id);
+    if contains(t.get(TableId::Uploads), &key)? {
+        return Err(MetaError::InconsistentMutation(
+            "the upload id is already in use",
+        ));
+    }
+    plan.put(TableId::Uploads, key, encode(record));
+    Ok(())
+}
+
+/// Stores a part, releasing the one it replaces.
+fn plan_put_part<'m>(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'m>,
+    upload: &UploadRef,
+    record: &PartRecord,
+    new_segments: &'m [(SegmentId, SegmentInfo)],
+    shared_segments: &[SegmentId],
+) -> Result<(), MetaError> {
+    if !(1..=PART_NUMBER_MAX).contains(&record.part_number) {
+        return Err(MetaError::InvalidPartNumber(record.part_number));
+    }
+    require_upload(t, upload)?;
+    check_segments(&record.extents, new_segments, shared_segments)?;
+    let key = codec::part_key(upload.upload_id, record.part_number);
+    let existing: Option<PartRecord> = get(t.get(TableId::Parts), TableId::Parts, &key)?;
+    if let Some(existing) = existing {
+        plan.outcome.existed = true;
+        plan.release(&existing.extents);
+    }
+    plan.create(new_segments);
+    plan.acquire(shared_segments.iter().copied());
+    plan.put(TableId::Parts, key, encode(record));
+    Ok(())
+}
+
+/// Checks the parts used against the record, drops the upload and its parts
+/// (releasing the unused ones), then writes the object.
+fn plan_complete_upload(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    upload: &UploadRef,
+    parts_used: &[(u32, String)],
+    record: &ObjectRecord,
+    condition: Option<&Precondition>,
+) -> Result<(), MetaError> {
+    let upload_row = require_upload(t, upload)?;
+    if parts_used.windows(2).any(|w| w[0].0 >= w[1].0) {
+        return Err(MetaError::InvalidPartOrder);
+    }
+    // Both in ascending part-number order (the parts by their keys), so
+    // 10,000 parts cost binary searches, not a quadratic scan.
+    let parts = read_parts(t, upload.upload_id)?;
+    check_parts_used(&parts, parts_used, record)?;
+    let used = |number: u32| {
+        parts_used
+            .binary_search_by_key(&number, |(n, _)| *n)
+            .is_ok()
+    };
+    for (key, part) in &parts {
+        if !used(part.part_number) {
+            plan.release(&part.extents);
+        }
+        plan.delete(TableId::Parts, key.clone());
+    }
+    plan.delete(TableId::Uploads, upload_row);
+    put_object(
+        t,
+        plan,
+        upload.project,
+        &upload.bucket,
+        &upload.key,
+        record,
+        condition,
+    )
+}
+
+/// Each used part still exists with its ETag, and together, in order, they
+/// hold exactly the segments the record names.
+fn check_parts_used(
+    parts: &[(Vec<u8>, PartRecord)],
+    parts_used: &[(u32, String)],
+    record: &ObjectRecord,
+) -> Result<(), MetaError> {
+    let mut referenced = segment_ids(&record.extents);
+    for (part_number, etag) in parts_used {
+        let part = parts
+            .binary_search_by_key(part_number, |(_, part)| part.part_number)
+            .ok()
+            .map(|i| &parts[i].1)
+            .filter(|part| part.etag == *etag)
+            .ok_or(MetaError::InvalidPart {
+                part_number: *part_number,
+            })?;
+        // Same ETag but other segments: the part was uploaded again since
+        // the caller read it, and the record names released segments.
+        if !segment_ids(&part.extents).all(|id| referenced.next() == Some(id)) {
+            return Err(MetaError::InvalidPart {
+                part_number: *part_number,
+            });
+        }
+    }
+    if referenced.next().is_some() {
+        return Err(MetaError::InconsistentMutation(
+            "the record references segments no used part holds",
+        ));
+    }
+    Ok(())
+}
+
+fn plan_abort_upload(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    upload: &UploadRef,
+) -> Result<(), MetaError> {
+    let key = require_upload(t, upload)?;
+    drop_parts(t, plan, upload.upload_id)?;
+    plan.delete(TableId::Uploads, key);
+    Ok(())
+}
+
+fn plan_delete_project(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    id: ProjectId,
+) -> Result<(), MetaError> {
+    if !contains(t.get(TableId::Projects), &id.0)? {
+        return Err(MetaError::NoSuchProject);
+    }
+    let mut owned = false;
+    scan_prefix(t.get(TableId::Buckets), &id.0, |_, _| {
+        owned = true;
+        Ok(ControlFlow::Break(()))
+    })?;
+    if owned {
+        return Err(MetaError::ProjectNotEmpty);
+    }
+    plan.delete(TableId::Projects, id.0);
+    Ok(())
+}
+
+fn plan_revoke_api_key(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    head: &[u8; 16],
+    revoked_ms: u64,
+) -> Result<(), MetaError> {
+    plan.outcome.existed = contains(t.get(TableId::Revoked), head)?;
+    if !plan.outcome.existed {
+        plan.put(TableId::Revoked, *head, encode(&revoked_ms));
+    }
+    Ok(())
+}
+
+/// Inserts or updates a store, unless its identity is registered under another id.
+fn plan_put_store(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    record: &StoreRecord,
+) -> Result<(), MetaError> {
+    let key = record.id.to_be_bytes();
+    let mut clash = false;
+    scan_prefix(t.get(TableId::Stores), &[], |row_key, value| {
+        let other: StoreRecord = decode(TableId::Stores.name(), value)?;
+        clash |= other.identity == record.identity && row_key != key;
+        Ok(ControlFlow::Continue(()))
+    })?;
+    if clash {
+        return Err(MetaError::InconsistentMutation(
+            "a store identity is registered under another id",
+        ));
+    }
+    plan.outcome.existed = contains(t.get(TableId::Stores), &key)?;
+    plan.put(TableId::Stores, key, encode(record));
+    Ok(())
+}
+
+fn plan_repair_segment(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    id: SegmentId,
+    expected: &[PiecePlacement],
+    pieces: &[PiecePlacement],
+) -> Result<(), MetaError> {
+    let row: SegmentRow = get(t.get(TableId::Segments), TableId::Segments, &id.0)?
+        .ok_or(MetaError::NoSuchSegment(id))?;
+    if row.info.pieces != *expected {
+        return Err(MetaError::SegmentChanged(id));
+    }
+    let info = SegmentInfo {
+        pieces: pieces.to_vec(),
+        ..row.info
+    };
+    plan.outcome.existed = true;
+    plan.put(TableId::Segments, id.0, postcard_row(row.refs, &info));
+    Ok(())
+}
+
+fn plan_gc_done(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    ids: &[SegmentId],
+) -> Result<(), MetaError> {
+    for id in ids {
+        if contains(t.get(TableId::Gc), &id.0)? {
+            plan.outcome.existed = true;
+            plan.delete(TableId::Gc, id.0);
+        }
+    }
+    Ok(())
+}
+
+fn plan_queue_gc(
     t: &WriteTables<'_>,
     plan: &mut Plan<'_>,
     segments: &[(SegmentId, SegmentInfo)],

@@ -293,6 +293,8 @@ impl Drop for NodeServer {
     }
 }
 
+/// One core of the node from start to stop: opens the store and listener,
+/// reports that it started, serves until stopped, then drains.
 async fn run_core(
     index: usize,
     listen: SocketAddr,
@@ -300,35 +302,10 @@ async fn run_core(
     stop: futures_channel::oneshot::Receiver<()>,
     started: std::sync::mpsc::Sender<Result<SocketAddr, NodeError>>,
 ) {
-    let store = match LocalStore::open(&shared.config.data).await {
-        Ok(store) => store,
-        Err(e) => {
-            let _ = started.send(Err(NodeError::Store(e.to_string())));
-            return;
-        }
-    };
-    let listener = match TcpListener::bind(listen) {
-        Ok(listener) => listener,
-        Err(e) => {
-            let _ = started.send(Err(NodeError::Listen {
-                addr: listen,
-                reason: e.to_string(),
-            }));
-            return;
-        }
+    let Some((store, listener)) = open_core(index, listen, &shared, &started).await else {
+        return;
     };
     let addr = listener.local_addr().unwrap_or(listen);
-    if index == 0 {
-        // Before any core accepts, so the first count is exact. `open` walked
-        // the same directories just now (its sweep), so they are warm.
-        match store.list().await {
-            Ok(pieces) => shared.pieces.walked(pieces.len(), 0),
-            Err(e) => {
-                let _ = started.send(Err(NodeError::Store(e.to_string())));
-                return;
-            }
-        }
-    }
     let core = Rc::new(Core {
         store,
         shared,
@@ -348,8 +325,59 @@ async fn run_core(
         glommio::spawn_local(recount_pieces(core.clone())).detach();
     }
     let _ = started.send(Ok(addr));
-
     let gate = glommio::sync::Gate::new();
+    accept_until_shutdown(index, &core, &listener, &gate).await;
+    drop(listener);
+    drain(index, &core, gate).await;
+}
+
+/// Opens this core's store and binds its listener; core 0 also counts the
+/// pieces. A failure is reported on `started` and gives `None`.
+async fn open_core(
+    index: usize,
+    listen: SocketAddr,
+    shared: &Shared,
+    started: &std::sync::mpsc::Sender<Result<SocketAddr, NodeError>>,
+) -> Option<(LocalStore, TcpListener)> {
+    let store = match LocalStore::open(&shared.config.data).await {
+        Ok(store) => store,
+        Err(e) => {
+            let _ = started.send(Err(NodeError::Store(e.to_string())));
+            return None;
+        }
+    };
+    let listener = match TcpListener::bind(listen) {
+        Ok(listener) => listener,
+        Err(e) => {
+            let _ = started.send(Err(NodeError::Listen {
+                addr: listen,
+                reason: e.to_string(),
+            }));
+            return None;
+        }
+    };
+    if index == 0 {
+        // Before any core accepts, so the first count is exact. `open` walked
+        // the same directories just now (its sweep), so they are warm.
+        match store.list().await {
+            Ok(pieces) => shared.pieces.walked(pieces.len(), 0),
+            Err(e) => {
+                let _ = started.send(Err(NodeError::Store(e.to_string())));
+                return None;
+            }
+        }
+    }
+    Some((store, listener))
+}
+
+/// Serves each accepted connection in a task of `gate`, refusing those over
+/// the per-core limit, until shutdown.
+async fn accept_until_shutdown(
+    index: usize,
+    core: &Rc<Core>,
+    listener: &TcpListener,
+    gate: &glommio::sync::Gate,
+) {
     loop {
         let accepted = future::or(async { Some(listener.accept().await) }, async {
             core.shutdown.wait().await;
@@ -380,7 +408,10 @@ async fn run_core(
             task.detach();
         }
     }
-    drop(listener);
+}
+
+/// Waits up to the shutdown grace for the open connections to finish.
+async fn drain(index: usize, core: &Core, gate: glommio::sync::Gate) {
     let grace = core.limits().shutdown_grace;
     let drained = glommio::timer::timeout(grace, async {
         let _ = gate.close().await;

@@ -111,7 +111,6 @@ impl SegmentDecoder {
         out: &mut AlignedBuf,
         report: &mut DecodeReport,
     ) -> Result<(), DecodeError> {
-        let k = geometry.layout.required();
         assert_eq!(
             pieces.len(),
             geometry.layout.total(),
@@ -119,101 +118,178 @@ impl SegmentDecoder {
         );
         assert!(stripes.start < stripes.end && stripes.end <= geometry.stripe_count);
         let span = geometry.shares_span(&stripes);
-        let stripe_count = (stripes.end - stripes.start) as usize;
-        for (piece, window) in pieces.iter().enumerate() {
-            if let Some(w) = window {
-                if w.shares.len() as u64 != span.end - span.start
-                    || w.checksums.len() != stripe_count
-                {
-                    return Err(DecodeError::WindowShape {
-                        piece,
-                        got: w.shares.len(),
-                        expected: (span.end - span.start) as usize,
-                        checksums: w.checksums.len(),
-                        stripes: stripe_count,
-                    });
-                }
-            }
-        }
+        check_window_shapes(pieces, &span, (stripes.end - stripes.start) as usize)?;
         let cipher = Cipher::new(self.backend, &seal.key);
+        let call = DecodeCall {
+            geometry,
+            seal,
+            cipher: &cipher,
+            pieces,
+            fuse: range.end - range.start >= self.fused_output_bytes_min,
+            range,
+        };
         let mut shares: Vec<Option<&[u8]>> = vec![None; pieces.len()];
-        let fuse = range.end - range.start >= self.fused_output_bytes_min;
         for stripe in stripes.clone() {
             let share_bytes = geometry.share_bytes(stripe);
             let at = (geometry.share_offset(stripe) - span.start) as usize;
-            let nth = (stripe - stripes.start) as usize;
-            let plain = geometry.stripe_plaintext(stripe);
-            let plain_bytes = (plain.end - plain.start) as usize;
-            let mark = out.len();
-            // A large output is on its way to memory: copy the data shares of a
-            // stripe wanted whole to it in the same pass as their CRC check.
-            let gather = fuse
-                && range.start <= plain.start
-                && plain.end <= range.end
-                && pieces[..k].iter().all(Option::is_some);
-            let gathered = check_shares(
-                pieces,
-                k,
+            let spot = StripeSpot {
                 stripe,
-                nth,
-                at..at + share_bytes,
-                plain_bytes,
-                gather.then_some(&mut *out),
-                &mut shares,
-                report,
-            );
-            if gathered {
-                let tag = tag_of(&shares[..k], share_bytes, plain_bytes);
-                let nonce = stripe_nonce(seal.nonce_prefix, stripe);
-                if cipher.open(nonce, &[], &mut out[mark..], &tag).is_ok() {
-                    continue;
-                }
-            }
-            if gather {
-                // Not the fast path after all: the general one below starts over.
-                out.truncate(mark);
-            }
-            let healthy = shares.iter().flatten().count();
-            if healthy < k {
-                return Err(DecodeError::NotEnoughShares {
-                    stripe,
-                    healthy,
-                    required: k,
-                });
-            }
-            let want_start = range.start.max(plain.start);
-            let want_end = range.end.min(plain.end);
-            // A stripe wanted whole is opened where its plaintext is going, at the
-            // end of `out`; a partly wanted one in the scratch buffer, from which
-            // only its wanted bytes are copied. Either way the ciphertext is copied
-            // once, from the shares to where it is opened.
-            let whole = want_start == plain.start && want_end == plain.end;
-            let dest = if whole {
-                &mut *out
-            } else {
-                self.stripe.clear();
-                &mut self.stripe
+                nth: (stripe - stripes.start) as usize,
+                span: at..at + share_bytes,
+                plain: geometry.stripe_plaintext(stripe),
             };
-            open_stripe(
-                &mut self.codec,
-                dest,
-                geometry,
-                stripe,
-                &shares,
-                &cipher,
-                stripe_nonce(seal.nonce_prefix, stripe),
-                plain_bytes,
-                report,
-            )?;
-            if !whole && want_start < want_end {
-                out.extend_from_slice(
-                    &self.stripe
-                        [(want_start - plain.start) as usize..(want_end - plain.start) as usize],
-                );
+            if !call.open_gathered(&spot, &mut shares, out, report) {
+                self.open_checked(&call, &spot, &shares, out, report)?;
             }
         }
         Ok(())
     }
+
+    /// The general path for a stripe whose shares are checked (in `shares`):
+    /// any k healthy ones open it, and only its wanted bytes reach `out`.
+    #[inline]
+    fn open_checked(
+        &mut self,
+        call: &DecodeCall<'_, '_>,
+        spot: &StripeSpot,
+        shares: &[Option<&[u8]>],
+        out: &mut AlignedBuf,
+        report: &mut DecodeReport,
+    ) -> Result<(), DecodeError> {
+        let (stripe, plain) = (spot.stripe, &spot.plain);
+        let k = call.geometry.layout.required();
+        let healthy = shares.iter().flatten().count();
+        if healthy < k {
+            return Err(DecodeError::NotEnoughShares {
+                stripe,
+                healthy,
+                required: k,
+            });
+        }
+        let want_start = call.range.start.max(plain.start);
+        let want_end = call.range.end.min(plain.end);
+        // A stripe wanted whole is opened where its plaintext is going, at the
+        // end of `out`; a partly wanted one in the scratch buffer, from which
+        // only its wanted bytes are copied. Either way the ciphertext is copied
+        // once, from the shares to where it is opened.
+        let whole = want_start == plain.start && want_end == plain.end;
+        let dest = if whole {
+            &mut *out
+        } else {
+            self.stripe.clear();
+            &mut self.stripe
+        };
+        open_stripe(
+            &mut self.codec,
+            dest,
+            call.geometry,
+            stripe,
+            shares,
+            call.cipher,
+            stripe_nonce(call.seal.nonce_prefix, stripe),
+            (plain.end - plain.start) as usize,
+            report,
+        )?;
+        if !whole && want_start < want_end {
+            out.extend_from_slice(
+                &self.stripe
+                    [(want_start - plain.start) as usize..(want_end - plain.start) as usize],
+            );
+        }
+        Ok(())
+    }
+}
+
+/// What stays the same for every stripe of one [`SegmentDecoder::decode`] call.
+struct DecodeCall<'c, 'a> {
+    geometry: &'c SegmentGeometry,
+    seal: &'c SegmentSeal,
+    cipher: &'c Cipher,
+    pieces: &'c [Option<PieceWindow<'a>>],
+    range: Range<u64>,
+    /// The output is large: copy data shares in the same pass as their check.
+    fuse: bool,
+}
+
+/// One stripe of a call: its index, its place in the windows (`nth` checksum,
+/// `span` of each window's bytes) and its plaintext's place in the segment.
+struct StripeSpot {
+    stripe: u32,
+    nth: usize,
+    span: Range<usize>,
+    plain: Range<u64>,
+}
+
+impl<'a> DecodeCall<'_, 'a> {
+    /// Checks the stripe's shares into `shares` and, for a large output and a
+    /// stripe wanted whole with its k data shares, gathers their ciphertext
+    /// onto `out` in the same pass and opens it there (the fast path). Returns
+    /// whether that opened the stripe; if not, `out` is as it was.
+    #[inline]
+    fn open_gathered(
+        &self,
+        spot: &StripeSpot,
+        shares: &mut [Option<&'a [u8]>],
+        out: &mut AlignedBuf,
+        report: &mut DecodeReport,
+    ) -> bool {
+        let k = self.geometry.layout.required();
+        let (share_bytes, plain) = (spot.span.end - spot.span.start, &spot.plain);
+        let plain_bytes = (plain.end - plain.start) as usize;
+        let mark = out.len();
+        // A large output is on its way to memory: copy the data shares of a
+        // stripe wanted whole to it in the same pass as their CRC check.
+        let gather = self.fuse
+            && self.range.start <= plain.start
+            && plain.end <= self.range.end
+            && self.pieces[..k].iter().all(Option::is_some);
+        let gathered = check_shares(
+            self.pieces,
+            k,
+            spot.stripe,
+            spot.nth,
+            spot.span.clone(),
+            plain_bytes,
+            gather.then_some(&mut *out),
+            shares,
+            report,
+        );
+        if gathered {
+            let tag = tag_of(&shares[..k], share_bytes, plain_bytes);
+            let nonce = stripe_nonce(self.seal.nonce_prefix, spot.stripe);
+            if self.cipher.open(nonce, &[], &mut out[mark..], &tag).is_ok() {
+                return true;
+            }
+        }
+        if gather {
+            // Not the fast path after all: the general one starts over.
+            out.truncate(mark);
+        }
+        false
+    }
+}
+
+/// Every given window covers the span and has a checksum per stripe.
+#[inline]
+fn check_window_shapes(
+    pieces: &[Option<PieceWindow<'_>>],
+    span: &Range<u64>,
+    stripe_count: usize,
+) -> Result<(), DecodeError> {
+    for (piece, window) in pieces.iter().enumerate() {
+        if let Some(w) = window {
+            if w.shares.len() as u64 != span.end - span.start || w.checksums.len() != stripe_count {
+                return Err(DecodeError::WindowShape {
+                    piece,
+                    got: w.shares.len(),
+                    expected: (span.end - span.start) as usize,
+                    checksums: w.checksums.len(),
+                    stripes: stripe_count,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Checks the CRC32C of every given share of `stripe` (at `span` in each

@@ -5,6 +5,8 @@
 //! byte for byte the piece the encoder would have written. Memory: one window
 //! of k pieces plus one window of each new piece.
 
+use std::ops::Range;
+
 use crate::cluster::{StoreId, StoreSet};
 use crate::meta::PiecePlacement;
 use crate::pieces::download::{Hedge, PieceSource, WindowFetch};
@@ -51,8 +53,21 @@ pub async fn rebuild_pieces(
     wanted: &[NewPiece],
     hedge: Hedge,
 ) -> Result<Vec<PiecePlacement>, RebuildFailure> {
-    let (k, n) = (geometry.layout.required(), geometry.layout.total());
-    let sources: Vec<PieceSource> = healthy
+    let sources = piece_sources(stores, segment, healthy);
+    let mut targets = open_targets(stores, segment, geometry, wanted).await?;
+    rebuild_shares(&sources, geometry, hedge, &mut targets).await?;
+    close_targets(&mut targets, geometry).await;
+    commit_targets(&mut targets).await;
+    placements(stores, targets)
+}
+
+/// The healthy pieces on stores this core knows, to read from.
+fn piece_sources(
+    stores: &StoreSet,
+    segment: SegmentId,
+    healthy: &[PiecePlacement],
+) -> Vec<PieceSource> {
+    healthy
         .iter()
         .filter_map(|p| {
             Some(PieceSource {
@@ -64,7 +79,17 @@ pub async fn rebuild_pieces(
                 },
             })
         })
-        .collect();
+        .collect()
+}
+
+/// Creates each new piece on its store and writes its header.
+async fn open_targets(
+    stores: &StoreSet,
+    segment: SegmentId,
+    geometry: &SegmentGeometry,
+    wanted: &[NewPiece],
+) -> Result<Vec<Target>, RebuildFailure> {
+    let (k, n) = (geometry.layout.required(), geometry.layout.total());
     let mut targets = Vec::with_capacity(wanted.len());
     for new in wanted {
         let store = stores
@@ -98,40 +123,37 @@ pub async fn rebuild_pieces(
             digest: None,
         });
     }
+    Ok(targets)
+}
 
-    let wanted_pieces: Vec<usize> = wanted.iter().map(|w| w.piece as usize).collect();
+/// Reads the segment a window of stripes at a time and streams each target's
+/// rebuilt shares, with their checksums, to its piece.
+async fn rebuild_shares(
+    sources: &[PieceSource],
+    geometry: &SegmentGeometry,
+    hedge: Hedge,
+    targets: &mut [Target],
+) -> Result<(), RebuildFailure> {
+    let (k, n) = (geometry.layout.required(), geometry.layout.total());
+    let wanted_pieces: Vec<usize> = targets.iter().map(|t| t.new.piece as usize).collect();
     let mut rebuilder = ShareRebuilder::new(k, n - k);
     let stripes_per_window = (WINDOW_BYTES / geometry.layout.share_bytes() as u64).max(1) as u32;
     let mut first = 0;
     while first < geometry.stripe_count {
         let stripes = first..(first + stripes_per_window).min(geometry.stripe_count);
-        let mut fetch = WindowFetch::new(&sources, *geometry, stripes.clone());
+        let mut fetch = WindowFetch::new(sources, *geometry, stripes.clone());
         fetch.fetch(k, hedge).await;
-        let span_start = geometry.shares_span(&stripes).start;
         for stripe in stripes.clone() {
-            let at = (geometry.share_offset(stripe) - span_start) as usize;
-            let len = geometry.share_bytes(stripe);
-            let nth = (stripe - stripes.start) as usize;
-            let rebuilt = loop {
-                let windows = fetch.windows();
-                let shares: Vec<Option<&[u8]>> = windows
-                    .iter()
-                    .enumerate()
-                    .map(|(piece, w)| {
-                        let w = w.as_ref()?;
-                        let share = &w.shares[at..at + len];
-                        (share_checksum(share, piece as u16, stripe) == w.checksums[nth])
-                            .then_some(share)
-                    })
-                    .collect();
-                let healthy = shares.iter().flatten().count();
-                if healthy >= k || fetch.exhausted() {
-                    break rebuilder
-                        .rebuild(&shares, len, &wanted_pieces)
-                        .map_err(|source| RebuildFailure::Shares { stripe, source })?;
-                }
-                fetch.fetch(k - healthy, hedge).await;
-            };
+            let at_stripe = (&stripes, stripe);
+            let rebuilt = rebuild_stripe(
+                &mut fetch,
+                &mut rebuilder,
+                geometry,
+                at_stripe,
+                &wanted_pieces,
+                hedge,
+            )
+            .await?;
             for (target, share) in targets.iter_mut().zip(rebuilt) {
                 target
                     .checksums
@@ -142,16 +164,62 @@ pub async fn rebuild_pieces(
             // core's requests in between stripes.
             glommio::yield_if_needed().await;
         }
-        write_pending(&mut targets).await;
+        write_pending(targets).await;
         first = stripes.end;
     }
-    for target in &mut targets {
+    Ok(())
+}
+
+/// The `wanted` shares of `stripe` (in the window `stripes`), rebuilt from the
+/// fetched shares that pass their checksums; while fewer than k pass, more
+/// pieces are fetched, until none are left.
+async fn rebuild_stripe(
+    fetch: &mut WindowFetch<'_>,
+    rebuilder: &mut ShareRebuilder,
+    geometry: &SegmentGeometry,
+    (stripes, stripe): (&Range<u32>, u32),
+    wanted: &[usize],
+    hedge: Hedge,
+) -> Result<Vec<Vec<u8>>, RebuildFailure> {
+    let k = geometry.layout.required();
+    let span_start = geometry.shares_span(stripes).start;
+    let at = (geometry.share_offset(stripe) - span_start) as usize;
+    let len = geometry.share_bytes(stripe);
+    let nth = (stripe - stripes.start) as usize;
+    loop {
+        let windows = fetch.windows();
+        let shares: Vec<Option<&[u8]>> = windows
+            .iter()
+            .enumerate()
+            .map(|(piece, w)| {
+                let w = w.as_ref()?;
+                let share = &w.shares[at..at + len];
+                (share_checksum(share, piece as u16, stripe) == w.checksums[nth]).then_some(share)
+            })
+            .collect();
+        let healthy = shares.iter().flatten().count();
+        if healthy >= k || fetch.exhausted() {
+            return rebuilder
+                .rebuild(&shares, len, wanted)
+                .map_err(|source| RebuildFailure::Shares { stripe, source });
+        }
+        fetch.fetch(k - healthy, hedge).await;
+    }
+}
+
+/// Writes each piece's checksum table and footer, keeping its digest.
+async fn close_targets(targets: &mut [Target], geometry: &SegmentGeometry) {
+    for target in targets.iter_mut() {
         let (closing, digest) = format::closing_bytes(&target.header, geometry, &target.checksums);
         target.pending.extend_from_slice(&closing);
         target.checksums = Vec::new();
         target.digest = Some(digest);
     }
-    write_pending(&mut targets).await;
+    write_pending(targets).await;
+}
+
+/// Commits every piece still being written, in parallel.
+async fn commit_targets(targets: &mut [Target]) {
     let mut commits = Race::default();
     for (i, target) in targets.iter_mut().enumerate() {
         if let Some(writer) = target.writer.take() {
@@ -163,6 +231,14 @@ pub async fn rebuild_pieces(
             targets[i].failed = Some(e);
         }
     }
+}
+
+/// The committed pieces' placements; the first failure if none committed.
+/// Each failure is reported to its store's health.
+fn placements(
+    stores: &StoreSet,
+    targets: Vec<Target>,
+) -> Result<Vec<PiecePlacement>, RebuildFailure> {
     let mut placed = Vec::new();
     let mut first_error = None;
     for target in targets {

@@ -110,107 +110,110 @@ impl AdminHandler {
         Ok(body)
     }
 
+    /// The JSON request body as `T`; a 400 answer if it is too large or not `T`.
+    async fn json_body<T: serde::de::DeserializeOwned>(ex: &mut Exchange<'_>) -> Result<T, Answer> {
+        let body = Self::body(ex).await.map_err(|e| (400, json_error(&e)))?;
+        serde_json::from_slice(&body).map_err(|e| (400, json_error(&e.to_string())))
+    }
+
+    /// Checks the token, then dispatches to one handler per endpoint.
     async fn api(&self, ex: &mut Exchange<'_>, method: &str, path: &str) -> (u16, String) {
         if !self.authorized(ex) {
             return (401, json_error("missing or wrong admin token"));
         }
-        let status_of = |e: &RegistryError| match e {
-            RegistryError::ProjectName => 400,
-            RegistryError::Meta(MetaError::NoSuchProject) => 404,
-            RegistryError::Meta(MetaError::ProjectNotEmpty) => 409,
-            _ => 500,
-        };
-        match (method, path) {
-            ("POST", "/v1/projects") => {
-                let body = match Self::body(ex).await {
-                    Ok(body) => body,
-                    Err(e) => return (400, json_error(&e)),
-                };
-                let request: CreateProject = match serde_json::from_slice(&body) {
-                    Ok(request) => request,
-                    Err(e) => return (400, json_error(&e.to_string())),
-                };
-                match self.registry.create_project(&request.name).await {
-                    Ok(project) => (
-                        200,
-                        serde_json::json!({
-                            "project_id": project.record.id.to_hex(),
-                            "name": project.record.name,
-                            "access_grant": &*project.grant.encode(),
-                        })
-                        .to_string(),
-                    ),
-                    Err(e) => (status_of(&e), json_error(&e.to_string())),
-                }
-            }
-            ("GET", "/v1/projects") => match self.registry.projects().await {
-                Ok(projects) => (
-                    200,
-                    serde_json::Value::Array(
-                        projects
-                            .into_iter()
-                            .map(|p| {
-                                serde_json::json!({
-                                    "project_id": p.id.to_hex(),
-                                    "name": p.name,
-                                    "created": crate::auth::format_time((p.created_ms / 1000) as i64),
-                                })
-                            })
-                            .collect(),
-                    )
-                    .to_string(),
-                ),
-                Err(e) => (status_of(&e), json_error(&e.to_string())),
-            },
+        let answer = match (method, path) {
+            ("POST", "/v1/projects") => self.create_project(ex).await,
+            ("GET", "/v1/projects") => self.list_projects().await,
             ("DELETE", path) if path.starts_with("/v1/projects/") => {
-                let Some(id) = ProjectId::from_hex(&path["/v1/projects/".len()..]) else {
-                    return (400, json_error("a project id is 32 hex digits"));
-                };
-                match self.registry.delete_project(id).await {
-                    Ok(()) => {
-                        self.broadcast(Invalidation::ProjectDeleted(id));
-                        (204, String::new())
-                    }
-                    Err(e) => (status_of(&e), json_error(&e.to_string())),
-                }
+                self.delete_project(&path["/v1/projects/".len()..]).await
             }
-            ("POST", "/v1/revoke") => {
-                let body = match Self::body(ex).await {
-                    Ok(body) => body,
-                    Err(e) => return (400, json_error(&e)),
-                };
-                let request: Revoke = match serde_json::from_slice(&body) {
-                    Ok(request) => request,
-                    Err(e) => return (400, json_error(&e.to_string())),
-                };
-                let Ok(head) = request.head.trim().parse::<HeadId>() else {
-                    return (400, json_error("an API-key head id is 32 hex digits"));
-                };
-                match self.registry.revoke(head).await {
-                    Ok(newly) => {
-                        self.broadcast(Invalidation::Revoked(head));
-                        (200, serde_json::json!({ "revoked": true, "newly": newly }).to_string())
-                    }
-                    Err(e) => (status_of(&e), json_error(&e.to_string())),
-                }
-            }
-            ("GET", "/v1/stores") => (200, self.stores_json().to_string()),
+            ("POST", "/v1/revoke") => self.revoke(ex).await,
+            ("GET", "/v1/stores") => Ok((200, self.stores_json().to_string())),
             ("GET", "/v1/repair") => match serde_json::to_string(&self.repair.status()) {
-                Ok(text) => (200, text),
-                Err(e) => (500, json_error(&e.to_string())),
+                Ok(text) => Ok((200, text)),
+                Err(e) => Ok((500, json_error(&e.to_string()))),
             },
             ("POST", "/v1/repair") => {
                 let full = ex.head.target().contains("full=1");
                 let pass = self.repair.request_pass(full);
-                (
-                    202,
-                    serde_json::json!({ "requested": true, "pass": pass, "full": full })
-                        .to_string(),
-                )
+                let body = serde_json::json!({ "requested": true, "pass": pass, "full": full });
+                Ok((202, body.to_string()))
             }
-            _ => (404, json_error("no such admin endpoint")),
-        }
+            _ => Ok((404, json_error("no such admin endpoint"))),
+        };
+        answer.unwrap_or_else(|error| error)
     }
+
+    /// `POST /v1/projects`: a new project and its first access grant.
+    async fn create_project(&self, ex: &mut Exchange<'_>) -> Result<Answer, Answer> {
+        let request: CreateProject = Self::json_body(ex).await?;
+        let project = self
+            .registry
+            .create_project(&request.name)
+            .await
+            .map_err(registry_error)?;
+        let body = serde_json::json!({
+            "project_id": project.record.id.to_hex(),
+            "name": project.record.name,
+            "access_grant": &*project.grant.encode(),
+        });
+        Ok((200, body.to_string()))
+    }
+
+    /// `GET /v1/projects`: every project with its id, name and creation time.
+    async fn list_projects(&self) -> Result<Answer, Answer> {
+        let projects = self.registry.projects().await.map_err(registry_error)?;
+        let list = projects
+            .into_iter()
+            .map(|p| {
+                serde_json::json!({
+                    "project_id": p.id.to_hex(),
+                    "name": p.name,
+                    "created": crate::auth::format_time((p.created_ms / 1000) as i64),
+                })
+            })
+            .collect();
+        Ok((200, serde_json::Value::Array(list).to_string()))
+    }
+
+    /// `DELETE /v1/projects/<id>`: an empty project goes, on every core at once.
+    async fn delete_project(&self, id: &str) -> Result<Answer, Answer> {
+        let Some(id) = ProjectId::from_hex(id) else {
+            return Err((400, json_error("a project id is 32 hex digits")));
+        };
+        self.registry
+            .delete_project(id)
+            .await
+            .map_err(registry_error)?;
+        self.broadcast(Invalidation::ProjectDeleted(id));
+        Ok((204, String::new()))
+    }
+
+    /// `POST /v1/revoke`: revokes an API-key head on every core at once.
+    async fn revoke(&self, ex: &mut Exchange<'_>) -> Result<Answer, Answer> {
+        let request: Revoke = Self::json_body(ex).await?;
+        let Ok(head) = request.head.trim().parse::<HeadId>() else {
+            return Err((400, json_error("an API-key head id is 32 hex digits")));
+        };
+        let newly = self.registry.revoke(head).await.map_err(registry_error)?;
+        self.broadcast(Invalidation::Revoked(head));
+        let body = serde_json::json!({ "revoked": true, "newly": newly });
+        Ok((200, body.to_string()))
+    }
+}
+
+/// An admin API answer: its status and JSON body.
+type Answer = (u16, String);
+
+/// A registry failure as the admin API answers it: its status and JSON error.
+fn registry_error(e: RegistryError) -> Answer {
+    let status = match &e {
+        RegistryError::ProjectName => 400,
+        RegistryError::Meta(MetaError::NoSuchProject) => 404,
+        RegistryError::Meta(MetaError::ProjectNotEmpty) => 409,
+        _ => 500,
+    };
+    (status, json_error(&e.to_string()))
 }
 
 impl RequestHandler for AdminHandler {

@@ -35,6 +35,61 @@ pub use error::ServeError;
 
 /// Runs the gateway until SIGINT or SIGTERM.
 pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
+    let process = start_up(&config)?;
+    let config = Arc::new(config);
+    let shared = CoreShared {
+        metrics: Arc::new(Metrics::new(config.cores)),
+        config: config.clone(),
+        registry: process.registry,
+        tls: process.tls,
+    };
+    let scheme = if shared.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let cores = start_cores(
+        &shared,
+        process.stores,
+        process.cluster_key,
+        process.admin_token,
+    )?;
+    let listen = cores.listen;
+    println!(
+        "ringgate: listening on {scheme}://{listen} ({} cores, erasure {}/{}/{}, {} local piece stores, {} nodes)",
+        config.cores,
+        config.pipeline.layout.erasure().required,
+        config.pipeline.layout.erasure().optimal,
+        config.pipeline.layout.erasure().total,
+        config.stores.len(),
+        config.nodes.len()
+    );
+    bootstrap::print_welcome(&process.welcome, &config, &format!("{scheme}://{listen}"));
+
+    wait_for_signal(cores.stop)?;
+    for executor in cores.executors {
+        let _ = executor.join();
+    }
+    process.committer.shutdown();
+    eprintln!("ringgate: stopped");
+    Ok(())
+}
+
+/// What start-up opened before the cores start.
+struct Process {
+    tls: Option<Arc<rustls::ServerConfig>>,
+    registry: Registry,
+    committer: crate::meta::Committer,
+    welcome: bootstrap::Welcome,
+    stores: Arc<StoreTable>,
+    cluster_key: Option<Arc<ClusterKey>>,
+    admin_token: zeroize::Zeroizing<String>,
+}
+
+/// Opens the data folder, the TLS files, the server key and the metadata;
+/// ensures the default project; registers the stores and sweeps the pieces an
+/// earlier crash orphaned.
+fn start_up(config: &ServeConfig) -> Result<Process, ServeError> {
     std::fs::create_dir_all(&config.data).map_err(|source| ServeError::Data {
         path: config.data.display().to_string(),
         source,
@@ -54,8 +109,8 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
         })?;
     let (registry, committer) = Registry::open(&config.data.join("meta.redb"), server_key)?;
     let meta = registry.meta().clone();
-    let welcome = bootstrap::ensure_default_project(&registry, &config)?;
-    let cluster_key = cluster_key(&config)?;
+    let welcome = bootstrap::ensure_default_project(&registry, config)?;
+    let cluster_key = cluster_key(config)?;
     let stores = Arc::new(crate::cluster::registry::register(
         &meta,
         &config.stores,
@@ -65,11 +120,43 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
     if swept > 0 {
         eprintln!("ringgate: removed {swept} orphaned pieces left by an earlier crash");
     }
+    Ok(Process {
+        admin_token: admin_token(config)?,
+        tls,
+        registry,
+        committer,
+        welcome,
+        stores,
+        cluster_key,
+    })
+}
 
-    let admin_token = admin_token(&config)?;
-    let config = Arc::new(config);
-    let cores = config.cores;
-    let metrics = Arc::new(Metrics::new(cores));
+/// What every core shares, each holding its own clone.
+#[derive(Clone)]
+struct CoreShared {
+    config: Arc<ServeConfig>,
+    registry: Registry,
+    metrics: Arc<Metrics>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+/// The cores once started: the address they listen on (with port 0, the one
+/// core 0 got), their stop signals and their threads.
+struct StartedCores {
+    listen: SocketAddr,
+    stop: Vec<futures_channel::oneshot::Sender<()>>,
+    executors: Vec<glommio::ExecutorJoinHandle<()>>,
+}
+
+/// Starts one executor per core, one after the other: each reports its
+/// address, or why it could not start, before the next one starts.
+fn start_cores(
+    shared: &CoreShared,
+    stores: Arc<StoreTable>,
+    cluster_key: Option<Arc<ClusterKey>>,
+    admin_token: zeroize::Zeroizing<String>,
+) -> Result<StartedCores, ServeError> {
+    let cores = shared.config.cores;
     // One channel per core's grant cache: revocations reach every core at once.
     let (invalidation_senders, mut invalidation_receivers): (Vec<_>, Vec<_>) = (0..cores)
         .map(|_| futures_channel::mpsc::unbounded::<Invalidation>())
@@ -77,48 +164,41 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
     let mut admin_parts = Some((admin_token, invalidation_senders));
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (addr_tx, addr_rx) = std::sync::mpsc::channel::<Result<SocketAddr, ServeError>>();
-    let mut shutdown_senders = Vec::with_capacity(cores);
-    let mut executors = Vec::with_capacity(cores);
-    let mut listen = config.listen;
+    let mut started = StartedCores {
+        listen: shared.config.listen,
+        stop: Vec::with_capacity(cores),
+        executors: Vec::with_capacity(cores),
+    };
     for core in 0..cores {
         let (stop_tx, stop_rx) = futures_channel::oneshot::channel::<()>();
-        shutdown_senders.push(stop_tx);
-        let config = config.clone();
-        let registry = registry.clone();
-        let tls = tls.clone();
-        let metrics = metrics.clone();
-        let addr_tx = addr_tx.clone();
-        let invalidations = invalidation_receivers.remove(0);
-        let admin = if core == 0 { admin_parts.take() } else { None };
-        let (stores, cluster_key) = (stores.clone(), cluster_key.clone());
+        started.stop.push(stop_tx);
+        let channels = CoreChannels {
+            stop: stop_rx,
+            started: addr_tx.clone(),
+            invalidations: invalidation_receivers.remove(0),
+            admin: if core == 0 { admin_parts.take() } else { None },
+            stores: stores.clone(),
+            cluster_key: cluster_key.clone(),
+        };
         let placement = if cores <= cpus {
             Placement::Fixed(core)
         } else {
             Placement::Unbound
         };
+        let (shared, listen) = (shared.clone(), started.listen);
         let executor = LocalExecutorBuilder::new(placement)
             .name(&format!("ringgate-core{core}"))
-            .spawn(move || async move {
-                let channels = CoreChannels {
-                    stop: stop_rx,
-                    started: addr_tx,
-                    invalidations,
-                    admin,
-                    stores,
-                    cluster_key,
-                };
-                run_core(core, listen, config, registry, metrics, tls, channels).await;
-            })
+            .spawn(move || async move { run_core(core, listen, shared, channels).await })
             .map_err(|e| ServeError::Core {
                 core,
                 reason: e.to_string(),
             })?;
-        executors.push(executor);
+        started.executors.push(executor);
         // Core 0 binds first: with port 0 the others need the port it got.
         match addr_rx.recv() {
-            Ok(Ok(addr)) => listen = addr,
+            Ok(Ok(addr)) => started.listen = addr,
             Ok(Err(e)) => {
-                stop_all(shutdown_senders);
+                stop_all(started.stop);
                 return Err(e);
             }
             Err(_) => {
@@ -129,24 +209,7 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
             }
         }
     }
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    println!(
-        "ringgate: listening on {scheme}://{listen} ({cores} cores, erasure {}/{}/{}, {} local piece stores, {} nodes)",
-        config.pipeline.layout.erasure().required,
-        config.pipeline.layout.erasure().optimal,
-        config.pipeline.layout.erasure().total,
-        config.stores.len(),
-        config.nodes.len()
-    );
-    bootstrap::print_welcome(&welcome, &config, &format!("{scheme}://{listen}"));
-
-    wait_for_signal(shutdown_senders)?;
-    for executor in executors {
-        let _ = executor.join();
-    }
-    committer.shutdown();
-    eprintln!("ringgate: stopped");
-    Ok(())
+    Ok(started)
 }
 
 fn stop_all(senders: Vec<futures_channel::oneshot::Sender<()>>) {
@@ -180,60 +243,94 @@ struct CoreChannels {
     stop: futures_channel::oneshot::Receiver<()>,
     started: std::sync::mpsc::Sender<Result<SocketAddr, ServeError>>,
     invalidations: futures_channel::mpsc::UnboundedReceiver<Invalidation>,
-    admin: Option<(
-        zeroize::Zeroizing<String>,
-        Vec<futures_channel::mpsc::UnboundedSender<Invalidation>>,
-    )>,
+    admin: Option<AdminParts>,
     /// The stores every core shares, and the key to sign node orders.
     stores: Arc<StoreTable>,
     cluster_key: Option<Arc<ClusterKey>>,
 }
 
-async fn run_core(
-    core: usize,
-    listen: SocketAddr,
-    config: Arc<ServeConfig>,
-    registry: Registry,
-    metrics: Arc<Metrics>,
-    tls: Option<Arc<rustls::ServerConfig>>,
-    channels: CoreChannels,
-) {
+/// Core 0's share of the admin API: its token and every core's invalidations.
+type AdminParts = (
+    zeroize::Zeroizing<String>,
+    Vec<futures_channel::mpsc::UnboundedSender<Invalidation>>,
+);
+
+/// One core from start to stop: opens its stores and listener, reports that it
+/// started, serves connections until shutdown, then drains them.
+async fn run_core(core: usize, listen: SocketAddr, shared: CoreShared, channels: CoreChannels) {
     let CoreChannels {
         stop,
         started,
-        mut invalidations,
+        invalidations,
         admin,
         stores,
         cluster_key,
     } = channels;
+    let Some((stores, listener)) = open_core(listen, stores, cluster_key, &started).await else {
+        return;
+    };
+    let addr = listener.local_addr().unwrap_or(listen);
+    let shutdown = ShutdownSignal::new();
+    let gateway = Rc::new(Gateway::new(
+        core,
+        shared.config.clone(),
+        shared.registry.clone(),
+        stores.clone(),
+        shared.metrics.clone(),
+    ));
+    let settings = conn_settings(&shared.config);
+    spawn_stop_watch(stop, &shutdown);
+    spawn_invalidations(invalidations, &gateway);
+    if let Some(admin) = admin {
+        if let Err(e) = start_admin(&shared, &stores, admin, &settings, &shutdown) {
+            let _ = started.send(Err(e));
+            return;
+        }
+    }
+    let _ = started.send(Ok(addr));
+    let acceptor = Acceptor {
+        core,
+        config: shared.config,
+        metrics: shared.metrics,
+        tls: shared.tls,
+        gateway,
+        settings,
+        shutdown,
+        gate: glommio::sync::Gate::new(),
+        connections: Rc::new(std::cell::Cell::new(0usize)),
+    };
+    acceptor.run(listener).await;
+}
+
+/// Opens this core's handles on the stores and binds its listener; a failure
+/// is reported on `started` and gives `None`.
+async fn open_core(
+    listen: SocketAddr,
+    stores: Arc<StoreTable>,
+    cluster_key: Option<Arc<ClusterKey>>,
+    started: &std::sync::mpsc::Sender<Result<SocketAddr, ServeError>>,
+) -> Option<(Rc<StoreSet>, TcpListener)> {
     let stores = match StoreSet::open(stores, cluster_key, &RemoteConfig::default()).await {
         Ok(stores) => Rc::new(stores),
         Err(e) => {
             let _ = started.send(Err(ServeError::Store(e.to_string())));
-            return;
+            return None;
         }
     };
-    let listener = match TcpListener::bind(listen) {
-        Ok(listener) => listener,
+    match TcpListener::bind(listen) {
+        Ok(listener) => Some((stores, listener)),
         Err(e) => {
             let _ = started.send(Err(ServeError::Listen {
                 addr: listen,
                 source: std::io::Error::other(e.to_string()),
             }));
-            return;
+            None
         }
-    };
-    let addr = listener.local_addr().unwrap_or(listen);
-    let shutdown = ShutdownSignal::new();
-    let meta = registry.meta().clone();
-    let gateway = Rc::new(Gateway::new(
-        core,
-        config.clone(),
-        registry.clone(),
-        stores.clone(),
-        metrics.clone(),
-    ));
-    let settings = Rc::new(ConnSettings {
+    }
+}
+
+fn conn_settings(config: &ServeConfig) -> Rc<ConnSettings> {
+    Rc::new(ConnSettings {
         head: HeadLimits {
             request_line_bytes_max: config.limits.request_line_bytes_max,
             head_bytes_max: config.limits.head_bytes_max,
@@ -241,95 +338,135 @@ async fn run_core(
         },
         idle_timeout: config.limits.idle_timeout,
         stall_timeout: config.limits.stall_timeout,
-    });
-    {
-        let shutdown = shutdown.clone();
-        glommio::spawn_local(async move {
-            let _ = stop.await;
-            shutdown.trigger();
-        })
-        .detach();
-    }
-    {
-        let gateway = gateway.clone();
-        glommio::spawn_local(async move {
-            use futures_lite::StreamExt;
-            while let Some(what) = invalidations.next().await {
-                gateway.grants.invalidate(&what);
-            }
-        })
-        .detach();
-    }
-    if let Some((token, senders)) = admin {
-        let repair = spawn_background(&config, &meta, &stores, &shutdown);
-        let handler = admin::AdminHandler {
-            metrics: metrics.clone(),
-            commits: meta.commit_handle().stats().clone(),
-            registry: registry.clone(),
-            token,
-            invalidations: senders,
-            repair,
-            stores: stores.clone(),
-        };
-        let admin = match admin_listener(&config, handler, &settings, &shutdown) {
-            Ok(addr) => addr,
-            Err(e) => {
-                let _ = started.send(Err(e));
-                return;
-            }
-        };
-        println!("ringgate: admin (metrics) on http://{admin}");
-        gc::spawn_collector(
-            meta,
-            stores,
-            config.gc_delay,
-            shutdown.clone(),
-            metrics.clone(),
-        );
-    }
-    let _ = started.send(Ok(addr));
+    })
+}
 
-    let gate = glommio::sync::Gate::new();
-    let connections = Rc::new(std::cell::Cell::new(0usize));
-    loop {
-        let accepted = future::or(async { Some(listener.accept().await) }, async {
-            shutdown.wait().await;
-            None
-        })
-        .await;
-        let Some(accepted) = accepted else { break };
-        let stream = match accepted {
-            Ok(stream) => stream,
-            Err(e) => {
-                // Out of descriptors or memory: back off instead of spinning.
-                eprintln!("ringgate: core {core}: accept: {e}");
-                glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
-                continue;
+/// Triggers the core's shutdown when the process says stop.
+fn spawn_stop_watch(stop: futures_channel::oneshot::Receiver<()>, shutdown: &Rc<ShutdownSignal>) {
+    let shutdown = shutdown.clone();
+    glommio::spawn_local(async move {
+        let _ = stop.await;
+        shutdown.trigger();
+    })
+    .detach();
+}
+
+/// Applies the grant-cache invalidations other cores send to this core's cache.
+fn spawn_invalidations(
+    mut invalidations: futures_channel::mpsc::UnboundedReceiver<Invalidation>,
+    gateway: &Rc<Gateway>,
+) {
+    let gateway = gateway.clone();
+    glommio::spawn_local(async move {
+        use futures_lite::StreamExt;
+        while let Some(what) = invalidations.next().await {
+            gateway.grants.invalidate(&what);
+        }
+    })
+    .detach();
+}
+
+/// Core 0's extra duties: the background workers, the admin listener and the
+/// garbage collector.
+fn start_admin(
+    shared: &CoreShared,
+    stores: &Rc<StoreSet>,
+    (token, senders): AdminParts,
+    settings: &Rc<ConnSettings>,
+    shutdown: &Rc<ShutdownSignal>,
+) -> Result<(), ServeError> {
+    let CoreShared {
+        config,
+        registry,
+        metrics,
+        ..
+    } = shared;
+    let meta = registry.meta().clone();
+    let repair = spawn_background(config, &meta, stores, shutdown);
+    let handler = admin::AdminHandler {
+        metrics: metrics.clone(),
+        commits: meta.commit_handle().stats().clone(),
+        registry: registry.clone(),
+        token,
+        invalidations: senders,
+        repair,
+        stores: stores.clone(),
+    };
+    let admin = admin_listener(config, handler, settings, shutdown)?;
+    println!("ringgate: admin (metrics) on http://{admin}");
+    gc::spawn_collector(
+        meta,
+        stores.clone(),
+        config.gc_delay,
+        shutdown.clone(),
+        metrics.clone(),
+    );
+    Ok(())
+}
+
+/// A core's S3 listener loop and what each connection it admits needs.
+struct Acceptor {
+    core: usize,
+    config: Arc<ServeConfig>,
+    metrics: Arc<Metrics>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    gateway: Rc<Gateway>,
+    settings: Rc<ConnSettings>,
+    shutdown: Rc<ShutdownSignal>,
+    /// Every connection task, so shutdown can wait for them.
+    gate: glommio::sync::Gate,
+    connections: Rc<std::cell::Cell<usize>>,
+}
+
+impl Acceptor {
+    /// Accepts until shutdown, then gives open connections the grace period.
+    async fn run(self, listener: TcpListener) {
+        loop {
+            let accepted = future::or(async { Some(listener.accept().await) }, async {
+                self.shutdown.wait().await;
+                None
+            })
+            .await;
+            let Some(accepted) = accepted else { break };
+            match accepted {
+                Ok(stream) => self.admit(stream),
+                Err(e) => {
+                    // Out of descriptors or memory: back off instead of spinning.
+                    eprintln!("ringgate: core {}: accept: {e}", self.core);
+                    glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
+                }
             }
-        };
-        let counters = metrics.core(core);
-        if connections.get() >= config.limits.connections_per_core_max {
+        }
+        drop(listener);
+        self.drain().await;
+    }
+
+    /// Refuses a connection over the per-core limit, else serves it in its own task.
+    fn admit(&self, stream: glommio::net::TcpStream) {
+        let core = self.core;
+        let counters = self.metrics.core(core);
+        if self.connections.get() >= self.config.limits.connections_per_core_max {
             CoreMetrics::add(&counters.connections_refused, 1);
             drop(stream);
-            continue;
+            return;
         }
         CoreMetrics::add(&counters.connections_accepted, 1);
-        let transport = match Transport::new(stream, tls.as_ref()) {
+        let transport = match Transport::new(stream, self.tls.as_ref()) {
             Ok(transport) => transport,
-            Err(_) => continue,
+            Err(_) => return,
         };
-        connections.set(connections.get() + 1);
+        self.connections.set(self.connections.get() + 1);
         counters
             .connections_open
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (gateway, settings, shutdown, connections, metrics) = (
-            gateway.clone(),
-            settings.clone(),
-            shutdown.clone(),
-            connections.clone(),
-            metrics.clone(),
+            self.gateway.clone(),
+            self.settings.clone(),
+            self.shutdown.clone(),
+            self.connections.clone(),
+            self.metrics.clone(),
         );
-        let spawned = gate.spawn(async move {
+        let spawned = self.gate.spawn(async move {
             serve_connection(gateway, transport, settings, shutdown).await;
             connections.set(connections.get() - 1);
             metrics
@@ -341,18 +478,22 @@ async fn run_core(
             task.detach();
         }
     }
-    drop(listener);
-    let drained = glommio::timer::timeout(config.limits.shutdown_grace, async {
-        let _ = gate.close().await;
-        Ok(())
-    })
-    .await;
-    if drained.is_err() {
-        eprintln!(
-            "ringgate: core {core}: {} connections still open after {:?}, closing them",
-            connections.get(),
-            config.limits.shutdown_grace
-        );
+
+    /// Waits up to the shutdown grace for the open connections to finish.
+    async fn drain(self) {
+        let grace = self.config.limits.shutdown_grace;
+        let drained = glommio::timer::timeout(grace, async {
+            let _ = self.gate.close().await;
+            Ok(())
+        })
+        .await;
+        if drained.is_err() {
+            eprintln!(
+                "ringgate: core {}: {} connections still open after {grace:?}, closing them",
+                self.core,
+                self.connections.get(),
+            );
+        }
     }
 }
 

@@ -138,61 +138,29 @@ const SIGNER_HEADERS: [&str; 4] = [
 /// characters those fields can carry; a query naming any `X-Amz-*` parameter
 /// is skipped, since it changes what a presigned URL means.
 pub fn fuzz_sign_verify(data: &[u8]) {
-    let mut fields = data.split(|&b| b == b'\n');
-    let mut next = || fields.next().unwrap_or_default();
-    let flags = next();
-    let flag = |i: usize| flags.get(i).copied().unwrap_or(0);
-    let method = String::from_utf8_lossy(next()).into_owned();
-    let raw_path = String::from_utf8_lossy(next()).into_owned();
-    let raw_query = String::from_utf8_lossy(next()).into_owned();
-    let word = |bytes: &[u8], default: &str| {
-        let kept: String = bytes
-            .iter()
-            .filter(|b| b.is_ascii_alphanumeric() || b"._-".contains(b))
-            .map(|&b| char::from(b))
-            .collect();
-        if kept.is_empty() {
-            default.to_owned()
-        } else {
-            kept
-        }
-    };
-    let access_key_id = word(next(), "AKIDEXAMPLE");
-    let region = word(next(), "us-east-1");
-    let secret = next().to_vec();
-    let token = String::from_utf8_lossy(next()).into_owned();
-    let host = next().to_vec();
-    let mut owned: Vec<(String, Vec<u8>)> = vec![("Host".into(), host)];
-    for line in fields {
-        let colon = line.iter().position(|&b| b == b':').unwrap_or(line.len());
-        let name: String = line[..colon]
-            .iter()
-            .filter(|b| b.is_ascii_alphanumeric() || **b == b'-')
-            .map(|&b| char::from(b))
-            .collect();
-        let signer_writes = SIGNER_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s));
-        if !name.is_empty() && !signer_writes {
-            owned.push((name, line.get(colon + 1..).unwrap_or_default().to_vec()));
-        }
-    }
-    if query_pairs(&raw_query)
-        .iter()
-        .any(|(name, _)| name.starts_with("X-Amz-"))
-    {
+    let Some(request) = FuzzRequest::parse(data) else {
         return;
-    }
+    };
+    let flag = |i: usize| request.flags.get(i).copied().unwrap_or(0);
     let unix_secs = u32::from_le_bytes([flag(1), flag(2), flag(3), flag(4)]);
     let datetime = AmzDateTime::from_unix_secs(i64::from(unix_secs)).expect("years 1970..2106");
-    let mut signer = RequestSigner::new(&access_key_id, &secret, &region, datetime);
+    let mut signer = RequestSigner::new(
+        &request.access_key_id,
+        &request.secret,
+        &request.region,
+        datetime,
+    );
     let with_token = flag(0) & 2 != 0;
     if with_token {
-        signer = signer.with_security_token(&token);
+        signer = signer.with_security_token(&request.token);
     }
-    let headers: Vec<(&str, &[u8])> = owned.iter().map(|(n, v)| (n.as_str(), &v[..])).collect();
+    let headers: Vec<(&str, &[u8])> = (request.headers.iter())
+        .map(|(n, v)| (n.as_str(), &v[..]))
+        .collect();
     let parts = RequestParts {
-        method: &method,
-        raw_path: &raw_path,
-        raw_query: &raw_query,
+        method: &request.method,
+        raw_path: &request.raw_path,
+        raw_query: &request.raw_query,
         headers: &headers,
     };
     let presign = flag(0) & 1 != 0;
@@ -210,7 +178,7 @@ pub fn fuzz_sign_verify(data: &[u8]) {
         let expires = 1 + expires % PRESIGNED_EXPIRES_SECS_MAX;
         signer.presign(&parts, expires).expect("host is signed")
     } else {
-        raw_query.clone()
+        request.raw_query.clone()
     };
     let mut sent_headers = headers.clone();
     if let Some(signed) = &signed {
@@ -222,19 +190,105 @@ pub fn fuzz_sign_verify(data: &[u8]) {
         headers: &sent_headers,
         ..parts
     };
-    let auth = request_authorization(&sent)
+    let token = with_token.then_some(request.token.as_str());
+    assert_verifies(&sent, &request, datetime, &payload, token);
+}
+
+/// The fields of a [`fuzz_sign_verify`] input.
+struct FuzzRequest {
+    flags: Vec<u8>,
+    method: String,
+    raw_path: String,
+    raw_query: String,
+    access_key_id: String,
+    region: String,
+    secret: Vec<u8>,
+    token: String,
+    /// Host first, then the input's headers the signer does not write itself.
+    headers: Vec<(String, Vec<u8>)>,
+}
+
+impl FuzzRequest {
+    /// The input's fields; `None` if its query names an `X-Amz-*` parameter.
+    fn parse(data: &[u8]) -> Option<Self> {
+        let mut fields = data.split(|&b| b == b'\n');
+        let mut next = || fields.next().unwrap_or_default();
+        let flags = next().to_vec();
+        let method = String::from_utf8_lossy(next()).into_owned();
+        let raw_path = String::from_utf8_lossy(next()).into_owned();
+        let raw_query = String::from_utf8_lossy(next()).into_owned();
+        let access_key_id = word(next(), "AKIDEXAMPLE");
+        let region = word(next(), "us-east-1");
+        let secret = next().to_vec();
+        let token = String::from_utf8_lossy(next()).into_owned();
+        let host = next().to_vec();
+        let mut headers: Vec<(String, Vec<u8>)> = vec![("Host".into(), host)];
+        for line in fields {
+            let colon = line.iter().position(|&b| b == b':').unwrap_or(line.len());
+            let name: String = line[..colon]
+                .iter()
+                .filter(|b| b.is_ascii_alphanumeric() || **b == b'-')
+                .map(|&b| char::from(b))
+                .collect();
+            let signer_writes = SIGNER_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s));
+            if !name.is_empty() && !signer_writes {
+                headers.push((name, line.get(colon + 1..).unwrap_or_default().to_vec()));
+            }
+        }
+        let names_amz = |(name, _): &(String, String)| name.starts_with("X-Amz-");
+        if query_pairs(&raw_query).iter().any(names_amz) {
+            return None;
+        }
+        Some(Self {
+            flags,
+            method,
+            raw_path,
+            raw_query,
+            access_key_id,
+            region,
+            secret,
+            token,
+            headers,
+        })
+    }
+}
+
+/// The characters of `bytes` a key id or region can carry, or `default` if none.
+fn word(bytes: &[u8], default: &str) -> String {
+    let kept: String = bytes
+        .iter()
+        .filter(|b| b.is_ascii_alphanumeric() || b"._-".contains(b))
+        .map(|&b| char::from(b))
+        .collect();
+    if kept.is_empty() {
+        default.to_owned()
+    } else {
+        kept
+    }
+}
+
+/// The server's side: `sent` parses, verifies with the key derived from the
+/// secret, and yields the identity, payload, signature and token signed.
+fn assert_verifies(
+    sent: &RequestParts<'_>,
+    request: &FuzzRequest,
+    datetime: AmzDateTime,
+    payload: &PayloadHash,
+    token: Option<&str>,
+) {
+    let auth = request_authorization(sent)
         .unwrap_or_else(|e| panic!("signed request does not parse: {e:?}"))
         .expect("an authorization");
-    assert_eq!(auth.check_region(&region), Ok(()));
-    let key = signing_key(&secret, &auth.scope.date, &region, SERVICE);
-    let verified = verify_request(&sent, &auth, &key, datetime.unix_secs())
+    assert_eq!(auth.check_region(&request.region), Ok(()));
+    let key = signing_key(&request.secret, &auth.scope.date, &request.region, SERVICE);
+    let verified = verify_request(sent, &auth, &key, datetime.unix_secs())
         .unwrap_or_else(|e| panic!("signed request refused: {e:?}"));
-    assert_eq!(verified.access_key_id(), access_key_id);
-    assert_eq!(verified.payload(), &payload);
+    assert_eq!(verified.access_key_id(), request.access_key_id);
+    assert_eq!(verified.payload(), payload);
     assert_eq!(verified.signature(), &auth.signature);
-    let expected_token = with_token.then(|| {
+    let expected_token = token.map(|token| {
         if verified.is_presigned() {
-            token.clone()
+            token.to_owned()
         } else {
             String::from_utf8_lossy(super::text::trim_ows(token.as_bytes())).into_owned()
         }
