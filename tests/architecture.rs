@@ -533,6 +533,93 @@ fn the_graph_follows_reexports_and_finds_cycles() {
     );
 }
 
+/// The most lines a function of `src/` may span, test code aside: a function
+/// that fits on a screen is read whole.
+const FUNCTION_LINES_MAX: usize = 100;
+
+/// Functions longer than [`FUNCTION_LINES_MAX`] that are still to be split:
+/// (file, function). One that has been split fails the test until its entry
+/// goes, so this list only shrinks.
+const LONG_FUNCTIONS: &[(&str, &str)] = &[
+    ("src/s3/authn.rs", "authenticate"),
+    ("src/s3/copy.rs", "upload_part_copy"),
+    ("src/s3/multipart.rs", "complete"),
+    ("src/s3/object.rs", "get_object"),
+];
+
+#[test]
+fn functions_fit_on_a_screen() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut long = BTreeSet::new();
+    // The files `Source` keeps: test modules' files left out.
+    for file in Source::load().files {
+        let text = fs::read_to_string(root.join(&file.path)).expect("source file");
+        let (tokens, _) = strip_test_items(lex(&text));
+        for (name, lines) in function_lengths(&tokens) {
+            if lines > FUNCTION_LINES_MAX {
+                long.insert((file.path.clone(), name, lines));
+            }
+        }
+    }
+    let mut violations = Vec::new();
+    for (file, name, lines) in &long {
+        if !LONG_FUNCTIONS.contains(&(file.as_str(), name.as_str())) {
+            violations.push(format!("{file}: fn {name} is {lines} lines (at most {FUNCTION_LINES_MAX})"));
+        }
+    }
+    for (file, name) in LONG_FUNCTIONS {
+        if !long.iter().any(|(f, n, _)| f == file && n == name) {
+            violations.push(format!("{file}: fn {name} fits now; drop it from LONG_FUNCTIONS"));
+        }
+    }
+    assert!(violations.is_empty(), "\n{}", violations.join("\n"));
+}
+
+#[test]
+fn function_lengths_count_from_fn_to_the_closing_brace() {
+    let text = "fn a() {}\nfn b<T: Into<u8>>(x: T) -> Result<(), ()>\nwhere\n    T: Copy,\n{\n    Ok(())\n}\ntrait T { fn c(&self); }\n#[cfg(test)]\nfn d() {\n}\n";
+    let (tokens, _) = strip_test_items(lex(text));
+    assert_eq!(
+        function_lengths(&tokens),
+        [("a".to_string(), 1), ("b".to_string(), 6)]
+    );
+}
+
+/// Each function with a body: its name and the lines from `fn` to its
+/// closing brace.
+fn function_lengths(tokens: &[(Tok, usize)]) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for i in 0..tokens.len() {
+        let (Tok::Ident(keyword), start) = &tokens[i] else {
+            continue;
+        };
+        let Some((Tok::Ident(name), _)) = tokens.get(i + 1) else {
+            continue;
+        };
+        if keyword != "fn" {
+            continue;
+        }
+        // The body is the first brace outside the signature's brackets.
+        let mut j = i + 2;
+        let mut depth = 0i32;
+        while j < tokens.len() {
+            match &tokens[j].0 {
+                Tok::Punct('(' | '[' | '<') => depth += 1,
+                Tok::Punct(')' | ']' | '>') => depth -= 1,
+                Tok::Punct(';') if depth <= 0 => break,
+                Tok::Punct('{') if depth <= 0 => {
+                    let end = skip_group(tokens, j);
+                    out.push((name.clone(), tokens[end - 1].1 - start + 1));
+                    break;
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+    }
+    out
+}
+
 /// The module graph as the scanner sees it, for reading alongside
 /// ARCHITECTURE.md: `cargo test --test architecture -- --ignored --nocapture`.
 #[test]
