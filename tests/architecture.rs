@@ -564,12 +564,16 @@ fn functions_fit_on_a_screen() {
     let mut violations = Vec::new();
     for (file, name, lines) in &long {
         if !LONG_FUNCTIONS.contains(&(file.as_str(), name.as_str())) {
-            violations.push(format!("{file}: fn {name} is {lines} lines (at most {FUNCTION_LINES_MAX})"));
+            violations.push(format!(
+                "{file}: fn {name} is {lines} lines (at most {FUNCTION_LINES_MAX})"
+            ));
         }
     }
     for (file, name) in LONG_FUNCTIONS {
         if !long.iter().any(|(f, n, _)| f == file && n == name) {
-            violations.push(format!("{file}: fn {name} fits now; drop it from LONG_FUNCTIONS"));
+            violations.push(format!(
+                "{file}: fn {name} fits now; drop it from LONG_FUNCTIONS"
+            ));
         }
     }
     assert!(violations.is_empty(), "\n{}", violations.join("\n"));

@@ -320,6 +320,12 @@ impl StoreSet {
     }
 }
 
+/// Whether an error from a store says it could not be reached at all (rather
+/// than that one piece is missing or damaged).
+pub fn is_unreachable(error: &StoreError) -> bool {
+    matches!(error, StoreError::Timeout { .. } | StoreError::Io { .. })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,10 +353,4 @@ mod tests {
         assert!(!health.is_alive());
         assert_eq!(health.down_for(9_500), Some(Duration::from_millis(500)));
     }
-}
-
-/// Whether an error from a store says it could not be reached at all (rather
-/// than that one piece is missing or damaged).
-pub fn is_unreachable(error: &StoreError) -> bool {
-    matches!(error, StoreError::Timeout { .. } | StoreError::Io { .. })
 }

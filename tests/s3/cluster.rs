@@ -288,7 +288,7 @@ async fn ten_nodes_hold_pieces_spread_over_nodes_and_domains() {
         ("big", bytes(21 << 20, 3)),
     ];
     for (key, data) in &objects {
-        put_bytes(&s3, "spread", *key, &data).await;
+        put_bytes(&s3, "spread", key, data).await;
     }
     for (key, data) in &objects {
         assert!(
@@ -457,7 +457,7 @@ async fn audit_finds_damage_and_repair_restores_every_segment() {
         .map(|i| (format!("obj{i}"), bytes(9 << 20, 10 + i)))
         .collect();
     for (key, data) in &objects {
-        put_bytes(&s3, "heal", key, &data).await;
+        put_bytes(&s3, "heal", key, data).await;
     }
     let healthy_pass = repair_pass(&server);
     let segments = healthy_pass["segments"].as_u64().unwrap();
