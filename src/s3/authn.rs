@@ -650,8 +650,12 @@ mod tests {
             assert!(registry.revoke(head).await.unwrap());
             glommio::timer::sleep(ttl).await;
             let refused = auth().await.err().expect("revoked");
-            assert_eq!(refused.code, S3ErrorCode::AccessDenied);
-            assert!(refused.message.contains("revoked"), "{}", refused.message);
+            assert_eq!(refused.code(), S3ErrorCode::AccessDenied);
+            assert!(
+                refused.message().contains("revoked"),
+                "{}",
+                refused.message()
+            );
         });
     }
 

@@ -142,7 +142,7 @@ pub async fn read_small_body(
         limit as u64,
     )
     .map_err(|e| {
-        if e.code == C::EntityTooLarge {
+        if e.code() == C::EntityTooLarge {
             S3Error::new(C::MaxMessageLengthExceeded)
         } else {
             e
@@ -150,7 +150,7 @@ pub async fn read_small_body(
     })?;
     let mut body = Vec::new();
     while let Some(data) = payload.next(ex).await.map_err(|e| {
-        if e.code == C::EntityTooLarge {
+        if e.code() == C::EntityTooLarge {
             S3Error::new(C::MaxMessageLengthExceeded)
         } else {
             e

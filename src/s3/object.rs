@@ -374,14 +374,14 @@ pub async fn delete_objects(
                 version_id: object.version_id.clone(),
             },
             Err(e) => {
-                if e.code == C::NoSuchBucket {
+                if e.code() == C::NoSuchBucket {
                     return Err(e);
                 }
                 DeleteOutcome::Error {
                     key: object.key.clone(),
                     version_id: object.version_id.clone(),
-                    code: e.code,
-                    message: e.message.to_string(),
+                    code: e.code(),
+                    message: e.message().to_string(),
                 }
             }
         });
