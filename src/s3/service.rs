@@ -64,7 +64,7 @@ impl Gateway {
                 &parts,
             )
             .await
-            .map_err(|e| (e, Some(resource.clone())))?
+            .map_err(|e| (map::authn_error(e), Some(resource.clone())))?
         };
         let request = Request {
             route,
