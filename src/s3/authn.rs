@@ -22,6 +22,8 @@
 //! deleted project also reaches every core at once as an `Invalidation`
 //! message, and a database read that was in flight when one arrived is not
 //! cached (its answer may predate the change).
+//!
+//! Refusals are [`AuthnError`]s; `s3::map` turns them into S3 errors.
 
 use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::{HashMap, VecDeque};
@@ -29,14 +31,48 @@ use std::hash::Hash;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::auth::{AccessKeyId, AccessRecord, HeadId, Permissions, ProjectSecret};
-use crate::meta::ProjectId;
+use crate::auth::{
+    AccessKeyId, AccessRecord, CredentialError, Denied, HeadId, Permissions, ProjectSecret,
+};
+use crate::meta::{MetaError, ProjectId};
 use crate::metrics::CoreMetrics;
 use crate::pipeline::RootKey;
-use crate::registry::Registry;
-use crate::s3::error::{S3Error, S3ErrorCode};
-use crate::s3::map;
-use crate::sigv4::{self, RequestParts, SigningKey, Verified};
+use crate::registry::{Registry, RegistryError};
+use crate::sigv4::{self, RequestParts, SigV4Error, SigningKey, Verified};
+
+/// Why a request was not authenticated.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthnError {
+    #[error("the request is not signed")]
+    Anonymous,
+    #[error("unknown access key")]
+    UnknownAccessKey { access_key_id: String },
+    /// The header or presigned signature; what S3 shows a client to debug
+    /// its signer (the client's own access key id included).
+    #[error("the signature does not match")]
+    SignatureDoesNotMatch {
+        access_key_id: String,
+        string_to_sign: String,
+        signature_provided: String,
+        canonical_request: String,
+    },
+    #[error("the access grant does not verify under its project's secret")]
+    GrantDoesNotVerify,
+    #[error("the access grant has been revoked")]
+    Revoked,
+    #[error("the access grant is not valid now: {0}")]
+    NotValidNow(Denied),
+    #[error("the project of the access key no longer exists")]
+    ProjectGone,
+    #[error(transparent)]
+    SigV4(SigV4Error),
+    #[error(transparent)]
+    Meta(MetaError),
+    #[error(transparent)]
+    Credential(CredentialError),
+    #[error(transparent)]
+    Registry(RegistryError),
+}
 
 /// Unknown access keys are remembered this long (or the TTL, if shorter).
 const UNKNOWN_TTL: Duration = Duration::from_secs(5);
@@ -62,12 +98,11 @@ impl Caller {
     /// The project's root key, from the grant this request acts under (for
     /// content keys): opened from the sealed record on first use and wiped
     /// with the `Caller` when the request ends.
-    pub fn root_key(&self) -> Result<&RootKey, S3Error> {
+    pub fn root_key(&self) -> Result<&RootKey, CredentialError> {
         if let Some(key) = self.root_key.get() {
             return Ok(key);
         }
-        let key = AccessRecord::open_root_key(&self.access_key, &self.sealed)
-            .map_err(map::credential_error)?;
+        let key = AccessRecord::open_root_key(&self.access_key, &self.sealed)?;
         Ok(self.root_key.get_or_init(|| key))
     }
 }
@@ -283,7 +318,7 @@ impl GrantCache {
         counters: &CoreMetrics,
         row: [u8; 32],
         now: Instant,
-    ) -> Result<Option<Rc<CachedRecord>>, S3Error> {
+    ) -> Result<Option<Rc<CachedRecord>>, AuthnError> {
         if let Some(hit) = self.records.borrow().get(&row, now) {
             CoreMetrics::add(&counters.record_cache_hits, 1);
             return Ok(Some(hit.clone()));
@@ -294,7 +329,11 @@ impl GrantCache {
         }
         CoreMetrics::add(&counters.record_cache_misses, 1);
         // Records never change once written, so no invalidation concerns them.
-        let sealed = registry.meta().access(row).await.map_err(map::meta_error)?;
+        let sealed = registry
+            .meta()
+            .access(row)
+            .await
+            .map_err(AuthnError::Meta)?;
         let now = Instant::now();
         Ok(match sealed {
             Some(sealed) => {
@@ -314,7 +353,7 @@ impl GrantCache {
         registry: &Registry,
         project: ProjectId,
         now: Instant,
-    ) -> Result<Option<Rc<ProjectSecret>>, S3Error> {
+    ) -> Result<Option<Rc<ProjectSecret>>, AuthnError> {
         if let Some(hit) = self.secrets.borrow().get(&project.0, now) {
             return Ok(hit.clone());
         }
@@ -323,11 +362,13 @@ impl GrantCache {
             .meta()
             .project(project)
             .await
-            .map_err(map::meta_error)?;
+            .map_err(AuthnError::Meta)?;
         let secret = match record {
             None => None,
             Some(record) => Some(Rc::new(
-                registry.open_secret(&record).map_err(map::registry_error)?,
+                registry
+                    .open_secret(&record)
+                    .map_err(AuthnError::Registry)?,
             )),
         };
         Ok(self.store_secret(ticket, project, secret))
@@ -338,7 +379,7 @@ impl GrantCache {
         registry: &Registry,
         head: HeadId,
         now: Instant,
-    ) -> Result<bool, S3Error> {
+    ) -> Result<bool, AuthnError> {
         if let Some(hit) = self.revoked.borrow().get(&head.0, now) {
             return Ok(*hit);
         }
@@ -347,14 +388,10 @@ impl GrantCache {
             .meta()
             .revoked(head.0)
             .await
-            .map_err(map::meta_error)?
+            .map_err(AuthnError::Meta)?
             .is_some();
         Ok(self.store_revoked(ticket, head, revoked))
     }
-}
-
-fn denied(message: impl Into<std::borrow::Cow<'static, str>>) -> S3Error {
-    S3Error::with_message(S3ErrorCode::AccessDenied, message)
 }
 
 /// Authenticates a request head; `region` is the server's.
@@ -364,21 +401,18 @@ pub async fn authenticate(
     counters: &CoreMetrics,
     region: &str,
     parts: &RequestParts<'_>,
-) -> Result<Caller, S3Error> {
+) -> Result<Caller, AuthnError> {
     let auth = sigv4::request_authorization(parts)
-        .map_err(map::sigv4_error)?
-        .ok_or_else(|| {
-            denied("Anonymous requests are not allowed: sign the request with an access key")
-        })?;
-    auth.check_region(region).map_err(map::sigv4_error)?;
+        .map_err(AuthnError::SigV4)?
+        .ok_or(AuthnError::Anonymous)?;
+    auth.check_region(region).map_err(AuthnError::SigV4)?;
     let access_key = AccessKeyId::new(auth.access_key_id.clone());
     let clock = Instant::now();
     let record = cache
         .record(registry, counters, access_key.row_key(), clock)
         .await?
-        .ok_or_else(|| {
-            S3Error::new(S3ErrorCode::InvalidAccessKeyId)
-                .field("AWSAccessKeyId", auth.access_key_id.clone())
+        .ok_or_else(|| AuthnError::UnknownAccessKey {
+            access_key_id: auth.access_key_id.clone(),
         })?;
     // The record is opened only when its first use on this core needs it: to
     // derive a signing key for a new date, or to verify its grant.
@@ -387,7 +421,7 @@ pub async fn authenticate(
         Some(key) => key,
         None => {
             let plain = opened.insert(
-                AccessRecord::open(&access_key, &record.sealed).map_err(map::credential_error)?,
+                AccessRecord::open(&access_key, &record.sealed).map_err(AuthnError::Credential)?,
             );
             let key = sigv4::signing_key(
                 plain.secret_key.as_bytes(),
@@ -406,13 +440,13 @@ pub async fn authenticate(
             sigv4::SigV4Error::SignatureDoesNotMatch {
                 canonical_request,
                 string_to_sign,
-            } => S3Error::signature_does_not_match(
-                access_key.expose(),
-                &string_to_sign,
-                &sigv4::signature_hex(&signature),
-                canonical_request.as_deref().unwrap_or(""),
-            ),
-            other => map::sigv4_error(other),
+            } => AuthnError::SignatureDoesNotMatch {
+                access_key_id: access_key.expose().to_string(),
+                string_to_sign,
+                signature_provided: sigv4::signature_hex(&signature),
+                canonical_request: canonical_request.unwrap_or_default(),
+            },
+            other => AuthnError::SigV4(other),
         })?;
     // The signature is good: now the grant may be used.
     let verdict = match record.verdict.get() {
@@ -421,17 +455,17 @@ pub async fn authenticate(
             let plain = match opened.take() {
                 Some(plain) => plain,
                 None => AccessRecord::open(&access_key, &record.sealed)
-                    .map_err(map::credential_error)?,
+                    .map_err(AuthnError::Credential)?,
             };
             let grant = &plain.grant;
             let project = ProjectId(*grant.project());
             let secret = cache
                 .project_secret(registry, project, clock)
                 .await?
-                .ok_or_else(project_gone)?;
+                .ok_or(AuthnError::ProjectGone)?;
             grant
                 .verify(&secret)
-                .map_err(|_| denied("The access grant of this key does not verify"))?;
+                .map_err(|_| AuthnError::GrantDoesNotVerify)?;
             let verdict = Rc::new(Verdict {
                 project,
                 head: grant.head_id(),
@@ -446,15 +480,14 @@ pub async fn authenticate(
     cache
         .project_secret(registry, verdict.project, clock)
         .await?
-        .ok_or_else(project_gone)?;
+        .ok_or(AuthnError::ProjectGone)?;
     if cache.is_revoked(registry, verdict.head, clock).await? {
-        return Err(denied("The access grant of this key has been revoked"));
+        return Err(AuthnError::Revoked);
     }
-    verdict.permissions.check_time(now).map_err(|e| {
-        denied(format!(
-            "The access grant of this key is not valid now: {e}"
-        ))
-    })?;
+    verdict
+        .permissions
+        .check_time(now)
+        .map_err(AuthnError::NotValidNow)?;
     // A record opened on this request keeps its root key for the request.
     let root_key = OnceCell::new();
     if let Some(plain) = opened {
@@ -469,13 +502,6 @@ pub async fn authenticate(
         sealed: record.sealed.clone(),
         root_key,
     })
-}
-
-fn project_gone() -> S3Error {
-    S3Error::with_message(
-        S3ErrorCode::InvalidAccessKeyId,
-        "The project of this access key no longer exists",
-    )
 }
 
 #[cfg(test)]
@@ -650,8 +676,13 @@ mod tests {
             assert!(registry.revoke(head).await.unwrap());
             glommio::timer::sleep(ttl).await;
             let refused = auth().await.err().expect("revoked");
-            assert_eq!(refused.code, S3ErrorCode::AccessDenied);
-            assert!(refused.message.contains("revoked"), "{}", refused.message);
+            let refused = crate::s3::map::authn_error(refused);
+            assert_eq!(refused.code(), crate::s3::error::S3ErrorCode::AccessDenied);
+            assert!(
+                refused.message().contains("revoked"),
+                "{}",
+                refused.message()
+            );
         });
     }
 

@@ -10,7 +10,7 @@ use crate::object::{ObjectWriter, StoredObject};
 use crate::pipeline::checksum::{ChecksumAlgorithm, DigestRequest, ObjectHasher};
 use crate::pipeline::EtagMode;
 use crate::s3::common::B64;
-use crate::s3::error::{S3Error, S3ErrorCode as C};
+use crate::s3::error::S3Error;
 use crate::s3::gateway::{Gateway, Request};
 use crate::s3::payload::{DigestClaims, Payload};
 use crate::s3::{map, write};
@@ -53,7 +53,8 @@ pub async fn receive(
     req: &Request,
     checksum_algorithm: Option<ChecksumAlgorithm>,
 ) -> Result<Received, S3Error> {
-    let mut claims = DigestClaims::from_headers(|name| ex.head.header_str(name).map(String::from))?;
+    let mut claims = DigestClaims::from_headers(|name| ex.head.header_str(name).map(String::from))
+        .map_err(map::payload_error)?;
     if claims.algorithm.is_none() {
         claims.algorithm = checksum_algorithm;
     }
@@ -67,7 +68,8 @@ pub async fn receive(
         decoded_length.as_deref(),
         ex.declared_length(),
         gw.config.limits.object_bytes_max,
-    )?;
+    )
+    .map_err(map::payload_error)?;
     let md5 = gw.config.etag == EtagMode::Md5 || claims.content_md5.is_some();
     let digests = DigestRequest {
         md5,
@@ -79,7 +81,7 @@ pub async fn receive(
         .uploads
         .acquire_permit(1)
         .await
-        .map_err(|e| S3Error::with_message(C::InternalError, format!("upload slot: {e}")))?;
+        .map_err(map::upload_slot_error)?;
     let mut writer = ObjectWriter::new(gw.pipeline.clone(), gw.stores.clone(), digests)
         .map_err(map::object_error)?;
     loop {
@@ -88,7 +90,7 @@ pub async fn receive(
             Ok(None) => break,
             Err(e) => {
                 writer.abort();
-                return Err(e);
+                return Err(map::payload_error(e));
             }
         }
     }
@@ -96,7 +98,7 @@ pub async fn receive(
     record_write(gw, &stored.stats);
     if let Err(e) = claims.check(&stored.digest, payload.trailers()) {
         write::discard_written(gw, &stored.extents);
-        return Err(e);
+        return Err(map::payload_error(e));
     }
     let etag = stored
         .digest
@@ -129,7 +131,8 @@ pub async fn read_small_body(
     req: &Request,
     limit: usize,
 ) -> Result<(Vec<u8>, DigestClaims), S3Error> {
-    let claims = DigestClaims::from_headers(|name| ex.head.header_str(name).map(String::from))?;
+    let claims = DigestClaims::from_headers(|name| ex.head.header_str(name).map(String::from))
+        .map_err(map::payload_error)?;
     let decoded_length = ex
         .head
         .header_str("x-amz-decoded-content-length")
@@ -141,21 +144,9 @@ pub async fn read_small_body(
         ex.declared_length(),
         limit as u64,
     )
-    .map_err(|e| {
-        if e.code == C::EntityTooLarge {
-            S3Error::new(C::MaxMessageLengthExceeded)
-        } else {
-            e
-        }
-    })?;
+    .map_err(map::small_body_error)?;
     let mut body = Vec::new();
-    while let Some(data) = payload.next(ex).await.map_err(|e| {
-        if e.code == C::EntityTooLarge {
-            S3Error::new(C::MaxMessageLengthExceeded)
-        } else {
-            e
-        }
-    })? {
+    while let Some(data) = payload.next(ex).await.map_err(map::small_body_error)? {
         body.extend_from_slice(data);
     }
     let mut hasher = ObjectHasher::new(DigestRequest {
@@ -167,6 +158,8 @@ pub async fn read_small_body(
         md5: claims.content_md5.is_some(),
         checksum: claims.algorithm,
     });
-    claims.check(&digest, payload.trailers())?;
+    claims
+        .check(&digest, payload.trailers())
+        .map_err(map::payload_error)?;
     Ok((body, claims))
 }

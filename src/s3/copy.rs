@@ -123,7 +123,12 @@ pub async fn copy_object(
     let condition = authz::write_condition(req, write_condition(&ex.head)?)?;
     let from = extents::object_identity(req.project(), &src_bucket, &src_key);
     let to = extents::object_identity(req.project(), req.bucket(), req.key());
-    let body = extents::rewrap(&src.extents, req.caller.root_key()?, &from, &to)?;
+    let body = extents::rewrap(
+        &src.extents,
+        req.caller.root_key().map_err(map::credential_error)?,
+        &from,
+        &to,
+    )?;
     let shared: Vec<_> = segment_ids(&src.extents).collect();
     let (content_type, headers, user_metadata) = if replace {
         let h = ObjectHeaders::from_request(&ex.head)?;
@@ -235,7 +240,12 @@ pub async fn upload_part_copy(
     let (part, new_segments, shared) = match (whole, reusable_checksum) {
         // The whole source: share its segments.
         (true, Some(checksum)) => {
-            let body = extents::rewrap(&src.extents, req.caller.root_key()?, &from, &to)?;
+            let body = extents::rewrap(
+                &src.extents,
+                req.caller.root_key().map_err(map::credential_error)?,
+                &from,
+                &to,
+            )?;
             let shared: Vec<_> = segment_ids(&src.extents).collect();
             let part = PartRecord {
                 part_number,
@@ -259,7 +269,12 @@ pub async fn upload_part_copy(
                 })
                 .ok_or_else(|| S3Error::new(C::OperationAborted))?
                 .1;
-            let body = extents::open(&src.extents, &infos, req.caller.root_key()?, &from)?;
+            let body = extents::open(
+                &src.extents,
+                &infos,
+                req.caller.root_key().map_err(map::credential_error)?,
+                &from,
+            )?;
             let digests = DigestRequest {
                 md5: true,
                 checksum: Some(algorithm),
@@ -287,7 +302,11 @@ pub async fn upload_part_copy(
                 .map(|c| B64.encode(&c.bytes));
             let etag = stored.digest.etag(EtagMode::Md5);
             let size = stored.digest.plaintext_bytes;
-            let (body, new_segments) = extents::seal(stored.extents, req.caller.root_key()?, &to);
+            let (body, new_segments) = extents::seal(
+                stored.extents,
+                req.caller.root_key().map_err(map::credential_error)?,
+                &to,
+            );
             let part = PartRecord {
                 part_number,
                 size,

@@ -72,7 +72,7 @@ pub fn fuzz_xml(data: &[u8]) {
 }
 
 fn assert_code(error: &S3Error, expected: &[S3ErrorCode]) {
-    assert!(expected.contains(&error.code), "{error:?}");
+    assert!(expected.contains(&error.code()), "{error:?}");
 }
 
 /// Text that survives [`escape`] and a parse: `escape` writes NUL as `&#x0;`,
@@ -182,7 +182,7 @@ pub fn fuzz_route(data: &[u8]) {
     let routed = match route(&input) {
         Ok(routed) => routed,
         Err(error) => {
-            assert!(error.resource.is_some(), "{error:?}");
+            assert!(error.resource_value().is_some(), "{error:?}");
             check_error_document(&error);
             return;
         }
@@ -248,6 +248,6 @@ fn check_error_document(error: &S3Error) {
         }
     }
     assert_eq!(depth, 0);
-    let code = format!("<Code>{}</Code>", error.code.as_str());
+    let code = format!("<Code>{}</Code>", error.code().as_str());
     assert!(body.windows(code.len()).any(|w| w == code.as_bytes()));
 }

@@ -1,6 +1,6 @@
 //! The one place where every layer's errors become S3 errors: HTTP framing,
-//! SigV4, metadata, access records and the registry, the object pipeline and
-//! the request body. Handlers write
+//! SigV4, authentication, metadata, access records and the registry, the
+//! object pipeline, the request body and the payload checks. Handlers write
 //! `.map_err(map::meta_error)?` and never pick codes for another layer.
 
 use crate::auth::CredentialError;
@@ -8,9 +8,14 @@ use crate::http::conn::BodyError;
 use crate::http::HttpError;
 use crate::meta::MetaError;
 use crate::object::ObjectError;
+use crate::pipeline::checksum::ChecksumAlgorithm;
 use crate::registry::RegistryError;
+use crate::s3::authn::AuthnError;
 use crate::s3::error::{S3Error, S3ErrorCode as C};
+use crate::s3::payload::PayloadError;
 use crate::sigv4::SigV4Error;
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// Errors met before a request reached a handler: bad heads and framings.
 pub fn http_error(e: &HttpError) -> S3Error {
@@ -204,4 +209,143 @@ pub fn object_error(e: ObjectError) -> S3Error {
 
 pub fn io_error(e: std::io::Error) -> S3Error {
     S3Error::with_message(C::InternalError, format!("connection: {e}"))
+}
+
+/// Authentication's refusals: S3 answers `AccessDenied` for a grant that does
+/// not hold, `InvalidAccessKeyId` for a key (or its project) it does not know.
+pub fn authn_error(e: AuthnError) -> S3Error {
+    match e {
+        AuthnError::Anonymous => S3Error::with_message(
+            C::AccessDenied,
+            "Anonymous requests are not allowed: sign the request with an access key",
+        ),
+        AuthnError::UnknownAccessKey { access_key_id } => {
+            S3Error::new(C::InvalidAccessKeyId).field("AWSAccessKeyId", access_key_id)
+        }
+        AuthnError::SignatureDoesNotMatch {
+            access_key_id,
+            string_to_sign,
+            signature_provided,
+            canonical_request,
+        } => S3Error::signature_does_not_match(
+            &access_key_id,
+            &string_to_sign,
+            &signature_provided,
+            &canonical_request,
+        ),
+        AuthnError::GrantDoesNotVerify => S3Error::with_message(
+            C::AccessDenied,
+            "The access grant of this key does not verify",
+        ),
+        AuthnError::Revoked => S3Error::with_message(
+            C::AccessDenied,
+            "The access grant of this key has been revoked",
+        ),
+        AuthnError::NotValidNow(denied) => S3Error::with_message(
+            C::AccessDenied,
+            format!("The access grant of this key is not valid now: {denied}"),
+        ),
+        AuthnError::ProjectGone => S3Error::with_message(
+            C::InvalidAccessKeyId,
+            "The project of this access key no longer exists",
+        ),
+        AuthnError::SigV4(e) => sigv4_error(e),
+        AuthnError::Meta(e) => meta_error(e),
+        AuthnError::Credential(e) => credential_error(e),
+        AuthnError::Registry(e) => registry_error(e),
+    }
+}
+
+/// A request's payload and the claims about it (`s3::payload`).
+pub fn payload_error(e: PayloadError) -> S3Error {
+    let message = e.to_string();
+    match e {
+        PayloadError::InvalidContentMd5 => S3Error::new(C::InvalidDigest),
+        PayloadError::MultipleChecksums => S3Error::invalid_request(
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+        ),
+        PayloadError::InvalidChecksumHeader { name } => {
+            S3Error::invalid_request(format!("Value for {name} header is invalid."))
+        }
+        PayloadError::InvalidChecksumTrailer { name } => {
+            S3Error::invalid_request(format!("Value for {name} trailer is invalid."))
+        }
+        PayloadError::UnsupportedTrailer { name } => S3Error::invalid_request(format!(
+            "The value specified in the x-amz-trailer header is not supported: {name}"
+        )),
+        PayloadError::UnsupportedChecksumAlgorithm { name } => {
+            S3Error::invalid_request(format!("Checksum algorithm {name} is not supported"))
+        }
+        PayloadError::MissingTrailer { name } => S3Error::invalid_request(format!(
+            "The trailer {name} announced in x-amz-trailer was not sent"
+        )),
+        PayloadError::Md5Mismatch { claimed, computed } => {
+            use base64::Engine as _;
+            S3Error::bad_digest(&B64.encode(claimed), &B64.encode(computed))
+        }
+        PayloadError::ChecksumMismatch {
+            algorithm,
+            claimed,
+            computed,
+        } => checksum_mismatch(algorithm, &claimed, &computed),
+        PayloadError::InvalidDecodedLength { value } => S3Error::invalid_argument(
+            "x-amz-decoded-content-length is not a number",
+            "x-amz-decoded-content-length",
+            &value,
+        ),
+        PayloadError::MissingDecodedLength => S3Error::with_message(
+            C::MissingContentLength,
+            "aws-chunked uploads need x-amz-decoded-content-length",
+        ),
+        PayloadError::TooLarge {
+            proposed,
+            bytes_max,
+        } => {
+            let error = S3Error::new(C::EntityTooLarge);
+            let error = match proposed {
+                Some(proposed) => error.field("ProposedSize", proposed.to_string()),
+                None => error,
+            };
+            error.field("MaxSizeAllowed", bytes_max.to_string())
+        }
+        PayloadError::LongerThanDeclared
+        | PayloadError::LongerThanDecodedLength
+        | PayloadError::DecodedLengthMismatch { .. } => {
+            S3Error::with_message(C::IncompleteBody, message)
+        }
+        PayloadError::AwsChunked(e) => S3Error::invalid_request(format!("aws-chunked body: {e}")),
+        PayloadError::AwsChunkedIncomplete(e) => {
+            S3Error::with_message(C::IncompleteBody, format!("aws-chunked body: {e}"))
+        }
+        PayloadError::MissingChunkSignature => S3Error::new(C::SignatureDoesNotMatch),
+        PayloadError::Signature(e) => sigv4_error(e),
+        PayloadError::Body(e) => body_error(e),
+    }
+}
+
+fn checksum_mismatch(algorithm: ChecksumAlgorithm, claimed: &[u8], computed: &[u8]) -> S3Error {
+    use base64::Engine as _;
+    S3Error::with_message(
+        C::BadDigest,
+        format!(
+            "The {} you specified did not match the calculated checksum.",
+            algorithm.header_name().to_ascii_uppercase()
+        ),
+    )
+    .field("ExpectedDigest", B64.encode(claimed))
+    .field("CalculatedDigest", B64.encode(computed))
+}
+
+/// A small (XML) body's payload: over its limit, S3 answers
+/// `MaxMessageLengthExceeded`, not the object limit's `EntityTooLarge`.
+pub fn small_body_error(e: PayloadError) -> S3Error {
+    match e {
+        PayloadError::TooLarge { .. } => S3Error::new(C::MaxMessageLengthExceeded),
+        other => payload_error(other),
+    }
+}
+
+/// This core's upload slots were closed (the core is shutting down).
+pub fn upload_slot_error(e: impl std::fmt::Display) -> S3Error {
+    S3Error::with_message(C::InternalError, format!("upload slot: {e}"))
 }

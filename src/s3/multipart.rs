@@ -96,7 +96,7 @@ pub async fn upload_part(
     let algorithm = part_algorithm(&record);
     // Opened before the body travels: no pieces are written for a key that
     // cannot seal them.
-    req.caller.root_key()?;
+    req.caller.root_key().map_err(map::credential_error)?;
     let received = receive(gw, ex, req, Some(algorithm)).await?;
     if let Some(claimed) = received.claims.algorithm.filter(|a| *a != algorithm) {
         if record.checksum_algorithm.is_some() {
@@ -123,7 +123,11 @@ pub async fn upload_part(
     let claimed_value = received.stored.digest.checksum.clone();
     let claimed_algorithm = received.claims.algorithm;
     let (body, new_segments) =
-        extents::seal(received.stored.extents, req.caller.root_key()?, &identity);
+        extents::seal(
+        received.stored.extents,
+        req.caller.root_key().map_err(map::credential_error)?,
+        &identity,
+    );
     let mutation = Mutation::PutPart {
         upload,
         record: PartRecord {
@@ -282,7 +286,7 @@ pub async fn complete(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Res
         );
         body.extend(extents::rewrap(
             &part.extents,
-            req.caller.root_key()?,
+            req.caller.root_key().map_err(map::credential_error)?,
             &from,
             &target,
         )?);

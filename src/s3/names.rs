@@ -281,10 +281,10 @@ mod tests {
             Err(KeyError::TooLong { len_bytes: 1026 })
         );
         let error = S3Error::from(KeyError::TooLong { len_bytes: 1025 });
-        assert_eq!(error.code, S3ErrorCode::KeyTooLongError);
+        assert_eq!(error.code(), S3ErrorCode::KeyTooLongError);
         assert_eq!(error.field_value("Size"), Some("1025"));
         assert_eq!(
-            S3Error::from(KeyError::Empty).code,
+            S3Error::from(KeyError::Empty).code(),
             S3ErrorCode::InvalidArgument
         );
     }
@@ -308,7 +308,7 @@ mod tests {
         );
         let value = format!("{value}v");
         let error = check_user_metadata_size([("x-amz-meta-name", value.as_str())]).unwrap_err();
-        assert_eq!(error.code, S3ErrorCode::MetadataTooLarge);
+        assert_eq!(error.code(), S3ErrorCode::MetadataTooLarge);
         assert_eq!(error.field_value("Size"), Some("2049"));
         assert_eq!(error.field_value("MaxSizeAllowed"), Some("2048"));
     }

@@ -55,13 +55,16 @@ pub async fn put_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> R
     drop(existing);
     // Opened before the body travels: no pieces are written for a key that
     // cannot seal them.
-    req.caller.root_key()?;
+    req.caller.root_key().map_err(map::credential_error)?;
     let received = receive(gw, ex, req, None).await?;
     let checksum = received.checksum(ChecksumAlgorithm::Crc64Nvme);
     let identity = extents::object_identity(req.project(), req.bucket(), req.key());
     let size = received.stored.digest.plaintext_bytes;
-    let (body, new_segments) =
-        extents::seal(received.stored.extents, req.caller.root_key()?, &identity);
+    let (body, new_segments) = extents::seal(
+        received.stored.extents,
+        req.caller.root_key().map_err(map::credential_error)?,
+        &identity,
+    );
     let record = ObjectRecord {
         size,
         etag: received.etag.clone(),
@@ -235,7 +238,12 @@ pub async fn get_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> R
             .map_err(io_error);
     }
     let identity = extents::object_identity(req.project(), req.bucket(), req.key());
-    let body = extents::open(&record.extents, &infos, req.caller.root_key()?, &identity)?;
+    let body = extents::open(
+        &record.extents,
+        &infos,
+        req.caller.root_key().map_err(map::credential_error)?,
+        &identity,
+    )?;
     let mut reader =
         ObjectReader::new(&gw.pipeline, &gw.stores, &body, range).map_err(map::object_error)?;
     // The first window is decoded before the head goes out, so an object that
@@ -366,14 +374,14 @@ pub async fn delete_objects(
                 version_id: object.version_id.clone(),
             },
             Err(e) => {
-                if e.code == C::NoSuchBucket {
+                if e.code() == C::NoSuchBucket {
                     return Err(e);
                 }
                 DeleteOutcome::Error {
                     key: object.key.clone(),
                     version_id: object.version_id.clone(),
-                    code: e.code,
-                    message: e.message.to_string(),
+                    code: e.code(),
+                    message: e.message().to_string(),
                 }
             }
         });

@@ -164,7 +164,7 @@ pub fn query_value<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a 
 ///   another supported operation than the one the request's shape selects.
 pub fn route(input: &RouteInput) -> Result<Route, S3Error> {
     route_inner(input).map_err(|error| {
-        if error.resource.is_some() {
+        if error.resource_value().is_some() {
             error
         } else {
             error.resource(input.raw_path)
@@ -582,7 +582,7 @@ mod tests {
         let (path, query) = path_query.split_once('?').unwrap_or((path_query, ""));
         let actual = run(method, host, path, query, copy)
             .map(|route| (route.operation, route.bucket, route.key))
-            .map_err(|error| error.code);
+            .map_err(|error| error.code());
         let expected = expected.map(|(operation, bucket, key)| {
             (
                 operation,
@@ -699,7 +699,7 @@ mod tests {
         );
         let too_long = format!("/photos/{}", "%C3%A9".repeat(513));
         assert_eq!(
-            run("PUT", P, &too_long, "", false).unwrap_err().code,
+            run("PUT", P, &too_long, "", false).unwrap_err().code(),
             S3ErrorCode::KeyTooLongError
         );
     }
@@ -732,7 +732,7 @@ mod tests {
         }
         let error = run("GET", P, "/My_Bucket/k", "", false).unwrap_err();
         assert_eq!(error.field_value("BucketName"), Some("My_Bucket"));
-        assert_eq!(error.resource.as_deref(), Some("/My_Bucket/k"));
+        assert_eq!(error.resource_value(), Some("/My_Bucket/k"));
         // A virtual host whose bucket label breaks the rules.
         check(
             "PUT",
@@ -871,8 +871,7 @@ mod tests {
         assert_eq!(
             run("GET", P, "/a%20b/", "", false)
                 .unwrap_err()
-                .resource
-                .as_deref(),
+                .resource_value(),
             Some("/a%20b/")
         );
 

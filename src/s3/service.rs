@@ -64,7 +64,7 @@ impl Gateway {
                 &parts,
             )
             .await
-            .map_err(|e| (e, Some(resource.clone())))?
+            .map_err(|e| (map::authn_error(e), Some(resource.clone())))?
         };
         let request = Request {
             route,
@@ -105,8 +105,8 @@ impl Gateway {
     }
 
     async fn send_error(&self, ex: &mut Exchange<'_>, error: S3Error, resource: Option<String>) {
-        let error = match (resource, &error.resource) {
-            (Some(resource), None) => error.resource(resource),
+        let error = match (resource, error.resource_value().is_some()) {
+            (Some(resource), false) => error.resource(resource),
             _ => error,
         };
         let body = error.to_xml(&ex.request_id);

@@ -478,7 +478,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn error_code<T: std::fmt::Debug>(result: Result<T, S3Error>) -> S3ErrorCode {
-        result.unwrap_err().code
+        result.unwrap_err().code()
     }
 
     #[test]
@@ -534,7 +534,7 @@ mod tests {
         ];
         for body in malformed {
             assert_eq!(
-                parse(body).map_err(|e| e.code),
+                parse(body).map_err(|e| e.code()),
                 Err(S3ErrorCode::MalformedXML),
                 "{body}"
             );
@@ -701,7 +701,7 @@ mod tests {
             <Part><PartNumber>1</PartNumber><ETag>b</ETag></Part></CompleteMultipartUpload>";
         let complete = parse_complete_multipart_upload(out_of_order.as_bytes()).unwrap();
         assert_eq!(
-            complete.check_part_order().unwrap_err().code,
+            complete.check_part_order().unwrap_err().code(),
             S3ErrorCode::InvalidPartOrder
         );
         let repeated = out_of_order.replace("<PartNumber>1<", "<PartNumber>2<");
