@@ -11,7 +11,8 @@ use super::constants::{
 use super::date::AmzDateTime;
 use super::error::{Malformed, SigV4Error};
 use super::payload::PayloadHash;
-use super::request::{query_pairs, RequestParts};
+use super::request::RequestParts;
+use crate::target::query_pairs;
 use super::text::{excerpt, signature_from_hex, trim_ows};
 
 /// The credential scope `yyyymmdd/region/s3/aws4_request`.
