@@ -312,7 +312,10 @@ mod tests {
                 "{raw:?}"
             );
         }
-        assert_eq!(percent_decode("a+b%2B", Plus::Literal).as_deref(), Ok("a+b+"));
+        assert_eq!(
+            percent_decode("a+b%2B", Plus::Literal).as_deref(),
+            Ok("a+b+")
+        );
     }
 
     #[test]

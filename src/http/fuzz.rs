@@ -263,7 +263,10 @@ pub fn fuzz_target(data: &[u8]) {
         let _ = (target.path(), target.query());
     }
     if let Ok(path) = decode_path(text) {
-        assert_eq!(decode_bytes(text.as_bytes(), Plus::Literal), path.as_bytes());
+        assert_eq!(
+            decode_bytes(text.as_bytes(), Plus::Literal),
+            path.as_bytes()
+        );
     }
     let lenient = query_pairs(text);
     assert_eq!(lenient.len(), query_pairs_raw(text).count());

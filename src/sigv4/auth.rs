@@ -12,8 +12,8 @@ use super::date::AmzDateTime;
 use super::error::{Malformed, SigV4Error};
 use super::payload::PayloadHash;
 use super::request::RequestParts;
-use crate::target::query_pairs;
 use super::text::{excerpt, signature_from_hex, trim_ows};
+use crate::target::query_pairs;
 
 /// The credential scope `yyyymmdd/region/s3/aws4_request`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

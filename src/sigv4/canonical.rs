@@ -284,8 +284,8 @@ pub fn canonical_query(raw_query: &str, presigned: bool) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::target::query_pairs;
     use super::*;
+    use crate::target::query_pairs;
     use proptest::prelude::*;
 
     fn check_uri(raw_path: &str, expected: &str) {
