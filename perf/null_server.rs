@@ -42,7 +42,8 @@ use glommio::{LocalExecutorBuilder, Placement};
 use ringgate::auth::time::format_time;
 use ringgate::bench::content::Content;
 use ringgate::bench::s3::{content_of_key, xml_escape as escape_into};
-use ringgate::http::{decode_path, parse_query, ChunkedDecoder, ChunkedLimits, ChunkedStep};
+use ringgate::http::{ChunkedDecoder, ChunkedLimits, ChunkedStep};
+use ringgate::target::{decode_path, parse_query};
 
 /// Bytes read from a socket at a time; also the largest request head.
 const READ_BYTES: usize = 1 << 20;

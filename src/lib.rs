@@ -21,3 +21,4 @@ pub mod runtime;
 pub mod s3;
 pub mod shutdown;
 pub mod sigv4;
+pub mod target;

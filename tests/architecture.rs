@@ -7,8 +7,8 @@
 //!
 //! The map's direction, `runtime → s3 → http`, `s3 → {sigv4, auth} → object →
 //! cluster → pieces → pipeline`, with `s3` and `object` also using `meta`,
-//! `config` read by most and `clock`, `shutdown` and `operation` at the
-//! bottom, reads "may use": a module uses only those to its right. `http`
+//! `config` read by most and `clock`, `shutdown`, `operation` and `target`
+//! at the bottom, reads "may use": a module uses only those to its right. `http`
 //! does not know S3: `s3` implements `http`'s handler trait. Beyond the table,
 //! the files of `src/` and its top-level modules form no cycle.
 
@@ -57,13 +57,17 @@ const MAY_USE: &[(&str, &[&str])] = &[
             "cluster",
             "clock",
             "operation",
+            "target",
         ],
     ),
     // `http` does not know S3: the gateway is a `RequestHandler`. The
-    // connection loop drains on the shutdown signal and dates responses.
-    ("http", &["config", "shutdown", "clock"]),
+    // connection loop drains on the shutdown signal and dates responses; its
+    // fuzz entry drives the request-target decoder over parsed heads.
+    ("http", &["config", "shutdown", "clock", "target"]),
     // Pure SigV4; the brief's one possible exception is `pipeline::checksum`.
-    ("sigv4", &["pipeline::checksum"]),
+    // It canonicalises the path and query with the one request-target
+    // decoder the gateway routes with, so what is signed is what is served.
+    ("sigv4", &["pipeline::checksum", "target"]),
     // Access records and grants are `auth`'s alone: `meta` stores them opaque.
     ("auth", &["pipeline"]),
     // The server side of `auth`: projects, registration, revocation, on `meta`.
@@ -117,6 +121,9 @@ const MAY_USE: &[(&str, &[&str])] = &[
     ("shutdown", &[]),
     // The S3 operations as one enum, pure vocabulary; it uses nothing.
     ("operation", &[]),
+    // The request target's split and its one percent-decoder, shared by
+    // `http`, `sigv4` and `s3` (routing, SigV4, copy sources); it uses nothing.
+    ("target", &[]),
 ];
 
 /// Modules ARCHITECTURE.md calls pure (sans-IO): they use no I/O crate or
@@ -134,11 +141,11 @@ const PURE: &[&str] = &[
     "http::framing",
     "http::chunked",
     "http::aws_chunked",
-    "http::query",
     "http::response",
     "http::fuzz",
     "pieces::format",
     "cluster::placement",
+    "target",
 ];
 
 /// Crates and std modules that do I/O (or run the reactor); a pure module

@@ -12,8 +12,10 @@ use super::aws_chunked::{
 use super::chunked::{ChunkedDecoder, ChunkedError, ChunkedLimits, ChunkedStep};
 use super::framing::BodyFraming;
 use super::head::{parse_request_head, HeadLimits};
-use super::query::{decode_path, parse_query, Target};
 use super::response::write_response_head;
+use crate::target::{
+    decode_bytes, decode_path, parse_query, query_pairs, query_pairs_raw, Plus, Target,
+};
 
 /// What a chunked body decodes to: body, trailers, bytes consumed up to `Done`.
 pub(crate) type Chunked = (Vec<u8>, Vec<(String, String)>, usize);
@@ -244,17 +246,33 @@ pub fn fuzz_aws_chunked(data: &[u8]) {
     }
 }
 
-/// Target splitting, path and query decoding over `data` (if UTF-8), and the
-/// response writer with `data` as a header value, which must either refuse it
-/// or write a head with exactly one blank line.
+/// The one request-target decoder (`crate::target`) over `data` (if UTF-8):
+/// the split keeps raw parts of the input, and wherever the strict decoding
+/// succeeds the lenient one that SigV4 and the gateway use agrees with it.
+/// Also the response writer with `data` as a header value, which must either
+/// refuse it or write a head with exactly one blank line.
 pub fn fuzz_target(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
     if let Ok(target) = Target::parse(text) {
+        assert!(text.contains(target.path_raw) || target.path_raw == "/");
+        if let Some(query) = target.query_raw {
+            assert!(text.ends_with(query));
+        }
         let _ = (target.path(), target.query());
     }
-    let _ = (decode_path(text), parse_query(text));
+    if let Ok(path) = decode_path(text) {
+        assert_eq!(
+            decode_bytes(text.as_bytes(), Plus::Literal),
+            path.as_bytes()
+        );
+    }
+    let lenient = query_pairs(text);
+    assert_eq!(lenient.len(), query_pairs_raw(text).count());
+    if let Ok(strict) = parse_query(text) {
+        assert_eq!(strict, lenient, "strict and lenient query decoding differ");
+    }
     let mut out = Vec::new();
     if write_response_head(&mut out, 200, [("x-amz-meta-fuzz", text)]).is_ok() {
         let blank_lines = out.windows(4).filter(|w| w == b"\r\n\r\n").count();

@@ -5,7 +5,7 @@
 //! loop owns the buffers and drives, per request:
 //!
 //! 1. [`parse_request_head`] over the read buffer until it returns the head and
-//!    its length; [`Target::parse`] splits the target for routing;
+//!    its length; [`crate::target::Target::parse`] splits the target for routing;
 //!    [`RequestHead::expects_continue`] says whether to send `100 Continue`.
 //! 2. [`BodyFraming::from_head`]: no body, `Content-Length` bytes, or chunked.
 //! 3. For a chunked body, [`ChunkedDecoder::step`] over the bytes after the head;
@@ -26,7 +26,6 @@
 //! | `framing` | [`BodyFraming`]: the one decision on a body's length | [`FramingError`] (400, 501) |
 //! | `chunked` | [`ChunkedDecoder`], and the chunked grammar `aws_chunked` reuses | [`ChunkedError`] (400) |
 //! | `aws_chunked` | [`AwsChunkedDecoder`]: payload, chunk signatures, trailers | [`AwsChunkedError`] (400) |
-//! | `query` | [`Target`]: raw path and query, their decoding | [`TargetError`] (400) |
 //! | `response` | [`write_response_head`], the reason-phrase table | [`ResponseError`] (500) |
 //! | `fuzz` | `fuzz_*` entry points; split-feeding drivers shared with tests | |
 //!
@@ -41,6 +40,7 @@
 //!
 //! ```
 //! use ringgate::http::*;
+//! use ringgate::target::Target;
 //! let payload = b"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:NhCmhg==\r\n\r\n";
 //! let mut request = b"PUT /bucket/key HTTP/1.1\r\nHost: s3.local\r\n\
 //!     Transfer-Encoding: chunked\r\nContent-Encoding: aws-chunked\r\n\
@@ -99,7 +99,6 @@ pub mod conn;
 pub mod framing;
 pub mod fuzz;
 pub mod head;
-pub mod query;
 pub mod response;
 pub mod transport;
 
@@ -109,7 +108,6 @@ pub use aws_chunked::{
 pub use chunked::{ChunkedDecoder, ChunkedError, ChunkedLimits, ChunkedStep, TruncatedAt};
 pub use framing::{BodyFraming, FramingError};
 pub use head::{parse_request_head, HeadError, HeadLimits, MalformedHead, Method, RequestHead};
-pub use query::{decode_path, parse_query, Target, TargetError};
 pub use response::{reason_phrase, write_response_head, ResponseError};
 
 /// What can go wrong with a request before a handler sees it, with its status.

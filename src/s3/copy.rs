@@ -39,7 +39,7 @@ fn copy_source(ex: &Exchange<'_>) -> Result<(String, String), S3Error> {
         None => (raw, None),
     };
     if let Some(query) = query {
-        for (name, value) in crate::sigv4::query_pairs(query) {
+        for (name, value) in crate::target::query_pairs(query) {
             if name == "versionId" && value != "null" {
                 return Err(S3Error::invalid_argument(
                     "Invalid version id specified",
@@ -49,7 +49,7 @@ fn copy_source(ex: &Exchange<'_>) -> Result<(String, String), S3Error> {
             }
         }
     }
-    let decoded = crate::http::query::percent_decode(path, false).map_err(|_| bad())?;
+    let decoded = crate::target::decode_path(path).map_err(|_| bad())?;
     let decoded = decoded.strip_prefix('/').unwrap_or(&decoded);
     let (bucket, key) = decoded.split_once('/').ok_or_else(bad)?;
     if bucket.is_empty() || key.is_empty() {

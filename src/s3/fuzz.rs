@@ -15,7 +15,8 @@ use crate::s3::xml::request::{
     parse_complete_multipart_upload, parse_create_bucket_configuration, parse_delete,
     CompleteMultipartUpload, DeleteRequest, DELETE_OBJECTS_MAX, PARTS_MAX,
 };
-use crate::sigv4::{query_pairs, uri_encode};
+use crate::sigv4::uri_encode;
+use crate::target::query_pairs;
 
 /// The three request-body parsers over `data`: each answers only its
 /// documented errors, keeps its documented bounds, and what it accepts parses

@@ -3,9 +3,9 @@
 //!
 //! Addressing: path style (`/bucket/key`) and virtual-hosted style
 //! (`bucket.<domain>` in `Host`, port ignored). The key is everything after the
-//! bucket's `/`, percent-decoded once, byte for byte: it may hold `/`, `//`,
-//! spaces, `+` (a plus, not a space), any Unicode, and a trailing `/` that
-//! belongs to the key. Nothing is normalized (`.` and `..` are key bytes).
+//! bucket's `/`, percent-decoded once by `crate::target::decode_path`, byte
+//! for byte: it may hold `/`, `//`, spaces, `+` (a plus, not a space), any
+//! Unicode, and a trailing `/` that belongs to the key. Nothing is normalized (`.` and `..` are key bytes).
 //!
 //! Selection is by method, by whether a bucket and a key are present, by the
 //! subresource query parameters (`uploads`, `uploadId`, `partNumber`,
@@ -21,6 +21,7 @@
 use crate::operation::Operation;
 use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::names;
+use crate::target::decode_path;
 
 /// What `route` needs of a request.
 #[derive(Clone, Copy, Debug)]
@@ -303,19 +304,25 @@ fn split_target(
         None if path.is_empty() => (Addressing::Path, None, ""),
         None => {
             let (raw_bucket, raw_key) = path.split_once('/').unwrap_or((path, ""));
-            (Addressing::Path, Some(percent_decode(raw_bucket)?), raw_key)
+            (Addressing::Path, Some(decode(raw_bucket)?), raw_key)
         }
     };
     let key = if raw_key.is_empty() {
         None
     } else {
-        let key = percent_decode(raw_key)?;
+        let key = decode(raw_key)?;
         if key.contains('\0') {
             return Err(S3Error::new(S3ErrorCode::InvalidURI));
         }
         Some(key)
     };
     Ok((addressing, bucket, key))
+}
+
+/// A path part decoded by the one target decoder (`+` a plus); any failure
+/// is `InvalidURI`.
+fn decode(raw: &str) -> Result<String, S3Error> {
+    decode_path(raw).map_err(|_| S3Error::new(S3ErrorCode::InvalidURI))
 }
 
 /// The bucket a virtual-hosted-style `Host` names under `domain`, lowercased
@@ -345,33 +352,6 @@ fn strip_port(host: &str) -> &str {
         Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
         _ => host,
     }
-}
-
-/// Decodes `%XX` escapes (and nothing else: `+` stays a plus). Refuses a `%`
-/// not followed by two hex digits and a result that is not UTF-8.
-fn percent_decode(raw: &str) -> Result<String, S3Error> {
-    let invalid = || S3Error::new(S3ErrorCode::InvalidURI);
-    if !raw.contains('%') {
-        return Ok(raw.to_string());
-    }
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%' {
-            let high = bytes.get(index + 1).and_then(|b| (*b as char).to_digit(16));
-            let low = bytes.get(index + 2).and_then(|b| (*b as char).to_digit(16));
-            match (high, low) {
-                (Some(high), Some(low)) => out.push((high * 16 + low) as u8),
-                _ => return Err(invalid()),
-            }
-            index += 3;
-        } else {
-            out.push(bytes[index]);
-            index += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| invalid())
 }
 
 fn has(query: &[(String, String)], name: &str) -> bool {

@@ -14,6 +14,7 @@ use crate::s3::gateway::{Gateway, Request};
 use crate::s3::route::{route, RouteInput};
 use crate::s3::{authz, bucket, copy, list, map, multipart, object, register};
 use crate::sigv4::RequestParts;
+use crate::target::{query_pairs, Target};
 
 impl Gateway {
     async fn serve(
@@ -21,15 +22,13 @@ impl Gateway {
         ex: &mut Exchange<'_>,
         operation: &mut Option<Operation>,
     ) -> Result<(), (S3Error, Option<String>)> {
-        let target = ex.head.target().to_string();
-        let (raw_path, raw_query) = match target.split_once('?') {
-            Some((path, query)) => (path, query),
-            None => (target.as_str(), ""),
-        };
-        if !raw_path.starts_with('/') {
-            return Err((S3Error::new(S3ErrorCode::InvalidURI), None));
-        }
-        let query = crate::sigv4::query_pairs(raw_query);
+        let target_text = ex.head.target().to_string();
+        let target = Target::parse(&target_text)
+            .ok()
+            .filter(|target| target.path_raw.starts_with('/'))
+            .ok_or((S3Error::new(S3ErrorCode::InvalidURI), None))?;
+        let (raw_path, raw_query) = (target.path_raw, target.query_raw.unwrap_or(""));
+        let query = query_pairs(raw_query);
         let method = ex.head.method().as_str().to_string();
         let host = ex.head.header_str("host");
         let domain = self.config.domain.as_deref();

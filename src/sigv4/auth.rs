@@ -11,8 +11,9 @@ use super::constants::{
 use super::date::AmzDateTime;
 use super::error::{Malformed, SigV4Error};
 use super::payload::PayloadHash;
-use super::request::{query_pairs, RequestParts};
+use super::request::RequestParts;
 use super::text::{excerpt, signature_from_hex, trim_ows};
+use crate::target::query_pairs;
 
 /// The credential scope `yyyymmdd/region/s3/aws4_request`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

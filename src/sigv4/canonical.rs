@@ -1,6 +1,6 @@
 //! The canonical request and the string to sign, exactly as S3 builds them,
-//! for the server and the client alike; AWS's `UriEncode`; decoding of the raw
-//! query into pairs.
+//! for the server and the client alike; AWS's `UriEncode`. Decoding is
+//! `crate::target`'s, the one decoder the gateway also routes with.
 //!
 //! Decisions, each where real clients and servers part ways:
 //! - *Path.* S3 encodes the object key once and does not normalise `.`, `..`
@@ -9,12 +9,14 @@
 //!   re-encodes each `/`-separated segment on its own, which is the identity
 //!   on such paths, fixes lowercase or needless escapes (`%7e` → `~`, raw `$` →
 //!   `%24`), and keeps an escaped slash (`%2F`) escaped, since the client that
-//!   sent it signed it that way.
+//!   sent it signed it that way. A raw `+` is a plus (`%2B`), as routing
+//!   reads it (see `crate::target` on how S3 differs).
 //! - *Query.* Names and values are decoded (`+` as a space, as S3 and form
 //!   encoders mean it) and re-encoded with `UriEncode`, `/` included; pairs are
 //!   sorted by encoded name, then encoded value; a name without `=` signs as
-//!   `name=`. The S3 layer must decode the query with [`query_pairs`] so the
-//!   request it serves is the request that was signed.
+//!   `name=`. The S3 layer must decode the query with
+//!   [`crate::target::query_pairs`] so the request it serves is the request
+//!   that was signed.
 //! - *Headers.* Values are trimmed, runs of spaces and tabs become one space,
 //!   and repeated headers join with `,` in the order received. A signed header
 //!   that is absent signs as `name:`; the signature then fails and the error
@@ -25,15 +27,15 @@
 
 use std::fmt;
 
-use percent_encoding::percent_decode;
 use sha2::{Digest, Sha256};
 
 use super::auth::{Authorization, Scope, SignedHeaders};
 use super::constants::ALGORITHM;
 use super::date::AmzDateTime;
 use super::payload::PayloadHash;
-use super::request::{decode_query_component, raw_pairs, RequestParts};
+use super::request::RequestParts;
 use super::text::{is_ows, trim_ows};
+use crate::target::{decode_bytes, query_pairs_raw, Plus};
 
 /// A canonical request: bytes, since header values need not be UTF-8 and
 /// must be hashed exactly as received. `Display` shows it lossily.
@@ -210,7 +212,8 @@ fn push_canonical_query(out: &mut Vec<u8>, raw_query: &str, presigned: bool) {
     let mut pairs: [(&[u8], &[u8]); PAIRS_INLINE] = [(&[], &[]); PAIRS_INLINE];
     let mut count = 0;
     let plain = |part: &[u8]| part.iter().all(|&b| is_unreserved(b));
-    let fits = raw_pairs(raw_query)
+    let fits = query_pairs_raw(raw_query)
+        .map(|(name, value)| (name.as_bytes(), value.as_bytes()))
         .filter(|(name, _)| !(presigned && *name == b"X-Amz-Signature"))
         .all(|(name, value)| {
             let room = count < PAIRS_INLINE && plain(name) && plain(value);
@@ -247,7 +250,7 @@ pub fn canonical_uri(raw_path: &str) -> String {
         if i > 0 {
             out.push('/');
         }
-        let decoded: Vec<u8> = percent_decode(segment.as_bytes()).collect();
+        let decoded = decode_bytes(segment.as_bytes(), Plus::Literal);
         out.push_str(&uri_encode(&decoded, false));
     }
     out
@@ -256,9 +259,14 @@ pub fn canonical_uri(raw_path: &str) -> String {
 /// The canonical query string of a raw query; with `presigned`, without
 /// `X-Amz-Signature`.
 pub fn canonical_query(raw_query: &str, presigned: bool) -> String {
-    let mut pairs: Vec<(String, String)> = raw_pairs(raw_query)
-        .map(|(name, value)| (decode_query_component(name), decode_query_component(value)))
-        .filter(|(name, _)| !(presigned && name.as_slice() == b"X-Amz-Signature"))
+    let mut pairs: Vec<(String, String)> = query_pairs_raw(raw_query)
+        .map(|(name, value)| {
+            (
+                decode_bytes(name.as_bytes(), Plus::Space),
+                decode_bytes(value.as_bytes(), Plus::Space),
+            )
+        })
+        .filter(|(name, _)| !(presigned && name.as_ref() == b"X-Amz-Signature"))
         .map(|(name, value)| (uri_encode(&name, false), uri_encode(&value, false)))
         .collect();
     pairs.sort_unstable();
@@ -276,8 +284,8 @@ pub fn canonical_query(raw_query: &str, presigned: bool) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::request::query_pairs;
     use super::*;
+    use crate::target::query_pairs;
     use proptest::prelude::*;
 
     fn check_uri(raw_path: &str, expected: &str) {

@@ -9,10 +9,11 @@
 
 use super::{
     canonical_query, canonical_trailer, canonical_uri, parse_authorization, parse_presigned,
-    query_pairs, request_authorization, signature_from_hex, signature_hex, signing_key, uri_encode,
+    request_authorization, signature_from_hex, signature_hex, signing_key, uri_encode,
     verify_request, AmzDateTime, Authorization, ChunkSigner, PayloadHash, RequestParts,
     RequestSigner, Scope, ALGORITHM, PRESIGNED_EXPIRES_SECS_MAX, SERVICE,
 };
+use crate::target::query_pairs;
 
 /// The parsers over `data`: Authorization header, `x-amz-date`,
 /// `x-amz-content-sha256`, hex signatures, trailers, and (if UTF-8) the raw

@@ -54,6 +54,6 @@ pub use date::{AmzDateTime, InvalidDate};
 pub use error::{Malformed, SigV4Error};
 pub use key::{sign, signing_key, verify, SigningKey};
 pub use payload::PayloadHash;
-pub use request::{query_pairs, RequestParts};
+pub use request::RequestParts;
 pub use text::{signature_from_hex, signature_hex};
 pub use verify::{verify_request, verify_request_owned, Verified};

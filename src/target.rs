@@ -1,22 +1,39 @@
-//! Request targets: the split into raw path and raw query, and their decoding
-//! into a UTF-8 path and (name, value) pairs, with S3's rules for `+`.
+//! The request target: its split into raw path and raw query, and the one
+//! percent-decoder every reader of it uses (routing, SigV4 canonicalisation,
+//! `x-amz-copy-source`), so the key a request names is the key that was
+//! signed. Pure, below `http`, `sigv4` and `s3`, which all use it.
 //!
 //! The raw forms stay available: SigV4 canonicalises from what was sent.
 //!
-//! # `+` is a space, in the query and in the path
+//! # `+`: a plus in the path, a space in the query
 //!
-//! S3 decodes `+` as a space in query values (form-style), and in the path too,
-//! for legacy reasons. Observed behaviour, there is no AWS page stating it:
-//! S3's `CanonicalRequest` for a key sent as `/libstdc++-docs.x86_64.rpm` reads
-//! `/libstdc%20%20-docs.x86_64.rpm` (anomalizer/ngx_aws_auth#87, also
-//! http4k/http4k#1280 and Automattic/knox#267); S3 "accepts both" `+` and `%20`
-//! for spaces in query values (mhart/aws4fetch#83); s3cmd 1.6 sent spaces in
-//! paths as `+` (s3tools/s3cmd#780, which Ceph RGW accommodates). Every AWS
-//! SDK sends a literal `+` as `%2B` in both places, so this choice only decides
-//! what hand-made URLs mean, and it makes them mean what they mean on S3. The
-//! SigV4 module must canonicalise from the decoded forms (re-encoding a space
-//! as `%20`), as S3 does, or such requests fail to verify.
+//! Percent escapes mean the same everywhere; only `+` differs, and [`Plus`]
+//! names the difference so no caller picks it by accident. In the query `+` is
+//! a space (form encoding): S3 "accepts both" `+` and `%20` for spaces in query
+//! values (mhart/aws4fetch#83), and SigV4 canonicalises a query `+` as `%20`.
+//! In the path `+` is a plus, as RFC 3986 has it: the key `a+b` sent raw is
+//! stored, listed and signed (`/a%2Bb`) as `a+b`.
+//!
+//! That path rule is a deliberate difference from S3, which, for legacy
+//! reasons, decodes a raw `+` in the path as a space too: its
+//! `CanonicalRequest` for `/libstdc++-docs.x86_64.rpm` reads
+//! `/libstdc%20%20-docs.x86_64.rpm` (anomalizer/ngx_aws_auth#87,
+//! nginx/nginx-s3-gateway#77), and s3cmd 1.6 sent spaces in paths as `+`
+//! (s3tools/s3cmd#554, #780). Every AWS SDK sends a literal `+` as `%2B` and a
+//! space as `%20` in both places, so the choice only decides what hand-made
+//! URLs mean. ringgate has always served them with `+` as a plus, and keys
+//! stored that way must keep their names; following S3 would be changing
+//! [`decode_path`]'s [`Plus`] (and `canonical_uri`, which uses it).
+//!
+//! Two strictnesses over the one decoder: [`percent_decode`], [`decode_path`]
+//! and [`parse_query`] refuse a malformed escape or bytes that are not UTF-8
+//! (routing answers `InvalidURI`); [`decode_bytes`] and [`query_pairs`] never
+//! fail (a malformed escape stays literal, bad UTF-8 becomes U+FFFD), which is
+//! what SigV4 needs to canonicalise any request and what the gateway serves
+//! query parameters from, so both read the query the same way. Where the
+//! strict form succeeds, the lenient one gives the same text.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// A request target split into its raw parts; nothing is decoded yet.
@@ -139,11 +156,20 @@ fn strip_scheme(target: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")).then_some(rest)
 }
 
-/// Percent-decodes a raw path into UTF-8, `+` as a space (see the module
+/// What a `+` means: the one difference between path and query decoding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plus {
+    /// A plus, as in the path (RFC 3986).
+    Literal,
+    /// A space, as in the query (form encoding).
+    Space,
+}
+
+/// Percent-decodes a raw path into UTF-8, `+` as a plus (see the module
 /// notes). `%` must be followed by two hex digits; the result must be UTF-8.
 /// Nothing else is interpreted: `%2F` becomes `/` and `.` segments stay.
 pub fn decode_path(raw: &str) -> Result<String, TargetError> {
-    percent_decode(raw, true)
+    percent_decode(raw, Plus::Literal)
 }
 
 /// Parses a raw query into decoded (name, value) pairs in the order sent:
@@ -164,11 +190,25 @@ pub fn parse_query(raw: &str) -> Result<Vec<(String, String)>, TargetError> {
             Some((name, value)) => (name, value, start + name.len() + 1),
             None => (pair, "", start + pair.len()),
         };
-        let name = percent_decode(name, true).map_err(|e| e.shifted(start))?;
-        let value = percent_decode(value, true).map_err(|e| e.shifted(value_start))?;
+        let name = percent_decode(name, Plus::Space).map_err(|e| e.shifted(start))?;
+        let value = percent_decode(value, Plus::Space).map_err(|e| e.shifted(value_start))?;
         pairs.push((name, value));
     }
     Ok(pairs)
+}
+
+/// The query's decoded (name, value) pairs as [`parse_query`] splits them,
+/// never failing: `+` is a space, a malformed escape stays literal, bytes
+/// that are not UTF-8 become U+FFFD. What the gateway serves and SigV4
+/// signs, so the request served is the request that was signed.
+pub fn query_pairs(raw: &str) -> Vec<(String, String)> {
+    query_pairs_raw(raw)
+        .map(|(name, value)| (decode_lossy(name), decode_lossy(value)))
+        .collect()
+}
+
+fn decode_lossy(raw: &str) -> String {
+    String::from_utf8_lossy(&decode_bytes(raw.as_bytes(), Plus::Space)).into_owned()
 }
 
 /// The raw (name, value) pairs of a query, as [`parse_query`] splits them but
@@ -179,38 +219,39 @@ pub fn query_pairs_raw(raw: &str) -> impl Iterator<Item = (&str, &str)> {
         .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
 }
 
-/// Percent-decodes `raw` into UTF-8; `+` becomes a space if `plus_as_space`.
-pub fn percent_decode(raw: &str, plus_as_space: bool) -> Result<String, TargetError> {
-    let bytes = raw.as_bytes();
-    if !bytes
-        .iter()
-        .any(|&b| b == b'%' || (plus_as_space && b == b'+'))
-    {
-        return Ok(raw.to_string());
+/// Percent-decodes `raw` into UTF-8, `+` as `plus` says. A `%` not followed
+/// by two hex digits is an error at its offset, and so is a result that is
+/// not UTF-8.
+pub fn percent_decode(raw: &str, plus: Plus) -> Result<String, TargetError> {
+    if let Some(offset) = bad_escape(raw.as_bytes()) {
+        return Err(TargetError::PercentEncoding { offset });
     }
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                let hex = |j: usize| bytes.get(j).and_then(|&b| (b as char).to_digit(16));
-                let (Some(high), Some(low)) = (hex(i + 1), hex(i + 2)) else {
-                    return Err(TargetError::PercentEncoding { offset: i });
-                };
-                out.push((high << 4 | low) as u8);
-                i += 3;
-            }
-            b'+' if plus_as_space => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
+    match decode_bytes(raw.as_bytes(), plus) {
+        // Nothing was decoded: the text is `raw`'s, already UTF-8.
+        Cow::Borrowed(_) => Ok(raw.to_owned()),
+        Cow::Owned(bytes) => String::from_utf8(bytes).map_err(|_| TargetError::Utf8),
     }
-    String::from_utf8(out).map_err(|_| TargetError::Utf8)
+}
+
+/// Percent-decodes `raw` into bytes, `+` as `plus` says, and never fails: a
+/// malformed escape (`%zz`, a lone `%`) stays as it was. Borrows when there
+/// is nothing to decode.
+pub fn decode_bytes(raw: &[u8], plus: Plus) -> Cow<'_, [u8]> {
+    if plus == Plus::Space && raw.contains(&b'+') {
+        let spaced: Vec<u8> = raw
+            .iter()
+            .map(|&b| if b == b'+' { b' ' } else { b })
+            .collect();
+        return Cow::Owned(percent_encoding::percent_decode(&spaced).collect());
+    }
+    percent_encoding::percent_decode(raw).into()
+}
+
+/// The offset of the first `%` not followed by two hex digits. Hex digits
+/// are never `%`, so checking every `%` finds the same one as decoding would.
+fn bad_escape(bytes: &[u8]) -> Option<usize> {
+    let hex = |at: usize| bytes.get(at).is_some_and(u8::is_ascii_hexdigit);
+    (0..bytes.len()).find(|&at| bytes[at] == b'%' && !(hex(at + 1) && hex(at + 2)))
 }
 
 #[cfg(test)]
@@ -251,7 +292,7 @@ mod tests {
         let cases: &[(&str, Result<&str, TargetError>)] = &[
             ("/bucket/key", Ok("/bucket/key")),
             ("/b/a%20b%2Fc", Ok("/b/a b/c")),
-            ("/b/libstdc++-docs", Ok("/b/libstdc  -docs")),
+            ("/b/libstdc++-docs", Ok("/b/libstdc++-docs")),
             ("/b/%2B%2b", Ok("/b/++")),
             ("/b/%C3%A9t%C3%A9", Ok("/b/été")),
             ("/b/été", Ok("/b/été")),
@@ -271,7 +312,10 @@ mod tests {
                 "{raw:?}"
             );
         }
-        assert_eq!(percent_decode("a+b%2B", false).as_deref(), Ok("a+b+"));
+        assert_eq!(
+            percent_decode("a+b%2B", Plus::Literal).as_deref(),
+            Ok("a+b+")
+        );
     }
 
     #[test]
@@ -325,6 +369,18 @@ mod tests {
         fn random_targets_never_panic(target in "[ -~]{0,64}|\\PC{0,16}") {
             if let Ok(parsed) = Target::parse(&target) {
                 let _ = (parsed.path(), parsed.query());
+            }
+        }
+
+        /// Where the strict decoding succeeds, the lenient one SigV4 and the
+        /// gateway read agrees with it.
+        #[test]
+        fn strict_and_lenient_agree(raw in "([ -~]|%[0-9a-fA-F]{2}|\\PC){0,24}") {
+            if let Ok(pairs) = parse_query(&raw) {
+                proptest::prop_assert_eq!(pairs, query_pairs(&raw));
+            }
+            if let Ok(path) = decode_path(&raw) {
+                proptest::prop_assert_eq!(decode_bytes(raw.as_bytes(), Plus::Literal), path.as_bytes());
             }
         }
     }
