@@ -122,8 +122,7 @@ pub async fn upload_part(
     let size = received.stored.digest.plaintext_bytes;
     let claimed_value = received.stored.digest.checksum.clone();
     let claimed_algorithm = received.claims.algorithm;
-    let (body, new_segments) =
-        extents::seal(
+    let (body, new_segments) = extents::seal(
         received.stored.extents,
         req.caller.root_key().map_err(map::credential_error)?,
         &identity,
