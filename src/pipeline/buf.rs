@@ -147,8 +147,10 @@ impl std::fmt::Debug for AlignedBuf {
     }
 }
 
-/// A per-core stack of reusable buffers; running dry allocates, returning past
+/// A stack of reusable buffers; running dry allocates, returning past
 /// `kept_max` frees, so the pool's memory is bounded by what is in flight.
+/// Today each `ObjectWriter` builds its own, so buffers are reused across the
+/// chunks of one upload, not between uploads.
 pub struct BufPool {
     free: Vec<AlignedBuf>,
     buf_bytes: usize,

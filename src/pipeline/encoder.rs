@@ -6,7 +6,9 @@
 //! calls. Once a sealed stripe's data shares are in their piece buffers, the
 //! stripe buffer is the Reed-Solomon work space ([`ParityCoder`]), so no share is
 //! copied anywhere but to its piece. The encoder, its cipher backend choice and
-//! the stripe buffer are reused across stripes, segments and objects.
+//! the stripe buffer are reused across the stripes and segments of one object:
+//! an `ObjectWriter` builds one per object (`reset_object` would let a caller
+//! keep one across objects; none does yet).
 
 use super::buf::AlignedBuf;
 use super::checksum::{append_share, DigestRequest, ObjectDigest, ObjectHasher};

@@ -6,7 +6,9 @@
 //! digests are compared with once the body has ended.
 //!
 //! Bytes are handed on before the end of the body proves them: the caller
-//! must not make anything visible until `finish` succeeds.
+//! must not make anything visible until `next` has returned `None` (the end
+//! of the body, its length, signatures and signed hash checked) and the
+//! digest claims have been checked against what the pipeline computed.
 //!
 //! Refusals are [`PayloadError`]s; `s3::map` turns them into S3 errors.
 
@@ -199,7 +201,8 @@ impl DigestClaims {
     }
 }
 
-/// The payload of one request; call `next` until `None`, then `finish`.
+/// The payload of one request; call `next` until `None`, then check the
+/// `DigestClaims` against the digests of what was read.
 pub struct Payload {
     mode: PayloadHash,
     aws: Option<AwsChunkedDecoder>,
