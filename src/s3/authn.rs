@@ -417,64 +417,13 @@ pub async fn authenticate(
     // The record is opened only when its first use on this core needs it: to
     // derive a signing key for a new date, or to verify its grant.
     let mut opened = None;
-    let signing_key = match record.signing_key(&auth.scope.date) {
-        Some(key) => key,
-        None => {
-            let plain = opened.insert(
-                AccessRecord::open(&access_key, &record.sealed).map_err(AuthnError::Credential)?,
-            );
-            let key = sigv4::signing_key(
-                plain.secret_key.as_bytes(),
-                &auth.scope.date,
-                &auth.scope.region,
-                sigv4::SERVICE,
-            );
-            record.remember_signing_key(&auth.scope.date, key.clone());
-            key
-        }
-    };
+    let signing_key = signing_key_for(&record, &access_key, &auth, &mut opened)?;
     let now = crate::clock::unix_now_secs_signed();
     let signature = auth.signature;
-    let verified =
-        sigv4::verify_request_owned(parts, auth, &signing_key, now).map_err(|e| match e {
-            sigv4::SigV4Error::SignatureDoesNotMatch {
-                canonical_request,
-                string_to_sign,
-            } => AuthnError::SignatureDoesNotMatch {
-                access_key_id: access_key.expose().to_string(),
-                string_to_sign,
-                signature_provided: sigv4::signature_hex(&signature),
-                canonical_request: canonical_request.unwrap_or_default(),
-            },
-            other => AuthnError::SigV4(other),
-        })?;
+    let verified = sigv4::verify_request_owned(parts, auth, &signing_key, now)
+        .map_err(|e| mismatch(e, &access_key, &signature))?;
     // The signature is good: now the grant may be used.
-    let verdict = match record.verdict.get() {
-        Some(verdict) => verdict.clone(),
-        None => {
-            let plain = match opened.take() {
-                Some(plain) => plain,
-                None => AccessRecord::open(&access_key, &record.sealed)
-                    .map_err(AuthnError::Credential)?,
-            };
-            let grant = &plain.grant;
-            let project = ProjectId(*grant.project());
-            let secret = cache
-                .project_secret(registry, project, clock)
-                .await?
-                .ok_or(AuthnError::ProjectGone)?;
-            grant
-                .verify(&secret)
-                .map_err(|_| AuthnError::GrantDoesNotVerify)?;
-            let verdict = Rc::new(Verdict {
-                project,
-                head: grant.head_id(),
-                permissions: Rc::new(grant.permissions()),
-            });
-            opened = Some(plain);
-            record.verdict.get_or_init(|| verdict).clone()
-        }
-    };
+    let verdict = verdict_of(registry, cache, &record, &access_key, &mut opened, clock).await?;
     // Asked on every request: the project still exists, the head is not
     // revoked, the grant is valid now.
     cache
@@ -501,6 +450,88 @@ pub async fn authenticate(
         signing_key,
         sealed: record.sealed.clone(),
         root_key,
+    })
+}
+
+/// The SigV4 signing key for the request's scope date: cached with the
+/// record, or derived from its secret key (opening the record, kept in
+/// `opened` for the rest of the request).
+fn signing_key_for(
+    record: &CachedRecord,
+    access_key: &AccessKeyId,
+    auth: &sigv4::Authorization,
+    opened: &mut Option<AccessRecord>,
+) -> Result<sigv4::SigningKey, AuthnError> {
+    Ok(match record.signing_key(&auth.scope.date) {
+        Some(key) => key,
+        None => {
+            let plain = opened.insert(
+                AccessRecord::open(access_key, &record.sealed).map_err(AuthnError::Credential)?,
+            );
+            let key = sigv4::signing_key(
+                plain.secret_key.as_bytes(),
+                &auth.scope.date,
+                &auth.scope.region,
+                sigv4::SERVICE,
+            );
+            record.remember_signing_key(&auth.scope.date, key.clone());
+            key
+        }
+    })
+}
+
+/// A failed verification, with what S3's `SignatureDoesNotMatch` body shows.
+fn mismatch(e: sigv4::SigV4Error, access_key: &AccessKeyId, signature: &[u8; 32]) -> AuthnError {
+    match e {
+        sigv4::SigV4Error::SignatureDoesNotMatch {
+            canonical_request,
+            string_to_sign,
+        } => AuthnError::SignatureDoesNotMatch {
+            access_key_id: access_key.expose().to_string(),
+            string_to_sign,
+            signature_provided: sigv4::signature_hex(signature),
+            canonical_request: canonical_request.unwrap_or_default(),
+        },
+        other => AuthnError::SigV4(other),
+    }
+}
+
+/// What the record's grant allows: cached with the record, or learned by
+/// opening it (if this request has not yet) and verifying its API key
+/// against the project's secret. Only after the signature checked out.
+async fn verdict_of(
+    registry: &Registry,
+    cache: &GrantCache,
+    record: &CachedRecord,
+    access_key: &AccessKeyId,
+    opened: &mut Option<AccessRecord>,
+    clock: Instant,
+) -> Result<Rc<Verdict>, AuthnError> {
+    Ok(match record.verdict.get() {
+        Some(verdict) => verdict.clone(),
+        None => {
+            let plain = match opened.take() {
+                Some(plain) => plain,
+                None => AccessRecord::open(access_key, &record.sealed)
+                    .map_err(AuthnError::Credential)?,
+            };
+            let grant = &plain.grant;
+            let project = ProjectId(*grant.project());
+            let secret = cache
+                .project_secret(registry, project, clock)
+                .await?
+                .ok_or(AuthnError::ProjectGone)?;
+            grant
+                .verify(&secret)
+                .map_err(|_| AuthnError::GrantDoesNotVerify)?;
+            let verdict = Rc::new(Verdict {
+                project,
+                head: grant.head_id(),
+                permissions: Rc::new(grant.permissions()),
+            });
+            *opened = Some(plain);
+            record.verdict.get_or_init(|| verdict).clone()
+        }
     })
 }
 

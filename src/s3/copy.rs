@@ -9,9 +9,10 @@ use base64::Engine as _;
 use crate::auth::Action;
 use crate::clock::unix_now_ms;
 use crate::http::conn::Exchange;
-use crate::meta::{segment_ids, Mutation, ObjectRecord, PartRecord};
+use crate::meta::{segment_ids, Mutation, ObjectRecord, PartRecord, SegmentInfo};
 use crate::object::{ObjectReader, ObjectWriter};
-use crate::pipeline::checksum::DigestRequest;
+use crate::pieces::SegmentId;
+use crate::pipeline::checksum::{ChecksumAlgorithm, DigestRequest};
 use crate::pipeline::EtagMode;
 use crate::s3::body::record_write;
 use crate::s3::common::{part_algorithm, part_checksums, upload_ref, B64};
@@ -237,84 +238,24 @@ pub async fn upload_part_copy(
         .as_ref()
         .filter(|c| c.algorithm == algorithm && c.composite_parts.is_none())
         .map(|c| c.value.clone());
+    let copy = PartCopy {
+        src_bucket: &src_bucket,
+        src_key: &src_key,
+        src: &src,
+        from: &from,
+        to: &to,
+        part_number,
+        algorithm,
+    };
     let (part, new_segments, shared) = match (whole, reusable_checksum) {
         // The whole source: share its segments.
         (true, Some(checksum)) => {
-            let body = extents::rewrap(
-                &src.extents,
-                req.caller.root_key().map_err(map::credential_error)?,
-                &from,
-                &to,
-            )?;
             let shared: Vec<_> = segment_ids(&src.extents).collect();
-            let part = PartRecord {
-                part_number,
-                size: src.size,
-                etag: src.etag.clone(),
-                last_modified_ms: unix_now_ms(),
-                checksum: Some(checksum),
-                extents: body,
-            };
-            (part, Vec::new(), shared)
+            (shared_part(req, &copy, checksum)?, Vec::new(), shared)
         }
         // A range, or a checksum to compute: stream it through the pipeline.
         _ => {
-            let infos = gw
-                .meta
-                .object_with_segments(req.project(), src_bucket.clone(), src_key.clone())
-                .await
-                .map_err(map::meta_error)?
-                .filter(|(again, _)| {
-                    again.etag == src.etag && again.last_modified_ms == src.last_modified_ms
-                })
-                .ok_or_else(|| S3Error::new(C::OperationAborted))?
-                .1;
-            let body = extents::open(
-                &src.extents,
-                &infos,
-                req.caller.root_key().map_err(map::credential_error)?,
-                &from,
-            )?;
-            let digests = DigestRequest {
-                md5: true,
-                checksum: Some(algorithm),
-            };
-            let mut writer = ObjectWriter::new(gw.pipeline.clone(), gw.stores.clone(), digests)
-                .map_err(map::object_error)?;
-            let mut reader = ObjectReader::new(&gw.pipeline, &gw.stores, &body, range.clone())
-                .map_err(map::object_error)?;
-            loop {
-                match reader.next_chunk().await {
-                    Ok(Some(chunk)) => writer.write(&chunk).await.map_err(map::object_error)?,
-                    Ok(None) => break,
-                    Err(e) => {
-                        writer.abort();
-                        return Err(map::object_error(e));
-                    }
-                }
-            }
-            let stored = writer.finish().await.map_err(map::object_error)?;
-            record_write(gw, &stored.stats);
-            let checksum = stored
-                .digest
-                .checksum
-                .as_ref()
-                .map(|c| B64.encode(&c.bytes));
-            let etag = stored.digest.etag(EtagMode::Md5);
-            let size = stored.digest.plaintext_bytes;
-            let (body, new_segments) = extents::seal(
-                stored.extents,
-                req.caller.root_key().map_err(map::credential_error)?,
-                &to,
-            );
-            let part = PartRecord {
-                part_number,
-                size,
-                etag,
-                last_modified_ms: unix_now_ms(),
-                checksum,
-                extents: body,
-            };
+            let (part, new_segments) = reencoded_part(gw, req, &copy, range).await?;
             (part, new_segments, Vec::new())
         }
     };
@@ -340,4 +281,110 @@ pub async fn upload_part_copy(
     }
     .to_copy_part_xml();
     ex.respond(200, &[XML], &xml).await.map_err(io_error)
+}
+
+/// What UploadPartCopy copies from and to.
+struct PartCopy<'a> {
+    src_bucket: &'a str,
+    src_key: &'a str,
+    src: &'a ObjectRecord,
+    /// The source's and the part's identities, which content keys are bound to.
+    from: &'a [u8],
+    to: &'a [u8],
+    part_number: u32,
+    algorithm: ChecksumAlgorithm,
+}
+
+/// A part that shares the whole source's segments: keys rewrapped, no data read.
+fn shared_part(
+    req: &Request,
+    copy: &PartCopy<'_>,
+    checksum: String,
+) -> Result<PartRecord, S3Error> {
+    let body = extents::rewrap(
+        &copy.src.extents,
+        req.caller.root_key().map_err(map::credential_error)?,
+        copy.from,
+        copy.to,
+    )?;
+    let part = PartRecord {
+        part_number: copy.part_number,
+        size: copy.src.size,
+        etag: copy.src.etag.clone(),
+        last_modified_ms: unix_now_ms(),
+        checksum: Some(checksum),
+        extents: body,
+    };
+    Ok(part)
+}
+
+/// A part made by reading `range` of the source and writing it as new
+/// segments (a range, or a checksum the source does not have).
+async fn reencoded_part(
+    gw: &Gateway,
+    req: &Request,
+    copy: &PartCopy<'_>,
+    range: std::ops::Range<u64>,
+) -> Result<(PartRecord, Vec<(SegmentId, SegmentInfo)>), S3Error> {
+    let infos = gw
+        .meta
+        .object_with_segments(
+            req.project(),
+            copy.src_bucket.to_string(),
+            copy.src_key.to_string(),
+        )
+        .await
+        .map_err(map::meta_error)?
+        .filter(|(again, _)| {
+            again.etag == copy.src.etag && again.last_modified_ms == copy.src.last_modified_ms
+        })
+        .ok_or_else(|| S3Error::new(C::OperationAborted))?
+        .1;
+    let body = extents::open(
+        &copy.src.extents,
+        &infos,
+        req.caller.root_key().map_err(map::credential_error)?,
+        copy.from,
+    )?;
+    let digests = DigestRequest {
+        md5: true,
+        checksum: Some(copy.algorithm),
+    };
+    let mut writer = ObjectWriter::new(gw.pipeline.clone(), gw.stores.clone(), digests)
+        .map_err(map::object_error)?;
+    let mut reader =
+        ObjectReader::new(&gw.pipeline, &gw.stores, &body, range).map_err(map::object_error)?;
+    loop {
+        match reader.next_chunk().await {
+            Ok(Some(chunk)) => writer.write(&chunk).await.map_err(map::object_error)?,
+            Ok(None) => break,
+            Err(e) => {
+                writer.abort();
+                return Err(map::object_error(e));
+            }
+        }
+    }
+    let stored = writer.finish().await.map_err(map::object_error)?;
+    record_write(gw, &stored.stats);
+    let checksum = stored
+        .digest
+        .checksum
+        .as_ref()
+        .map(|c| B64.encode(&c.bytes));
+    let etag = stored.digest.etag(EtagMode::Md5);
+    let size = stored.digest.plaintext_bytes;
+    let (body, new_segments) = extents::seal(
+        stored.extents,
+        req.caller.root_key().map_err(map::credential_error)?,
+        copy.to,
+    );
+    let part = PartRecord {
+        part_number: copy.part_number,
+        size,
+        etag,
+        last_modified_ms: unix_now_ms(),
+        checksum,
+        extents: body,
+    };
+    Ok((part, new_segments))
 }

@@ -7,7 +7,9 @@ use base64::Engine as _;
 
 use crate::clock::unix_now_ms;
 use crate::http::conn::Exchange;
-use crate::meta::{Mutation, ObjectRecord, PartRecord, StoredChecksum, UploadId, UploadRecord};
+use crate::meta::{
+    Extent, Mutation, ObjectRecord, PartRecord, StoredChecksum, UploadId, UploadRecord, UploadRef,
+};
 use crate::pipeline::checksum::{ChecksumAlgorithm, ChecksumState};
 use crate::s3::body::{read_small_body, receive};
 use crate::s3::common::{
@@ -238,58 +240,9 @@ pub async fn complete(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Res
         .await
         .map_err(map::meta_error)?;
     let algorithm = part_algorithm(&record);
-    let mut used: Vec<&PartRecord> = Vec::with_capacity(request.parts.len());
-    for (i, asked) in request.parts.iter().enumerate() {
-        let invalid = || {
-            S3Error::new(C::InvalidPart)
-                .field("UploadId", upload.upload_id.to_hex())
-                .field("PartNumber", asked.part_number.to_string())
-                .field("ETag", asked.etag.clone())
-        };
-        let part = page
-            .parts
-            .iter()
-            .find(|p| p.part_number == asked.part_number)
-            .filter(|p| p.etag == asked.etag)
-            .ok_or_else(invalid)?;
-        if let Some(claimed) = claimed_part_checksum(asked, algorithm) {
-            if Some(claimed.trim()) != part.checksum.as_deref() {
-                return Err(invalid());
-            }
-        }
-        let last = i + 1 == request.parts.len();
-        if !last && part.size < PART_BYTES_MIN {
-            return Err(S3Error::new(C::EntityTooSmall)
-                .field("ProposedSize", part.size.to_string())
-                .field("MinSizeAllowed", PART_BYTES_MIN.to_string())
-                .field("PartNumber", part.part_number.to_string())
-                .field("ETag", part.etag.clone()));
-        }
-        used.push(part);
-    }
-    let mut etag_input = Vec::with_capacity(16 * used.len());
-    for part in &used {
-        etag_input.extend_from_slice(&etag_digest_input(&part.etag));
-    }
-    let etag = format!("{}-{}", md5_hex(&etag_input), used.len());
+    let used = parts_used(&upload, &request.parts, &page.parts, algorithm)?;
+    let etag = multipart_etag(&used);
     let checksum = object_checksum(algorithm, &used)?;
-    let target = extents::object_identity(req.project(), req.bucket(), req.key());
-    let mut body = Vec::new();
-    for part in &used {
-        let from = extents::part_identity(
-            req.project(),
-            req.bucket(),
-            req.key(),
-            upload.upload_id,
-            part.part_number,
-        );
-        body.extend(extents::rewrap(
-            &part.extents,
-            req.caller.root_key().map_err(map::credential_error)?,
-            &from,
-            &target,
-        )?);
-    }
     let object = ObjectRecord {
         size: used.iter().map(|p| p.size).sum(),
         etag: etag.clone(),
@@ -299,7 +252,7 @@ pub async fn complete(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Res
         headers: record.headers.clone(),
         user_metadata: record.user_metadata.clone(),
         part_sizes: used.iter().map(|p| p.size).collect(),
-        extents: body,
+        extents: object_extents(req, &upload, &used)?,
     };
     let parts_used = used
         .iter()
@@ -314,6 +267,96 @@ pub async fn complete(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Res
         })
         .await
         .map_err(map::meta_error)?;
+    let xml = complete_result(gw, ex, req, &record, algorithm, &checksum, etag);
+    ex.respond(200, &[XML], &xml).await.map_err(io_error)
+}
+
+/// The uploaded parts a completion names, checked: each exists with the
+/// ETag (and checksum) the client gives, and all but the last are at least
+/// `PART_BYTES_MIN`.
+fn parts_used<'p>(
+    upload: &UploadRef,
+    asked_parts: &[CompletedPart],
+    uploaded: &'p [PartRecord],
+    algorithm: ChecksumAlgorithm,
+) -> Result<Vec<&'p PartRecord>, S3Error> {
+    let mut used: Vec<&PartRecord> = Vec::with_capacity(asked_parts.len());
+    for (i, asked) in asked_parts.iter().enumerate() {
+        let invalid = || {
+            S3Error::new(C::InvalidPart)
+                .field("UploadId", upload.upload_id.to_hex())
+                .field("PartNumber", asked.part_number.to_string())
+                .field("ETag", asked.etag.clone())
+        };
+        let part = uploaded
+            .iter()
+            .find(|p| p.part_number == asked.part_number)
+            .filter(|p| p.etag == asked.etag)
+            .ok_or_else(invalid)?;
+        if let Some(claimed) = claimed_part_checksum(asked, algorithm) {
+            if Some(claimed.trim()) != part.checksum.as_deref() {
+                return Err(invalid());
+            }
+        }
+        let last = i + 1 == asked_parts.len();
+        if !last && part.size < PART_BYTES_MIN {
+            return Err(S3Error::new(C::EntityTooSmall)
+                .field("ProposedSize", part.size.to_string())
+                .field("MinSizeAllowed", PART_BYTES_MIN.to_string())
+                .field("PartNumber", part.part_number.to_string())
+                .field("ETag", part.etag.clone()));
+        }
+        used.push(part);
+    }
+    Ok(used)
+}
+
+/// S3's multipart ETag: MD5 of the parts' MD5s, then `-` and the count.
+fn multipart_etag(used: &[&PartRecord]) -> String {
+    let mut etag_input = Vec::with_capacity(16 * used.len());
+    for part in used {
+        etag_input.extend_from_slice(&etag_digest_input(&part.etag));
+    }
+    format!("{}-{}", md5_hex(&etag_input), used.len())
+}
+
+/// The object's extents: every used part's, keys rewrapped from the part's
+/// identity to the object's (no data moves).
+fn object_extents(
+    req: &Request,
+    upload: &UploadRef,
+    used: &[&PartRecord],
+) -> Result<Vec<Extent>, S3Error> {
+    let target = extents::object_identity(req.project(), req.bucket(), req.key());
+    let mut body = Vec::new();
+    for part in used {
+        let from = extents::part_identity(
+            req.project(),
+            req.bucket(),
+            req.key(),
+            upload.upload_id,
+            part.part_number,
+        );
+        body.extend(extents::rewrap(
+            &part.extents,
+            req.caller.root_key().map_err(map::credential_error)?,
+            &from,
+            &target,
+        )?);
+    }
+    Ok(body)
+}
+
+/// The `CompleteMultipartUploadResult` document.
+fn complete_result(
+    gw: &Gateway,
+    ex: &Exchange<'_>,
+    req: &Request,
+    record: &UploadRecord,
+    algorithm: ChecksumAlgorithm,
+    checksum: &StoredChecksum,
+    etag: String,
+) -> Vec<u8> {
     let scheme = if gw.config.tls.is_some() {
         "https"
     } else {
@@ -345,15 +388,14 @@ pub async fn complete(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Res
             .into(),
         );
     }
-    let xml = CompleteMultipartUploadResult {
+    CompleteMultipartUploadResult {
         location: format!("{scheme}://{host}/{}/{}", req.bucket(), req.key()),
         bucket: req.bucket().to_string(),
         key: req.key().to_string(),
         etag,
         checksums,
     }
-    .to_xml();
-    ex.respond(200, &[XML], &xml).await.map_err(io_error)
+    .to_xml()
 }
 
 pub async fn abort(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Result<(), S3Error> {

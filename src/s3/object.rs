@@ -167,65 +167,8 @@ pub async fn get_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> R
             .collect();
         return ex.respond(status, &keep, b"").await.map_err(io_error);
     }
-    let size = record.size;
-    let mut status = 200;
-    let range = if let Some(part) = req.route.part_number {
-        let (range, parts) = part_range(&record, part)?;
-        headers.push(("x-amz-mp-parts-count".into(), parts.to_string()));
-        if parts > 1 || range.end - range.start != size {
-            status = 206;
-        }
-        range
-    } else {
-        match ex.head.header_str("range").map(|r| parse_range(r, size)) {
-            None | Some(RangeSpec::Whole) => 0..size,
-            Some(RangeSpec::Part(range)) => {
-                status = 206;
-                range
-            }
-            Some(RangeSpec::Unsatisfiable) => {
-                return Err(S3Error::invalid_range(
-                    size,
-                    ex.head.header_str("range").unwrap_or(""),
-                ))
-            }
-        }
-    };
-    if status == 206 {
-        headers.push((
-            "content-range".into(),
-            format!(
-                "bytes {}-{}/{size}",
-                range.start,
-                range.end.saturating_sub(1).max(range.start)
-            ),
-        ));
-    }
-    headers.push(("accept-ranges".into(), "bytes".into()));
-    let checksum_mode = ex
-        .head
-        .header_str("x-amz-checksum-mode")
-        .is_some_and(|m| m.eq_ignore_ascii_case("enabled"));
-    if let (true, Some(checksum), true) = (
-        checksum_mode,
-        &record.checksum,
-        range.start == 0 && range.end == size,
-    ) {
-        headers.extend(checksum_headers(checksum));
-    }
-    for (param, header) in [
-        ("response-content-type", "content-type"),
-        ("response-content-language", "content-language"),
-        ("response-expires", "expires"),
-        ("response-cache-control", "cache-control"),
-        ("response-content-disposition", "content-disposition"),
-        ("response-content-encoding", "content-encoding"),
-    ] {
-        if let Some(value) = req.query(param) {
-            headers.retain(|(n, _)| n != header);
-            headers.push((header.to_string(), value.to_string()));
-        }
-    }
+    let (status, range) = response_range(ex, req, &record, &mut headers)?;
+    add_response_headers(ex, req, &record, &range, &mut headers);
     let header_refs: Vec<(&str, &str)> = headers
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
@@ -260,6 +203,93 @@ pub async fn get_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> R
         sent.map_err(io_error)?;
         chunk = next.map_err(map::object_error)?;
     }
+    record_read(gw, &reader);
+    Ok(())
+}
+
+/// The status and byte range a GET or HEAD answers with (`partNumber` or
+/// `Range`), adding the headers that describe them.
+fn response_range(
+    ex: &Exchange<'_>,
+    req: &Request,
+    record: &ObjectRecord,
+    headers: &mut Vec<(String, String)>,
+) -> Result<(u16, std::ops::Range<u64>), S3Error> {
+    let size = record.size;
+    let mut status = 200;
+    let range = if let Some(part) = req.route.part_number {
+        let (range, parts) = part_range(record, part)?;
+        headers.push(("x-amz-mp-parts-count".into(), parts.to_string()));
+        if parts > 1 || range.end - range.start != size {
+            status = 206;
+        }
+        range
+    } else {
+        match ex.head.header_str("range").map(|r| parse_range(r, size)) {
+            None | Some(RangeSpec::Whole) => 0..size,
+            Some(RangeSpec::Part(range)) => {
+                status = 206;
+                range
+            }
+            Some(RangeSpec::Unsatisfiable) => {
+                return Err(S3Error::invalid_range(
+                    size,
+                    ex.head.header_str("range").unwrap_or(""),
+                ))
+            }
+        }
+    };
+    if status == 206 {
+        headers.push((
+            "content-range".into(),
+            format!(
+                "bytes {}-{}/{size}",
+                range.start,
+                range.end.saturating_sub(1).max(range.start)
+            ),
+        ));
+    }
+    Ok((status, range))
+}
+
+/// `Accept-Ranges`, the checksum of a whole-object read when asked for, and
+/// the `response-*` overrides of the query.
+fn add_response_headers(
+    ex: &Exchange<'_>,
+    req: &Request,
+    record: &ObjectRecord,
+    range: &std::ops::Range<u64>,
+    headers: &mut Vec<(String, String)>,
+) {
+    headers.push(("accept-ranges".into(), "bytes".into()));
+    let checksum_mode = ex
+        .head
+        .header_str("x-amz-checksum-mode")
+        .is_some_and(|m| m.eq_ignore_ascii_case("enabled"));
+    if let (true, Some(checksum), true) = (
+        checksum_mode,
+        &record.checksum,
+        range.start == 0 && range.end == record.size,
+    ) {
+        headers.extend(checksum_headers(checksum));
+    }
+    for (param, header) in [
+        ("response-content-type", "content-type"),
+        ("response-content-language", "content-language"),
+        ("response-expires", "expires"),
+        ("response-cache-control", "cache-control"),
+        ("response-content-disposition", "content-disposition"),
+        ("response-content-encoding", "content-encoding"),
+    ] {
+        if let Some(value) = req.query(param) {
+            headers.retain(|(n, _)| n != header);
+            headers.push((header.to_string(), value.to_string()));
+        }
+    }
+}
+
+/// Adds a read's piece transfers and time to this core's metrics.
+fn record_read(gw: &Gateway, reader: &ObjectReader<'_>) {
     use crate::metrics::CoreMetrics;
     let counters = gw.counters();
     counters.stage(crate::metrics::Stage::Read, reader.read_time);
@@ -273,7 +303,6 @@ pub async fn get_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> R
         &counters.stripes_rebuilt,
         u64::from(reader.report.stripes_rebuilt),
     );
-    Ok(())
 }
 
 /// The byte range of part `part` of an object, and its part count.
