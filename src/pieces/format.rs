@@ -250,10 +250,6 @@ pub fn checksums_offset(geometry: &SegmentGeometry) -> u64 {
     HEADER_BYTES as u64 + geometry.share_area_bytes()
 }
 
-pub fn piece_bytes(geometry: &SegmentGeometry) -> u64 {
-    checksums_offset(geometry) + 4 * geometry.stripe_count as u64 + FOOTER_BYTES as u64
-}
-
 /// Builds the bytes that close a piece: checksum table and footer. Returns them
 /// with the piece digest.
 pub fn closing_bytes(

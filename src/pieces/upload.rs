@@ -148,10 +148,6 @@ impl PieceFanout {
         }
     }
 
-    pub fn pool(&self) -> &Rc<RefCell<BufPool>> {
-        &self.pool
-    }
-
     fn alive(&self) -> usize {
         self.lanes.iter().filter(|l| l.tx.is_some()).count()
     }

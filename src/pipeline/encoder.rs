@@ -7,8 +7,7 @@
 //! stripe buffer is the Reed-Solomon work space ([`ParityCoder`]), so no share is
 //! copied anywhere but to its piece. The encoder, its cipher backend choice and
 //! the stripe buffer are reused across the stripes and segments of one object:
-//! an `ObjectWriter` builds one per object (`reset_object` would let a caller
-//! keep one across objects; none does yet).
+//! an `ObjectWriter` builds one per object.
 
 use super::buf::AlignedBuf;
 use super::checksum::{append_share, DigestRequest, ObjectDigest, ObjectHasher};
@@ -123,13 +122,6 @@ impl SegmentEncoder {
         &self.layout
     }
 
-    /// Starts a new object: forgets the digests of the previous one.
-    pub fn reset_object(&mut self, digests: DigestRequest) {
-        assert!(self.cipher.is_none(), "reset_object inside a segment");
-        self.digests = digests;
-        self.hasher = ObjectHasher::new(digests);
-    }
-
     /// Starts a segment sealed with `seal`; `out`'s checksum lists restart.
     pub fn begin_segment(&mut self, seal: &SegmentSeal, out: &mut PieceBuffers) {
         assert!(self.cipher.is_none(), "begin_segment inside a segment");
@@ -183,7 +175,7 @@ impl SegmentEncoder {
         geometry
     }
 
-    /// The digests of everything pushed since the last `reset_object`.
+    /// The digests of everything pushed into this encoder.
     pub fn finish_object(&mut self) -> ObjectDigest {
         assert!(self.cipher.is_none(), "finish_object inside a segment");
         std::mem::replace(&mut self.hasher, ObjectHasher::new(self.digests)).finish(self.digests)

@@ -20,16 +20,16 @@ use crate::s3::authn::{Caller, GrantCache};
 use crate::s3::route::Route;
 
 pub struct Gateway {
-    pub core: usize,
-    pub metrics: Arc<Metrics>,
-    pub config: Arc<ServeConfig>,
-    pub meta: Meta,
-    pub stores: Rc<StoreSet>,
-    pub pipeline: Rc<PipelineConfig>,
-    pub registry: Registry,
-    pub grants: GrantCache,
+    pub(crate) core: usize,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) config: Arc<ServeConfig>,
+    pub(crate) meta: Meta,
+    pub(crate) stores: Rc<StoreSet>,
+    pub(crate) pipeline: Rc<PipelineConfig>,
+    pub(crate) registry: Registry,
+    pub(crate) grants: GrantCache,
     /// Upload slots of this core (`Limits::uploads_per_core_max`).
-    pub uploads: glommio::sync::Semaphore,
+    pub(crate) uploads: glommio::sync::Semaphore,
     request_seq: Cell<u64>,
     /// Per-process random prefix of request ids, so ids from two runs differ.
     request_prefix: String,

@@ -280,16 +280,6 @@ impl Payload {
         })
     }
 
-    /// Payload bytes so far.
-    pub fn bytes(&self) -> u64 {
-        self.bytes
-    }
-
-    /// The decoded length the client announced, if any.
-    pub fn declared_length(&self) -> Option<u64> {
-        self.decoded_length
-    }
-
     /// Counts `n` more payload bytes: first against the limit, then against
     /// the declared length. Both body paths (plain and aws-chunked) count
     /// here, so a body over the limit gets one answer whatever its framing.

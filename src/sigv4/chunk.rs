@@ -56,11 +56,6 @@ impl ChunkSigner {
         }
     }
 
-    /// The signature the next chunk (or the trailer) chains from.
-    pub fn previous_signature(&self) -> &[u8; 32] {
-        &self.previous
-    }
-
     /// Chunks signed or verified so far.
     pub fn chunk_index(&self) -> u64 {
         self.chunk_index
