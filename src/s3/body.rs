@@ -12,7 +12,7 @@ use crate::pipeline::EtagMode;
 use crate::s3::common::B64;
 use crate::s3::error::S3Error;
 use crate::s3::gateway::{Gateway, Request};
-use crate::s3::payload::{DigestClaims, Payload};
+use crate::s3::payload::{DigestClaims, Payload, PayloadError};
 use crate::s3::{map, write};
 
 /// A body received and stored on pieces, every claim about it checked.
@@ -53,23 +53,12 @@ pub async fn receive(
     req: &Request,
     checksum_algorithm: Option<ChecksumAlgorithm>,
 ) -> Result<Received, S3Error> {
-    let mut claims = DigestClaims::from_headers(|name| ex.head.header_str(name).map(String::from))
-        .map_err(map::payload_error)?;
+    let mut claims = digest_claims(ex).map_err(map::payload_error)?;
     if claims.algorithm.is_none() {
         claims.algorithm = checksum_algorithm;
     }
-    let decoded_length = ex
-        .head
-        .header_str("x-amz-decoded-content-length")
-        .map(String::from);
-    let mut payload = Payload::new(
-        &req.caller.verified,
-        &req.caller.signing_key,
-        decoded_length.as_deref(),
-        ex.declared_length(),
-        gw.config.limits.object_bytes_max,
-    )
-    .map_err(map::payload_error)?;
+    let mut payload =
+        open_payload(ex, req, gw.config.limits.object_bytes_max).map_err(map::payload_error)?;
     let md5 = gw.config.etag == EtagMode::Md5 || claims.content_md5.is_some();
     let digests = DigestRequest {
         md5,
@@ -131,35 +120,38 @@ pub async fn read_small_body(
     req: &Request,
     limit: usize,
 ) -> Result<(Vec<u8>, DigestClaims), S3Error> {
-    let claims = DigestClaims::from_headers(|name| ex.head.header_str(name).map(String::from))
-        .map_err(map::payload_error)?;
-    let decoded_length = ex
-        .head
-        .header_str("x-amz-decoded-content-length")
-        .map(String::from);
-    let mut payload = Payload::new(
-        &req.caller.verified,
-        &req.caller.signing_key,
-        decoded_length.as_deref(),
-        ex.declared_length(),
-        limit as u64,
-    )
-    .map_err(map::small_body_error)?;
+    let claims = digest_claims(ex).map_err(map::payload_error)?;
+    let mut payload = open_payload(ex, req, limit as u64).map_err(map::small_body_error)?;
     let mut body = Vec::new();
     while let Some(data) = payload.next(ex).await.map_err(map::small_body_error)? {
         body.extend_from_slice(data);
     }
-    let mut hasher = ObjectHasher::new(DigestRequest {
+    let digests = DigestRequest {
         md5: claims.content_md5.is_some(),
         checksum: claims.algorithm,
-    });
+    };
+    let mut hasher = ObjectHasher::new(digests);
     hasher.update(&body);
-    let digest = hasher.finish(DigestRequest {
-        md5: claims.content_md5.is_some(),
-        checksum: claims.algorithm,
-    });
+    let digest = hasher.finish(digests);
     claims
         .check(&digest, payload.trailers())
         .map_err(map::payload_error)?;
     Ok((body, claims))
+}
+
+/// What the request's headers claim about its body (Content-MD5,
+/// `x-amz-checksum-*`, the trailer that will carry one).
+fn digest_claims(ex: &Exchange<'_>) -> Result<DigestClaims, PayloadError> {
+    DigestClaims::from_headers(|name| ex.head.header_str(name).map(String::from))
+}
+
+/// The request's payload as signed, refused past `bytes_max` decoded bytes.
+fn open_payload(ex: &Exchange<'_>, req: &Request, bytes_max: u64) -> Result<Payload, PayloadError> {
+    Payload::new(
+        &req.caller.verified,
+        &req.caller.signing_key,
+        ex.head.header_str("x-amz-decoded-content-length"),
+        ex.declared_length(),
+        bytes_max,
+    )
 }

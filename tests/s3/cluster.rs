@@ -296,19 +296,13 @@ async fn ten_nodes_hold_pieces_spread_over_nodes_and_domains() {
             "{key} differs"
         );
     }
-    let range = s3
-        .get_object()
-        .bucket("spread")
-        .key("big")
-        .range(format!("bytes={}-{}", (4 << 20) - 100, (8 << 20) + 100))
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes();
+    let range = get_bytes(
+        &s3,
+        "spread",
+        "big",
+        Some(format!("bytes={}-{}", (4 << 20) - 100, (8 << 20) + 100)),
+    )
+    .await;
     assert_eq!(range, &objects[2].1[(4 << 20) - 100..=(8 << 20) + 100]);
 
     // 1 + 6 segments (the tiny object is inline), 6 to 8 pieces each, on
