@@ -201,7 +201,7 @@ struct Setup<'a> {
 impl<'a> Setup<'a> {
     fn new(fx: &'a Fixture, headers: &'a [(&'a str, &'a [u8])]) -> Self {
         let parts = parts(headers);
-        let store = fx.registry.meta().store();
+        let store = fx.registry.meta().backend();
         let sealed = store.access(&fx.access_key.row_key()).unwrap().unwrap();
         let project = store
             .project(ProjectId(*fx.grant.project()))

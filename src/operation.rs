@@ -32,6 +32,9 @@ operations! {
     GetBucketLocation,
     /// Always answers "never enabled": ringgate has no versioning.
     GetBucketVersioning,
+    GetBucketTagging,
+    PutBucketTagging,
+    DeleteBucketTagging,
     /// ListObjects version 1.
     ListObjects,
     ListObjectsV2,

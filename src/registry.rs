@@ -22,7 +22,8 @@ use crate::auth::{
 };
 use crate::clock::unix_now_ms;
 use crate::meta::{
-    CommitConfig, Committer, Meta, MetaError, MetaStore, Mutation, ProjectId, ProjectRecord,
+    CommitConfig, Committer, Meta, MetaBackend, MetaError, Mutation, ProjectId, ProjectRecord,
+    RedbStore,
 };
 use crate::pipeline::RootKey;
 
@@ -71,9 +72,9 @@ impl Registry {
     /// commit thread: the registry on it, and the thread, to be shut down
     /// once nothing uses the registry any more.
     pub fn open(path: &Path, server_key: ServerKey) -> Result<(Registry, Committer), MetaError> {
-        let store = MetaStore::open(path)?;
-        let committer = Committer::start(store.clone(), CommitConfig::default());
-        let meta = Meta::new(store, committer.handle());
+        let backend: Arc<dyn MetaBackend> = Arc::new(RedbStore::open(path)?);
+        let committer = Committer::start(backend.clone(), CommitConfig::default());
+        let meta = Meta::new(backend, committer.handle());
         Ok((Registry::new(meta, Arc::new(server_key)), committer))
     }
 
@@ -184,7 +185,7 @@ impl Registry {
         grant: Grant,
         now_unix: i64,
     ) -> Result<Registered, RegistryError> {
-        let store = self.meta.store();
+        let store = self.meta.backend();
         let project = store.project(ProjectId(*grant.project()))?;
         let revoked = store.revoked(&grant.head_id().0)?.is_some();
         self.check(&grant, project, revoked, now_unix)?;

@@ -135,6 +135,8 @@ const PURE: &[&str] = &[
     "s3::route",
     "s3::error",
     "s3::names",
+    "s3::bucket_config::family",
+    "s3::bucket_config::tagging",
     "s3::xml",
     "s3::fuzz",
     "http::head",

@@ -91,7 +91,7 @@ fn highest_placed_store(meta: &Meta) -> Result<Option<StoreId>, RegistryError> {
     let mut highest = None;
     let mut after = None;
     loop {
-        let page = meta.store().segments_after(after, 4096)?;
+        let page = meta.backend().segments_after(after, 4096)?;
         let Some(last) = page.last() else {
             return Ok(highest);
         };
@@ -131,7 +131,7 @@ pub fn register(
             return Err(RegistryError::Duplicate(a.location.to_string()));
         }
     }
-    let mut records = meta.store().stores()?;
+    let mut records = meta.backend().stores()?;
     if records.is_empty() {
         // Placements written before the table existed name positions in
         // --stores: those directories must come first, in the same order.

@@ -1,5 +1,5 @@
-//! Writes as data: the `Mutation`s and how a batch of them is applied in one
-//! write transaction.
+//! How the redb backend applies a batch of `Mutation`s in one write
+//! transaction.
 //!
 //! Each mutation is planned first, reading only: every check it makes, and
 //! every row it will write or delete, including the reference counts it moves.
@@ -19,141 +19,11 @@ use super::error::{storage, MetaError};
 use super::limits::{
     BUCKETS_PER_PROJECT_MAX, BUCKET_NAME_BYTES_MAX, OBJECT_KEY_BYTES_MAX, PART_NUMBER_MAX,
 };
-use super::store::{self, contains, get, scan_prefix, Bytes, MetaStore, TableId};
+use super::mutation::{BatchResults, Mutation, MutationOutcome};
+use super::store::{self, contains, get, scan_prefix, Bytes, RedbStore, TableId};
 use super::types::*;
 use crate::pieces::format::SegmentId;
 use crate::pipeline::layout::{ErasureParams, PIECES_MAX};
-
-/// One change to the metadata, applied atomically on its own.
-#[derive(Clone, Debug)]
-pub enum Mutation {
-    /// `ProjectAlreadyExists` if the id is taken.
-    CreateProject(ProjectRecord),
-    /// Inserts or replaces the record under the hash of an access key id.
-    PutAccess {
-        key_hash: [u8; 32],
-        record: Vec<u8>,
-    },
-    DeleteAccess {
-        key_hash: [u8; 32],
-    },
-    /// `NoSuchProject`, `BucketAlreadyOwnedByYou`, `TooManyBuckets`.
-    CreateBucket {
-        project: ProjectId,
-        record: BucketRecord,
-    },
-    /// `NoSuchBucket`, `BucketNotEmpty` while it holds objects. Uploads in
-    /// progress are aborted with it and their segments released.
-    DeleteBucket {
-        project: ProjectId,
-        bucket: String,
-    },
-    /// Stores `record` under `key`, replacing (and releasing) any previous object.
-    /// `new_segments` are inserted with one reference; `shared_segments` (a
-    /// server-side copy's) gain one each. Together they must be exactly the
-    /// record's segment extents. `NoSuchBucket`, `PreconditionFailed`,
-    /// `NoSuchKey` (If-Match on an absent key), `NoSuchSegment`.
-    PutObject {
-        project: ProjectId,
-        bucket: String,
-        key: String,
-        record: ObjectRecord,
-        new_segments: Vec<(SegmentId, SegmentInfo)>,
-        shared_segments: Vec<SegmentId>,
-        condition: Option<Precondition>,
-    },
-    /// `existed` tells whether there was an object; `NoSuchBucket`.
-    DeleteObject {
-        project: ProjectId,
-        bucket: String,
-        key: String,
-    },
-    /// `NoSuchBucket`.
-    CreateUpload {
-        project: ProjectId,
-        bucket: String,
-        record: UploadRecord,
-    },
-    /// Stores a part, replacing (and releasing) a previous one with its number.
-    /// Segment rules as for `PutObject`. `NoSuchUpload`, `InvalidPartNumber`.
-    PutPart {
-        upload: UploadRef,
-        record: PartRecord,
-        new_segments: Vec<(SegmentId, SegmentInfo)>,
-        shared_segments: Vec<SegmentId>,
-    },
-    /// Makes `record` (built by the caller from the parts it read) the object.
-    /// Re-checks that the upload exists and that each used part still has its
-    /// ETag (without quotes) and the segments `record` names, in order
-    /// (`InvalidPart` otherwise; `InvalidPartOrder` unless ascending). The used
-    /// parts' references move to the object; unused parts are released; the
-    /// upload and its parts are deleted; a previous object is replaced as by `PutObject`.
-    CompleteUpload {
-        upload: UploadRef,
-        parts_used: Vec<(u32, String)>,
-        record: ObjectRecord,
-        condition: Option<Precondition>,
-    },
-    /// `NoSuchUpload`; releases every part.
-    AbortUpload {
-        upload: UploadRef,
-    },
-    /// Removes GC queue entries once their pieces are deleted; absent ids are ignored.
-    GcDone(Vec<SegmentId>),
-    /// Queues segments no record references for the collector: pieces a
-    /// cleanup could not delete (a write whose commit was refused). A segment
-    /// the segments table holds, or the queue already holds, is left as it is,
-    /// so a live segment is never queued.
-    QueueGc {
-        segments: Vec<(SegmentId, SegmentInfo)>,
-    },
-    /// Deletes a project that owns no buckets (`NoSuchProject`, `ProjectNotEmpty`).
-    DeleteProject {
-        id: ProjectId,
-    },
-    /// Revokes an API key head and with it every grant derived from it;
-    /// `existed` if it was revoked already.
-    RevokeApiKey {
-        head: [u8; 16],
-        revoked_ms: u64,
-    },
-    /// Inserts or updates a piece store (its location or domain may change;
-    /// its identity may not belong to another id). `existed` if it was known.
-    PutStore(StoreRecord),
-    /// Replaces a segment's placements after a repair, if they are still
-    /// `expected` (`SegmentChanged` otherwise: another repair won, or the
-    /// segment was rewritten); `NoSuchSegment` once it was released. Its
-    /// reference count is untouched.
-    RepairSegment {
-        id: SegmentId,
-        expected: Vec<PiecePlacement>,
-        pieces: Vec<PiecePlacement>,
-    },
-}
-
-impl Mutation {
-    /// The segments this mutation brings into the metadata for the first time
-    /// (their pieces were just written): what a refused commit must clean up.
-    pub fn new_segments(&self) -> &[(SegmentId, SegmentInfo)] {
-        match self {
-            Mutation::PutObject { new_segments, .. } | Mutation::PutPart { new_segments, .. } => {
-                new_segments
-            }
-            _ => &[],
-        }
-    }
-}
-
-/// What a mutation that succeeded did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct MutationOutcome {
-    /// A record was there before: the object or part replaced, the object or
-    /// access record deleted, a GC entry removed.
-    pub existed: bool,
-    /// Segments whose last reference this mutation released; they are now in
-    /// the GC queue (a hint to wake the collector).
-    pub segments_queued_for_gc: u32,
-}
 
 enum Write {
     Put(TableId, Vec<u8>, Vec<u8>),
@@ -447,6 +317,12 @@ fn plan<'m>(t: &WriteTables<'_>, mutation: &'m Mutation) -> Result<Plan<'m>, Met
         Mutation::DeleteAccess { key_hash } => plan_delete_access(t, p, key_hash)?,
         Mutation::CreateBucket { project, record } => plan_create_bucket(t, p, *project, record)?,
         Mutation::DeleteBucket { project, bucket } => plan_delete_bucket(t, p, *project, bucket)?,
+        Mutation::PutBucketConfig {
+            project,
+            bucket,
+            family,
+            document,
+        } => plan_put_bucket_config(t, p, *project, bucket, family, document.as_deref())?,
         Mutation::PutObject {
             project,
             bucket,
@@ -592,7 +468,37 @@ fn plan_delete_bucket(
         drop_parts(t, plan, upload_id)?;
         plan.delete(TableId::Uploads, key);
     }
+    let mut configs = Vec::new();
+    scan_prefix(
+        t.get(TableId::BucketConfigs),
+        &codec::bucket_prefix(project, bucket),
+        |key, _| {
+            configs.push(key.to_vec());
+            Ok(ControlFlow::Continue(()))
+        },
+    )?;
+    for key in configs {
+        plan.delete(TableId::BucketConfigs, key);
+    }
     plan.delete(TableId::Buckets, codec::bucket_key(project, bucket));
+    Ok(())
+}
+
+fn plan_put_bucket_config(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    project: ProjectId,
+    bucket: &str,
+    family: &str,
+    document: Option<&[u8]>,
+) -> Result<(), MetaError> {
+    require_bucket(t, project, bucket)?;
+    let key = codec::bucket_config_key(project, bucket, family);
+    plan.outcome.existed = contains(t.get(TableId::BucketConfigs), &key)?;
+    match document {
+        Some(document) => plan.put(TableId::BucketConfigs, key, document.to_vec()),
+        None => plan.delete(TableId::BucketConfigs, key),
+    }
     Ok(())
 }
 
@@ -891,14 +797,11 @@ fn put_object(
     Ok(())
 }
 
-impl MetaStore {
+impl RedbStore {
     /// Applies `batch` in one durable write transaction (one fsync) and returns
     /// each mutation's own result, in order. `Err` only when the transaction
     /// itself fails; then nothing of the batch was applied.
-    pub fn commit_batch(
-        &self,
-        batch: &[Mutation],
-    ) -> Result<Vec<Result<MutationOutcome, MetaError>>, MetaError> {
+    pub(crate) fn apply_batch(&self, batch: &[Mutation]) -> Result<BatchResults, MetaError> {
         let mut txn = self
             .database()
             .begin_write()
@@ -924,13 +827,5 @@ impl MetaStore {
         txn.commit().map_err(storage("commit"))?;
         self.count_dangling(dangling);
         Ok(results)
-    }
-
-    /// One mutation in its own transaction: for tools and tests; the gateway
-    /// goes through the commit thread.
-    pub fn commit_one(&self, mutation: Mutation) -> Result<MutationOutcome, MetaError> {
-        self.commit_batch(std::slice::from_ref(&mutation))?
-            .pop()
-            .expect("one result per mutation")
     }
 }

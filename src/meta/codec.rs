@@ -14,6 +14,7 @@
 //! parts       upload(16) ‖ part number (u32 BE)                    v ‖ PartRecord
 //! gc          segment(16)                                          v ‖ SegmentInfo
 //! stores      store id (u32 BE)                                    v ‖ StoreRecord
+//! bucket_configs project(16) ‖ bucket ‖ 00 ‖ family name           opaque bytes (the family's document)
 //! ```
 //!
 //! Keys compare as bytes, so one bucket's objects are one contiguous range in
@@ -93,7 +94,8 @@ pub fn bucket_key(project: ProjectId, bucket: &str) -> Vec<u8> {
     key
 }
 
-/// The prefix every key of one bucket's objects (and uploads) starts with.
+/// The prefix every key of one bucket's objects (and uploads, and
+/// configuration documents) starts with.
 pub fn bucket_prefix(project: ProjectId, bucket: &str) -> Vec<u8> {
     let mut key = bucket_key(project, bucket);
     key.push(SEPARATOR);
@@ -112,6 +114,13 @@ pub fn upload_suffix(key: &[u8], upload_id: UploadId) -> Vec<u8> {
     out.extend_from_slice(key);
     out.push(SEPARATOR);
     out.extend_from_slice(&upload_id.0);
+    out
+}
+
+/// Where the configuration document of `family` for a bucket is kept.
+pub fn bucket_config_key(project: ProjectId, bucket: &str, family: &str) -> Vec<u8> {
+    let mut out = bucket_prefix(project, bucket);
+    out.extend_from_slice(family.as_bytes());
     out
 }
 

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use futures_channel::oneshot;
 
-use super::apply::{Mutation, MutationOutcome};
+use super::backend::MetaBackend;
 use super::error::MetaError;
-use super::store::MetaStore;
+use super::mutation::{Mutation, MutationOutcome};
 
 /// Mutations applied in one transaction at most (a bound on commit latency).
 pub const MUTATIONS_PER_COMMIT_MAX_DEFAULT: usize = 256;
@@ -201,9 +201,9 @@ pub struct Committer {
 }
 
 impl Committer {
-    pub fn start(store: MetaStore, config: CommitConfig) -> Committer {
+    pub fn start(backend: Arc<dyn MetaBackend>, config: CommitConfig) -> Committer {
         Self::start_with(
-            Box::new(move |batch: &[Mutation]| store.commit_batch(batch)),
+            Box::new(move |batch: &[Mutation]| backend.commit_batch(batch)),
             config,
         )
     }
@@ -250,7 +250,7 @@ impl Committer {
     }
 }
 
-/// Applies one batch; `MetaStore::commit_batch`, or a stand-in in tests.
+/// Applies one batch; `MetaBackend::commit_batch`, or a stand-in in tests.
 type ApplyBatch = dyn FnMut(&[Mutation]) -> Result<Vec<Reply>, MetaError> + Send;
 
 fn run(apply: &mut ApplyBatch, receiver: Receiver<Message>, batch_max: usize, stats: &CommitStats) {

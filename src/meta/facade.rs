@@ -2,12 +2,13 @@
 //! thread and are awaited; reads run on glommio's blocking pool. Either way no
 //! executor thread ever waits on the database file.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::apply::{Mutation, MutationOutcome};
+use super::backend::MetaBackend;
 use super::commit::{CommitHandle, SubmitError};
 use super::error::MetaError;
-use super::store::MetaStore;
+use super::mutation::{Mutation, MutationOutcome};
 use super::types::*;
 use crate::pieces::format::SegmentId;
 
@@ -18,18 +19,19 @@ pub const QUEUE_FULL_RETRY: Duration = Duration::from_millis(1);
 /// a glommio executor (reads use `glommio::executor().spawn_blocking`).
 #[derive(Clone)]
 pub struct Meta {
-    store: MetaStore,
+    backend: Arc<dyn MetaBackend>,
     commits: CommitHandle,
 }
 
 impl Meta {
-    pub fn new(store: MetaStore, commits: CommitHandle) -> Meta {
-        Meta { store, commits }
+    /// `commits` must be the commit thread of the same `backend`.
+    pub fn new(backend: Arc<dyn MetaBackend>, commits: CommitHandle) -> Meta {
+        Meta { backend, commits }
     }
 
-    /// The blocking store, for code already off the executors.
-    pub fn store(&self) -> &MetaStore {
-        &self.store
+    /// The blocking backend, for code already off the executors.
+    pub fn backend(&self) -> &dyn MetaBackend {
+        &*self.backend
     }
 
     /// Applies `mutation` durably (in some group commit) and returns its result.
@@ -92,11 +94,11 @@ impl Meta {
     async fn read<T, F>(&self, read: F) -> Result<T, MetaError>
     where
         T: Send + 'static,
-        F: FnOnce(&MetaStore) -> Result<T, MetaError> + Send + 'static,
+        F: FnOnce(&dyn MetaBackend) -> Result<T, MetaError> + Send + 'static,
     {
-        let store = self.store.clone();
+        let backend = self.backend.clone();
         glommio::executor()
-            .spawn_blocking(move || read(&store))
+            .spawn_blocking(move || read(&*backend))
             .await
     }
 
@@ -105,7 +107,7 @@ impl Meta {
     }
 
     pub async fn projects(&self) -> Result<Vec<ProjectRecord>, MetaError> {
-        self.read(MetaStore::projects).await
+        self.read(|s| s.projects()).await
     }
 
     pub async fn revoked(&self, head: [u8; 16]) -> Result<Option<u64>, MetaError> {
@@ -135,6 +137,14 @@ impl Meta {
     ) -> Result<bool, MetaError> {
         self.read(move |s| s.bucket_is_empty(project, &bucket))
             .await
+    }
+
+    pub async fn bucket_configs(
+        &self,
+        project: ProjectId,
+        bucket: String,
+    ) -> Result<BucketConfigs, MetaError> {
+        self.read(move |s| s.bucket_configs(project, &bucket)).await
     }
 
     pub async fn object(
@@ -218,7 +228,7 @@ impl Meta {
     }
 
     pub async fn referenced_segments(&self) -> Result<Vec<SegmentId>, MetaError> {
-        self.read(MetaStore::referenced_segments).await
+        self.read(|s| s.referenced_segments()).await
     }
 
     pub async fn segments_after(

@@ -1,13 +1,19 @@
-//! The metadata contract (projects, access records, buckets, objects, segments,
-//! multipart uploads, the GC queue) and its embedded redb backend with group
-//! commit. An API boundary: the rest of the gateway sees only these types,
-//! `MetaStore`'s reads, `Mutation`s, and the async `Meta` facade.
+//! The metadata contract (projects, access records, buckets and their
+//! configuration documents, objects, segments, multipart uploads, the GC
+//! queue), its embedded redb backend, and group commit. An API boundary: the
+//! rest of the gateway sees only these types, `MetaBackend`'s reads,
+//! `Mutation`s, and the async `Meta` facade.
 //!
-//! - `types`: the records. `codec`: keys and record encoding (the byte layout).
-//! - `store`: `MetaStore`, opening and every read. `list`: S3 listing as a pure
-//!   function, tested against a model.
-//! - `apply`: `Mutation`, checked then applied, a batch per write transaction.
-//! - `commit`: the group-commit thread. `facade`: `Meta`, for executors.
+//! The contract, backend-neutral:
+//! - `types`: the records. `mutation`: every write, as data.
+//! - `backend`: `MetaBackend`, the trait a backend implements (every read and
+//!   `commit_batch`). `commit`: the group-commit thread in front of any backend.
+//!   `facade`: `Meta`, for executors. `list`: S3 listing as a pure function,
+//!   tested against a model.
+//!
+//! The redb backend: `store` (`RedbStore`, opening and every read), `apply`
+//! (mutations checked then applied, a batch per write transaction), `codec`
+//! (keys and record encoding, the byte layout).
 //!
 //! Invariants: a segment's reference count equals the number of segment extents
 //! in objects and parts that name it; a segment whose count reaches zero leaves
@@ -16,12 +22,14 @@
 //! come in the records) and never interprets access records.
 
 mod apply;
+mod backend;
 mod codec;
 mod commit;
 mod error;
 mod facade;
 mod limits;
 mod list;
+mod mutation;
 mod serde_with;
 mod store;
 mod types;
@@ -29,7 +37,7 @@ mod types;
 #[cfg(test)]
 mod tests;
 
-pub use apply::{Mutation, MutationOutcome};
+pub use backend::MetaBackend;
 pub use codec::{fuzz_decode_records, RECORD_VERSION};
 pub use commit::{
     CommitConfig, CommitHandle, CommitStats, CommitStatsSnapshot, Committer, Reply, SubmitError,
@@ -39,5 +47,6 @@ pub use commit::{
 pub use error::MetaError;
 pub use facade::{Meta, QUEUE_FULL_RETRY};
 pub use limits::*;
-pub use store::{MetaStore, StoreOptions, CACHE_BYTES_DEFAULT, FORMAT_VERSION};
+pub use mutation::{BatchResults, Mutation, MutationOutcome};
+pub use store::{RedbStore, StoreOptions, CACHE_BYTES_DEFAULT, FORMAT_VERSION};
 pub use types::*;

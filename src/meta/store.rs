@@ -1,4 +1,4 @@
-//! `MetaStore`: the embedded redb backend. Opening, the tables, and every read
+//! `RedbStore`: the embedded redb backend. Opening, the tables, and every read
 //! (one read transaction each, so a read sees one committed state). Writes go
 //! through `commit_batch` (see `apply`), normally called by the commit thread.
 
@@ -13,10 +13,12 @@ use redb::{
 };
 use serde::de::DeserializeOwned;
 
+use super::backend::MetaBackend;
 use super::codec::{self, decode, decode_prefix};
 use super::error::{storage, MetaError};
 use super::limits::{LIST_ENTRIES_MAX, PART_NUMBER_MAX};
 use super::list::{list_page, KeyCursor, LastItem, ListSpec, Step};
+use super::mutation::{BatchResults, Mutation};
 use super::types::*;
 use crate::pieces::format::SegmentId;
 
@@ -44,10 +46,11 @@ pub(crate) enum TableId {
     Gc,
     Revoked,
     Stores,
+    BucketConfigs,
 }
 
 impl TableId {
-    pub const ALL: [TableId; 10] = [
+    pub const ALL: [TableId; 11] = [
         TableId::Projects,
         TableId::Access,
         TableId::Buckets,
@@ -58,6 +61,7 @@ impl TableId {
         TableId::Gc,
         TableId::Revoked,
         TableId::Stores,
+        TableId::BucketConfigs,
     ];
 
     pub fn name(self) -> &'static str {
@@ -72,6 +76,7 @@ impl TableId {
             TableId::Gc => "gc",
             TableId::Revoked => "revoked",
             TableId::Stores => "stores",
+            TableId::BucketConfigs => "bucket_configs",
         }
     }
 
@@ -177,7 +182,7 @@ impl Default for StoreOptions {
 /// (call them from a blocking pool, see [`super::Meta`]); writes belong to the
 /// commit thread.
 #[derive(Clone)]
-pub struct MetaStore {
+pub struct RedbStore {
     inner: Arc<StoreInner>,
 }
 
@@ -187,26 +192,26 @@ struct StoreInner {
     dangling_references: AtomicU64,
 }
 
-impl std::fmt::Debug for MetaStore {
+impl std::fmt::Debug for RedbStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MetaStore")
+        f.debug_struct("RedbStore")
             .field("path", &self.inner.path)
             .finish_non_exhaustive()
     }
 }
 
-impl MetaStore {
+impl RedbStore {
     /// Opens the database at `path`, creating the file and its tables if missing.
     /// Fails with [`MetaError::AlreadyOpen`] while another handle (in this or
     /// another process) has it open: redb holds an exclusive file lock.
-    pub fn open(path: impl AsRef<Path>) -> Result<MetaStore, MetaError> {
+    pub fn open(path: impl AsRef<Path>) -> Result<RedbStore, MetaError> {
         Self::open_with(path, StoreOptions::default())
     }
 
     pub fn open_with(
         path: impl AsRef<Path>,
         options: StoreOptions,
-    ) -> Result<MetaStore, MetaError> {
+    ) -> Result<RedbStore, MetaError> {
         let path = path.as_ref().to_path_buf();
         let db = Database::builder()
             .set_cache_size(options.cache_bytes)
@@ -246,7 +251,7 @@ impl MetaStore {
             }
         }
         txn.commit().map_err(storage("commit"))?;
-        Ok(MetaStore {
+        Ok(RedbStore {
             inner: Arc::new(StoreInner {
                 db,
                 path,
@@ -263,12 +268,6 @@ impl MetaStore {
         &self.inner.db
     }
 
-    /// How many times a mutation released a segment reference that had no row
-    /// (an invariant broken elsewhere; the release is skipped, so deletes still work).
-    pub fn dangling_references(&self) -> u64 {
-        self.inner.dangling_references.load(Ordering::Relaxed)
-    }
-
     pub(crate) fn count_dangling(&self, n: u64) {
         if n > 0 {
             self.inner
@@ -282,14 +281,29 @@ impl MetaStore {
             self.inner.db.begin_read().map_err(storage("begin read"))?,
         ))
     }
+}
 
-    pub fn project(&self, id: ProjectId) -> Result<Option<ProjectRecord>, MetaError> {
+impl MetaBackend for RedbStore {
+    fn describe(&self) -> String {
+        format!("redb file {}", self.inner.path.display())
+    }
+
+    fn commit_batch(&self, batch: &[Mutation]) -> Result<BatchResults, MetaError> {
+        self.apply_batch(batch)
+    }
+
+    /// An invariant broken elsewhere; the release is skipped, so deletes still work.
+    fn dangling_references(&self) -> u64 {
+        self.inner.dangling_references.load(Ordering::Relaxed)
+    }
+
+    fn project(&self, id: ProjectId) -> Result<Option<ProjectRecord>, MetaError> {
         let table = self.read()?.table(TableId::Projects)?;
         get(&table, TableId::Projects, &id.0)
     }
 
     /// Every project, in id order.
-    pub fn projects(&self) -> Result<Vec<ProjectRecord>, MetaError> {
+    fn projects(&self) -> Result<Vec<ProjectRecord>, MetaError> {
         let table = self.read()?.table(TableId::Projects)?;
         let mut out = Vec::new();
         scan_prefix(&table, &[], |_, value| {
@@ -300,23 +314,19 @@ impl MetaStore {
     }
 
     /// When an API key head (its 16-byte id) was revoked (unix ms), if it was.
-    pub fn revoked(&self, head: &[u8; 16]) -> Result<Option<u64>, MetaError> {
+    fn revoked(&self, head: &[u8; 16]) -> Result<Option<u64>, MetaError> {
         let table = self.read()?.table(TableId::Revoked)?;
         get(&table, TableId::Revoked, head)
     }
 
     /// The opaque record stored under the hash of an access key id.
-    pub fn access(&self, key_hash: &[u8; 32]) -> Result<Option<Vec<u8>>, MetaError> {
+    fn access(&self, key_hash: &[u8; 32]) -> Result<Option<Vec<u8>>, MetaError> {
         let table = self.read()?.table(TableId::Access)?;
         let found = table.get(&key_hash[..]).map_err(storage("read"))?;
         Ok(found.map(|guard| guard.value().to_vec()))
     }
 
-    pub fn bucket(
-        &self,
-        project: ProjectId,
-        bucket: &str,
-    ) -> Result<Option<BucketRecord>, MetaError> {
+    fn bucket(&self, project: ProjectId, bucket: &str) -> Result<Option<BucketRecord>, MetaError> {
         let table = self.read()?.table(TableId::Buckets)?;
         get(
             &table,
@@ -326,7 +336,7 @@ impl MetaStore {
     }
 
     /// A project's buckets in name order (at most `BUCKETS_PER_PROJECT_MAX`).
-    pub fn buckets(&self, project: ProjectId) -> Result<Vec<BucketRecord>, MetaError> {
+    fn buckets(&self, project: ProjectId) -> Result<Vec<BucketRecord>, MetaError> {
         let table = self.read()?.table(TableId::Buckets)?;
         let mut out = Vec::new();
         scan_prefix(&table, &project.0, |_, value| {
@@ -336,8 +346,22 @@ impl MetaStore {
         Ok(out)
     }
 
+    fn bucket_configs(&self, project: ProjectId, bucket: &str) -> Result<BucketConfigs, MetaError> {
+        let reader = self.read()?;
+        reader.require_bucket(project, bucket)?;
+        let table = reader.table(TableId::BucketConfigs)?;
+        let prefix = codec::bucket_prefix(project, bucket);
+        let mut configs = BucketConfigs::default();
+        scan_prefix(&table, &prefix, |key, value| {
+            let family = utf8(TableId::BucketConfigs, key[prefix.len()..].to_vec())?;
+            configs.documents.insert(family, value.to_vec());
+            Ok(ControlFlow::Continue(()))
+        })?;
+        Ok(configs)
+    }
+
     /// Whether the bucket holds no objects (uploads in progress do not count).
-    pub fn bucket_is_empty(&self, project: ProjectId, bucket: &str) -> Result<bool, MetaError> {
+    fn bucket_is_empty(&self, project: ProjectId, bucket: &str) -> Result<bool, MetaError> {
         let reader = self.read()?;
         reader.require_bucket(project, bucket)?;
         let objects = reader.table(TableId::Objects)?;
@@ -345,7 +369,7 @@ impl MetaStore {
     }
 
     /// The object, `None` if the key is absent, `NoSuchBucket` if the bucket is.
-    pub fn object(
+    fn object(
         &self,
         project: ProjectId,
         bucket: &str,
@@ -363,7 +387,7 @@ impl MetaStore {
 
     /// The object and the segments its extents reference (in extent order), read
     /// in one transaction so no release can fall between them.
-    pub fn object_with_segments(
+    fn object_with_segments(
         &self,
         project: ProjectId,
         bucket: &str,
@@ -390,7 +414,7 @@ impl MetaStore {
     }
 
     /// One page of a bucket's objects; see [`ListQuery`] and `list.rs` for the rules.
-    pub fn list_objects(
+    fn list_objects(
         &self,
         project: ProjectId,
         bucket: &str,
@@ -430,17 +454,13 @@ impl MetaStore {
         })
     }
 
-    pub fn upload(&self, upload: &UploadRef) -> Result<Option<UploadRecord>, MetaError> {
+    fn upload(&self, upload: &UploadRef) -> Result<Option<UploadRecord>, MetaError> {
         let table = self.read()?.table(TableId::Uploads)?;
         get(&table, TableId::Uploads, &upload_key(upload))
     }
 
     /// One part, `None` if absent, `NoSuchUpload` if the upload is.
-    pub fn part(
-        &self,
-        upload: &UploadRef,
-        part_number: u32,
-    ) -> Result<Option<PartRecord>, MetaError> {
+    fn part(&self, upload: &UploadRef, part_number: u32) -> Result<Option<PartRecord>, MetaError> {
         let reader = self.read()?;
         reader.require_upload(upload)?;
         let parts = reader.table(TableId::Parts)?;
@@ -452,7 +472,7 @@ impl MetaStore {
     }
 
     /// One page of a bucket's uploads in progress, by key then upload id.
-    pub fn list_uploads(
+    fn list_uploads(
         &self,
         project: ProjectId,
         bucket: &str,
@@ -502,7 +522,7 @@ impl MetaStore {
 
     /// Parts after `part_number_marker`, at most `max_parts` (clamped to
     /// `PART_NUMBER_MAX`, so one call can read every part for a completion).
-    pub fn list_parts(
+    fn list_parts(
         &self,
         upload: &UploadRef,
         part_number_marker: u32,
@@ -540,7 +560,7 @@ impl MetaStore {
     }
 
     /// The segments' records, `None` for an id with no row, in the order asked.
-    pub fn segment_infos(&self, ids: &[SegmentId]) -> Result<Vec<Option<SegmentInfo>>, MetaError> {
+    fn segment_infos(&self, ids: &[SegmentId]) -> Result<Vec<Option<SegmentInfo>>, MetaError> {
         let table = self.read()?.table(TableId::Segments)?;
         ids.iter()
             .map(|id| Ok(get::<_, SegmentRow>(&table, TableId::Segments, &id.0)?.map(|r| r.info)))
@@ -549,20 +569,15 @@ impl MetaStore {
 
     /// How many extents reference the segment; `None` once it has no row (it
     /// was never created, or its last reference went and it is queued for GC).
-    pub fn segment_ref_count(&self, id: SegmentId) -> Result<Option<u32>, MetaError> {
+    fn segment_ref_count(&self, id: SegmentId) -> Result<Option<u32>, MetaError> {
         let table = self.read()?.table(TableId::Segments)?;
         Ok(get::<_, SegmentRow>(&table, TableId::Segments, &id.0)?.map(|r| r.refs))
     }
 
-    /// Up to `limit` segments waiting for their pieces to be deleted, by id.
-    pub fn gc_pending(&self, limit: usize) -> Result<Vec<GcEntry>, MetaError> {
-        self.gc_pending_after(None, limit)
-    }
-
-    /// Like [`Self::gc_pending`], from the first entry after `after`: the
+    /// From the first entry after `after`: the
     /// collector pages on, so entries stuck behind a dead store cannot hide
     /// the rest of the queue.
-    pub fn gc_pending_after(
+    fn gc_pending_after(
         &self,
         after: Option<SegmentId>,
         limit: usize,
@@ -577,7 +592,7 @@ impl MetaStore {
     }
 
     /// Every piece store ever registered, by id.
-    pub fn stores(&self) -> Result<Vec<StoreRecord>, MetaError> {
+    fn stores(&self) -> Result<Vec<StoreRecord>, MetaError> {
         let table = self.read()?.table(TableId::Stores)?;
         let mut out = Vec::new();
         scan_prefix(&table, &[], |_, value| {
@@ -589,7 +604,7 @@ impl MetaStore {
 
     /// Up to `limit` segments with ids after `after` (from the first if `None`),
     /// in id order: how audits walk every segment a page at a time.
-    pub fn segments_after(
+    fn segments_after(
         &self,
         after: Option<SegmentId>,
         limit: usize,
@@ -604,7 +619,7 @@ impl MetaStore {
     /// Every segment id in the segments table, in id order: pieces of any other
     /// segment are orphans (a crash between piece writes and the metadata commit)
     /// or already queued for GC. 16 bytes per segment in memory.
-    pub fn referenced_segments(&self) -> Result<Vec<SegmentId>, MetaError> {
+    fn referenced_segments(&self) -> Result<Vec<SegmentId>, MetaError> {
         let table = self.read()?.table(TableId::Segments)?;
         let mut out = Vec::new();
         scan_prefix(&table, &[], |key, _| {

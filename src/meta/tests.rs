@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::future::Future;
+use std::sync::Arc;
 
 use glommio::{LocalExecutorBuilder, Placement};
 
@@ -16,13 +17,13 @@ const BUCKET: &str = "photos";
 
 struct Fixture {
     _dir: tempfile::TempDir,
-    store: MetaStore,
+    store: RedbStore,
     project: ProjectId,
 }
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = MetaStore::open(dir.path().join("meta.redb")).unwrap();
+    let store = RedbStore::open(dir.path().join("meta.redb")).unwrap();
     let project = ProjectId::random();
     store
         .commit_one(Mutation::CreateProject(ProjectRecord {
@@ -333,6 +334,77 @@ fn bucket_count_is_limited() {
     assert_eq!(
         f.store.buckets(f.project).unwrap().len(),
         BUCKETS_PER_PROJECT_MAX
+    );
+}
+
+#[test]
+fn bucket_configs_are_kept_per_bucket_and_go_with_it() {
+    let f = fixture();
+    let set = |project, bucket: &str, family: &str, document: Option<&[u8]>| {
+        f.commit(Mutation::PutBucketConfig {
+            project,
+            bucket: bucket.into(),
+            family: family.into(),
+            document: document.map(<[u8]>::to_vec),
+        })
+    };
+    assert_eq!(
+        f.store.bucket_configs(f.project, BUCKET).unwrap(),
+        BucketConfigs::default()
+    );
+    assert!(
+        !set(f.project, BUCKET, "tagging", Some(b"<a/>"))
+            .unwrap()
+            .existed
+    );
+    assert!(
+        set(f.project, BUCKET, "tagging", Some(b"<b/>"))
+            .unwrap()
+            .existed
+    );
+    set(f.project, BUCKET, "cors", Some(b"<c/>")).unwrap();
+    f.commit(create_bucket(f.project, "other")).unwrap();
+    set(f.project, "other", "tagging", Some(b"<o/>")).unwrap();
+    let configs = f.store.bucket_configs(f.project, BUCKET).unwrap();
+    assert_eq!(configs.documents.len(), 2);
+    assert_eq!(configs.get("tagging"), Some(&b"<b/>"[..]));
+    assert_eq!(configs.get("cors"), Some(&b"<c/>"[..]));
+    assert!(set(f.project, BUCKET, "cors", None).unwrap().existed);
+    assert!(!set(f.project, BUCKET, "cors", None).unwrap().existed);
+    assert_eq!(
+        f.store
+            .bucket_configs(f.project, BUCKET)
+            .unwrap()
+            .get("cors"),
+        None
+    );
+
+    assert!(matches!(
+        set(f.project, "absent", "tagging", Some(b"<a/>")),
+        Err(MetaError::NoSuchBucket)
+    ));
+    assert!(matches!(
+        f.store.bucket_configs(f.project, "absent"),
+        Err(MetaError::NoSuchBucket)
+    ));
+    // A deleted bucket's documents go with it: a bucket of the same name
+    // created later starts with none.
+    f.commit(Mutation::DeleteBucket {
+        project: f.project,
+        bucket: "other".into(),
+    })
+    .unwrap();
+    f.commit(create_bucket(f.project, "other")).unwrap();
+    assert_eq!(
+        f.store.bucket_configs(f.project, "other").unwrap(),
+        BucketConfigs::default()
+    );
+    assert_eq!(
+        f.store
+            .bucket_configs(f.project, BUCKET)
+            .unwrap()
+            .get("tagging"),
+        Some(&b"<b/>"[..])
     );
 }
 
@@ -969,7 +1041,7 @@ fn list_uploads_by_key_then_id() {
 fn data_survives_reopen_and_a_second_open_fails_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("meta.redb");
-    let store = MetaStore::open(&path).unwrap();
+    let store = RedbStore::open(&path).unwrap();
     let project = ProjectId::random();
     store
         .commit_one(Mutation::CreateProject(ProjectRecord {
@@ -979,19 +1051,19 @@ fn data_survives_reopen_and_a_second_open_fails_naming_the_file() {
             secret_sealed: Vec::new(),
         }))
         .unwrap();
-    let err = MetaStore::open(&path).unwrap_err();
+    let err = RedbStore::open(&path).unwrap_err();
     assert!(matches!(&err, MetaError::AlreadyOpen { path: p } if *p == path));
     assert!(
         err.to_string().contains(&path.display().to_string()),
         "{err}"
     );
     drop(store);
-    let store = MetaStore::open(&path).unwrap();
+    let store = RedbStore::open(&path).unwrap();
     assert_eq!(store.project(project).unwrap().unwrap().name, "p");
 
     let junk = dir.path().join("junk");
     std::fs::write(&junk, b"not a database at all, not even close to one").unwrap();
-    let err = MetaStore::open(&junk).unwrap_err();
+    let err = RedbStore::open(&junk).unwrap_err();
     assert!(err.to_string().contains("junk"), "{err}");
 }
 
@@ -1015,8 +1087,8 @@ fn group_commit_batches_concurrent_puts_from_several_executors() {
     const PUTS_PER_EXECUTOR: usize = 50;
     let f = fixture();
     let path = f.store.path().to_path_buf();
-    let committer = Committer::start(f.store.clone(), CommitConfig::default());
-    let meta = Meta::new(f.store.clone(), committer.handle());
+    let committer = Committer::start(Arc::new(f.store.clone()), CommitConfig::default());
+    let meta = Meta::new(Arc::new(f.store.clone()), committer.handle());
     let executors: Vec<_> = (0..EXECUTORS)
         .map(|e| {
             let meta = meta.clone();
@@ -1085,7 +1157,7 @@ fn group_commit_batches_concurrent_puts_from_several_executors() {
 
     committer.shutdown();
     assert!(matches!(
-        meta.store().commit_one(f.delete("e0/k000")),
+        meta.backend().commit_one(f.delete("e0/k000")),
         Ok(MutationOutcome { existed: true, .. })
     ));
     drop(meta);
@@ -1095,7 +1167,7 @@ fn group_commit_batches_concurrent_puts_from_several_executors() {
         project,
     } = f;
     drop(store);
-    let store = MetaStore::open(&path).unwrap();
+    let store = RedbStore::open(&path).unwrap();
     let page = store
         .list_objects(
             project,
@@ -1115,7 +1187,7 @@ fn group_commit_batches_concurrent_puts_from_several_executors() {
 fn commit_thread_drains_on_shutdown_then_refuses() {
     let f = fixture();
     let committer = Committer::start(
-        f.store.clone(),
+        Arc::new(f.store.clone()),
         CommitConfig {
             mutations_per_commit_max: 4,
             queue_mutations_max: 64,
@@ -1164,8 +1236,8 @@ fn commit_thread_drains_on_shutdown_then_refuses() {
 #[test]
 fn facade_reads_on_an_executor() {
     let f = fixture();
-    let committer = Committer::start(f.store.clone(), CommitConfig::default());
-    let meta = Meta::new(f.store.clone(), committer.handle());
+    let committer = Committer::start(Arc::new(f.store.clone()), CommitConfig::default());
+    let meta = Meta::new(Arc::new(f.store.clone()), committer.handle());
     let project = f.project;
     let ids = segments(1);
     let put = f.put_new("k", "e", &ids);
@@ -1221,8 +1293,8 @@ fn group_commit_throughput() {
         elapsed * 1e3 / SEQUENTIAL as f64
     );
 
-    let committer = Committer::start(f.store.clone(), CommitConfig::default());
-    let meta = Meta::new(f.store.clone(), committer.handle());
+    let committer = Committer::start(Arc::new(f.store.clone()), CommitConfig::default());
+    let meta = Meta::new(Arc::new(f.store.clone()), committer.handle());
     let project = f.project;
     let started = Instant::now();
     let executors: Vec<_> = (0..EXECUTORS)

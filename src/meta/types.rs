@@ -2,6 +2,8 @@
 //! multipart upload and part are, as the rest of the gateway sees them and as
 //! they are stored (postcard, field order is the on-disk order; see `codec`).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::pieces::format::SegmentId;
@@ -79,6 +81,21 @@ pub struct BucketRecord {
     pub created_ms: u64,
     /// The region name given at creation (S3's `LocationConstraint`).
     pub location: String,
+}
+
+/// A bucket's configuration documents (tagging, CORS, policy, ...), each
+/// under its family's name: the canonical document the family stored, which
+/// meta keeps and returns but never interprets.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BucketConfigs {
+    pub documents: BTreeMap<String, Vec<u8>>,
+}
+
+impl BucketConfigs {
+    /// The document of `family`, if the bucket has one.
+    pub fn get(&self, family: &str) -> Option<&[u8]> {
+        self.documents.get(family).map(Vec::as_slice)
+    }
 }
 
 /// Where one piece of a segment lives and the digest its footer carries.

@@ -65,7 +65,7 @@ pub fn ensure_default_project(
                 format!("no [{PROFILE}] profile with aws_access_key_id and aws_secret_access_key"),
             )
         })?;
-        let sealed = registry.meta().store().access(&access_key.row_key())?;
+        let sealed = registry.meta().backend().access(&access_key.row_key())?;
         return match sealed.map(|s| AccessRecord::open(&access_key, &s)) {
             Some(Ok(_)) => Ok(Welcome::Existing),
             _ => Err(other(
@@ -100,7 +100,7 @@ fn default_grant(registry: &Registry, config: &ServeConfig) -> Result<Grant, Ser
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(data_error(&path, e)),
     }
-    let store = registry.meta().store();
+    let store = registry.meta().backend();
     let mut earlier: Vec<_> = store
         .projects()?
         .into_iter()
@@ -229,7 +229,7 @@ mod tests {
     }
 
     fn default_projects(fx: &Fixture) -> usize {
-        let projects = fx.registry.meta().store().projects().unwrap();
+        let projects = fx.registry.meta().backend().projects().unwrap();
         projects
             .iter()
             .filter(|p| p.name == DEFAULT_PROJECT)
@@ -243,7 +243,7 @@ mod tests {
         let grant = Grant::parse(&std::fs::read_to_string(data.join("grant")).unwrap()).unwrap();
         let text = std::fs::read_to_string(data.join("credentials")).unwrap();
         let (key, _) = parse_credentials(&text).unwrap();
-        let sealed = fx.registry.meta().store().access(&key.row_key()).unwrap();
+        let sealed = fx.registry.meta().backend().access(&key.row_key()).unwrap();
         let record = AccessRecord::open(&key, &sealed.unwrap()).unwrap();
         assert_eq!(record.grant.project(), grant.project());
     }

@@ -33,7 +33,8 @@ pub fn sweep_orphans(
     table: Arc<StoreTable>,
     key: Option<Arc<ClusterKey>>,
 ) -> Result<usize, ServeError> {
-    let referenced: HashSet<SegmentId> = meta.store().referenced_segments()?.into_iter().collect();
+    let referenced: HashSet<SegmentId> =
+        meta.backend().referenced_segments()?.into_iter().collect();
     let swept = glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
         .name("ringgate-sweep")
         .spawn(move || async move {

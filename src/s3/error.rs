@@ -66,6 +66,7 @@ error_table! {
     InvalidRange => 416, "The requested range is not satisfiable";
     InvalidRequest => 400, "Invalid Request";
     InvalidStorageClass => 400, "The storage class you specified is not valid";
+    InvalidTag => 400, "The tag provided was not a valid tag.";
     InvalidURI => 400, "Couldn't parse the specified URI.";
     KeyTooLongError => 400, "Your key is too long";
     MalformedXML => 400, "The XML you provided was not well-formed or did not validate against our published schema";
@@ -77,6 +78,7 @@ error_table! {
     MissingSecurityHeader => 400, "Your request is missing a required header.";
     NoSuchBucket => 404, "The specified bucket does not exist";
     NoSuchKey => 404, "The specified key does not exist.";
+    NoSuchTagSet => 404, "The TagSet does not exist";
     NoSuchUpload => 404, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.";
     NoSuchVersion => 404, "The specified version does not exist.";
     NotImplemented => 501, "A header you provided implies functionality that is not implemented";

@@ -30,12 +30,15 @@
 //!   out, read and write conditions), `body` (small XML bodies read whole,
 //!   object bodies received onto pieces);
 //! - handlers per operation family: `bucket`, `list`, `object`, `copy`,
-//!   `multipart`.
+//!   `multipart`;
+//! - `bucket_config`: the bucket configuration families, one pure file each
+//!   (`tagging`), and the Get/Put/Delete handlers they share.
 
 pub mod authn;
 pub mod authz;
 pub mod body;
 pub mod bucket;
+pub mod bucket_config;
 pub mod common;
 pub mod copy;
 pub mod error;

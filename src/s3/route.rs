@@ -123,10 +123,29 @@ pub const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
     "select",
     "select-type",
     "session",
-    "tagging",
     "torrent",
     "website",
 ];
+
+/// A bucket configuration family's subresource and its three operations
+/// (handled by `s3::bucket_config`).
+struct ConfigRoute {
+    subresource: &'static str,
+    get: Operation,
+    put: Operation,
+    delete: Operation,
+}
+
+const CONFIG_ROUTES: &[ConfigRoute] = &[ConfigRoute {
+    subresource: "tagging",
+    get: Operation::GetBucketTagging,
+    put: Operation::PutBucketTagging,
+    delete: Operation::DeleteBucketTagging,
+}];
+
+/// Object-level uses of configuration subresources ringgate does not serve
+/// yet: `NotImplemented`, never a wrong success on the object itself.
+const UNSUPPORTED_OBJECT_SUBRESOURCES: &[&str] = &["tagging"];
 
 /// Subresources that select a bucket-level operation.
 const BUCKET_SELECTORS: &[&str] = &["delete", "location", "uploads", "versioning", "versions"];
@@ -365,6 +384,7 @@ fn select_service(method: Method, query: &[(String, String)]) -> Result<Operatio
     let misplaced = BUCKET_SELECTORS
         .iter()
         .chain(["list-type", "uploadId", "partNumber"].iter())
+        .chain(CONFIG_ROUTES.iter().map(|family| &family.subresource))
         .any(|name| has(query, name));
     match method {
         Method::Get if !misplaced => Ok(Operation::ListBuckets),
@@ -379,6 +399,23 @@ fn select_bucket(method: Method, query: &[(String, String)]) -> Result<Operation
         .filter(|name| has(query, name))
         .collect();
     let not_allowed = || Err(S3Error::new(S3ErrorCode::MethodNotAllowed));
+    let families: Vec<&ConfigRoute> = CONFIG_ROUTES
+        .iter()
+        .filter(|family| has(query, family.subresource))
+        .collect();
+    if let Some(family) = families.first() {
+        if families.len() + selectors.len() + usize::from(has(query, "list-type")) > 1 {
+            return Err(S3Error::invalid_request(
+                "The request names more than one subresource",
+            ));
+        }
+        return match method {
+            Method::Get => Ok(family.get),
+            Method::Put => Ok(family.put),
+            Method::Delete => Ok(family.delete),
+            _ => not_allowed(),
+        };
+    }
     match method {
         Method::Get => {
             let list_type = query_value(query, "list-type");
@@ -428,6 +465,14 @@ fn select_object(
     has_copy_source: bool,
 ) -> Result<Operation, S3Error> {
     let not_allowed = || Err(S3Error::new(S3ErrorCode::MethodNotAllowed));
+    if let Some(name) = UNSUPPORTED_OBJECT_SUBRESOURCES
+        .iter()
+        .find(|name| has(query, name))
+    {
+        return Err(S3Error::not_implemented(format!(
+            "The {name} subresource of objects is not supported"
+        )));
+    }
     // Bucket-level subresources other than `uploads` do not apply to objects.
     if BUCKET_SELECTORS
         .iter()
@@ -590,6 +635,9 @@ mod tests {
             ("DELETE", P, "/photos/", false, Ok((DeleteBucket, b, None))),
             ("GET", P, "/photos?location", false, Ok((GetBucketLocation, b, None))),
             ("GET", V, "/?versioning", false, Ok((GetBucketVersioning, b, None))),
+            ("GET", P, "/photos?tagging", false, Ok((GetBucketTagging, b, None))),
+            ("PUT", V, "/?tagging", false, Ok((PutBucketTagging, b, None))),
+            ("DELETE", P, "/photos?tagging&x-id=DeleteBucketTagging", false, Ok((DeleteBucketTagging, b, None))),
             ("GET", P, "/photos", false, Ok((ListObjects, b, None))),
             ("GET", P, "/photos?prefix=a&delimiter=%2F", false, Ok((ListObjects, b, None))),
             ("GET", P, "/photos?list-type=2", false, Ok((ListObjectsV2, b, None))),
@@ -772,7 +820,13 @@ mod tests {
             ("GET", P, "/photos?requestPayment", false, NotImplemented),
             ("GET", P, "/photos?policyStatus", false, NotImplemented),
             ("GET", P, "/photos?session", false, NotImplemented),
-            ("GET", P, "/photos?tagging", false, NotImplemented),
+            ("GET", P, "/photos?cors", false, NotImplemented),
+            // Configuration subresources with another, on the wrong method or level.
+            ("GET", P, "/photos?tagging&versioning", false, InvalidRequest),
+            ("GET", P, "/photos?tagging&list-type=2", false, InvalidRequest),
+            ("POST", P, "/photos?tagging", false, MethodNotAllowed),
+            ("HEAD", P, "/photos?tagging", false, MethodNotAllowed),
+            ("GET", P, "/?tagging", false, MethodNotAllowed),
             ("PUT", P, "/photos?versioning", false, NotImplemented),
             ("POST", P, "/photos", false, NotImplemented),
             // Operations the SDKs name only by x-id.

@@ -9,6 +9,7 @@ use crate::http::HttpError;
 use crate::metrics::CoreMetrics;
 use crate::operation::Operation;
 use crate::s3::authn::authenticate;
+use crate::s3::bucket_config::{self, tagging::BucketTagging};
 use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::gateway::{Gateway, Request};
 use crate::s3::route::{route, RouteInput};
@@ -85,6 +86,9 @@ impl Gateway {
             Op::DeleteBucket => bucket::delete_bucket(self, ex, req).await,
             Op::GetBucketLocation => bucket::get_bucket_location(self, ex, req).await,
             Op::GetBucketVersioning => bucket::get_bucket_versioning(self, ex, req).await,
+            Op::GetBucketTagging => bucket_config::get::<BucketTagging>(self, ex, req).await,
+            Op::PutBucketTagging => bucket_config::put::<BucketTagging>(self, ex, req).await,
+            Op::DeleteBucketTagging => bucket_config::delete::<BucketTagging>(self, ex, req).await,
             Op::ListObjects => list::list_objects(self, ex, req, false).await,
             Op::ListObjectsV2 => list::list_objects(self, ex, req, true).await,
             Op::ListObjectVersions => list::list_object_versions(self, ex, req).await,

@@ -128,6 +128,14 @@ v1 = [o["Key"] for p in paginator.paginate(Bucket=bucket, Prefix="list/", Pagina
       for o in p.get("Contents", [])]
 assert v1 == keys
 
+# Bucket tagging: a configuration family through boto3's own checksums.
+s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "team", "Value": "media"}]})
+assert s3.get_bucket_tagging(Bucket=bucket)["TagSet"] == [{"Key": "team", "Value": "media"}]
+expect_error("InvalidTag", s3.put_bucket_tagging, Bucket=bucket,
+             Tagging={"TagSet": [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}]})
+s3.delete_bucket_tagging(Bucket=bucket)
+expect_error("NoSuchTagSet", s3.get_bucket_tagging, Bucket=bucket)
+
 # Copy, presigned GET, DeleteObjects (boto3 sends a CRC32 header, no Content-MD5).
 s3.copy_object(Bucket=bucket, Key="c/copy.bin", CopySource={"Bucket": bucket, "Key": "a/one.bin"})
 assert s3.get_object(Bucket=bucket, Key="c/copy.bin")["Body"].read() == body

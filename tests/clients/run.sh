@@ -97,6 +97,10 @@ aws_ s3api complete-multipart-upload --bucket "$b" --key mp.bin --upload-id "$up
     --multipart-upload "file://$work/mpu.json" >/dev/null
 aws_ s3api get-object --bucket "$b" --key mp.bin "$work/down/mp.bin" >/dev/null
 cat "$work/part1" "$work/part2" | cmp -s - "$work/down/mp.bin" || fail "multipart object differs"
+aws_ s3api put-bucket-tagging --bucket "$b" --tagging 'TagSet=[{Key=team,Value=media}]'
+tags="$(aws_ s3api get-bucket-tagging --bucket "$b" --query 'TagSet[0].Value' --output text)"
+[ "$tags" = media ] || fail "get-bucket-tagging answered $tags"
+aws_ s3api delete-bucket-tagging --bucket "$b"
 aws_ s3api delete-objects --bucket "$b" --delete '{"Objects":[{"Key":"meta/obj.txt"},{"Key":"meta/copy.txt"}]}' >/dev/null
 left="$( (aws_ s3 ls "s3://$b/meta/" || true) | wc -l)"
 [ "$left" = 0 ] || fail "delete-objects left $left keys"

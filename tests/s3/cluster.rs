@@ -514,7 +514,8 @@ async fn audit_finds_damage_and_repair_restores_every_segment() {
     // the metadata recorded, none on the dead node.
     drop(s3);
     server.stop(Duration::from_secs(10));
-    let meta = ringgate::meta::MetaStore::open(server.data.join("meta.redb")).unwrap();
+    use ringgate::meta::MetaBackend;
+    let meta = ringgate::meta::RedbStore::open(server.data.join("meta.redb")).unwrap();
     let dirs: BTreeMap<u32, usize> = meta
         .stores()
         .unwrap()

@@ -188,9 +188,56 @@ async fn read_only_grants_cannot_write_or_delete() {
         ),
         DENIED
     );
+    // Bucket configuration: readable, not writable.
+    let tagging = aws_sdk_s3::types::Tagging::builder()
+        .tag_set(
+            aws_sdk_s3::types::Tag::builder()
+                .key("k")
+                .value("v")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    admin
+        .put_bucket_tagging()
+        .bucket("photos")
+        .tagging(tagging.clone())
+        .send()
+        .await
+        .unwrap();
+    let read = s3
+        .get_bucket_tagging()
+        .bucket("photos")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.tag_set().len(), 1);
+    let result = s3
+        .put_bucket_tagging()
+        .bucket("photos")
+        .tagging(tagging)
+        .send()
+        .await;
+    assert_eq!(code(result), DENIED);
+    assert_eq!(
+        code(s3.delete_bucket_tagging().bucket("photos").send().await),
+        DENIED
+    );
     // Nothing changed.
     assert_eq!(get(&admin, "photos", "a.jpg").await.unwrap(), "a");
     assert_eq!(keys(&admin, "photos", "").await.unwrap(), ["a.jpg"]);
+    assert_eq!(
+        admin
+            .get_bucket_tagging()
+            .bucket("photos")
+            .send()
+            .await
+            .unwrap()
+            .tag_set()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

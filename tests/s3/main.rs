@@ -4,6 +4,7 @@
 
 mod api;
 mod bad_input;
+mod bucket_config;
 mod cluster;
 mod durability;
 mod grants;

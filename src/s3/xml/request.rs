@@ -264,7 +264,7 @@ fn parse_completed_part(part: Element) -> Result<CompletedPart, S3Error> {
     Ok(completed)
 }
 
-fn require_body(body: &[u8]) -> Result<(), S3Error> {
+pub(crate) fn require_body(body: &[u8]) -> Result<(), S3Error> {
     if body.is_empty() {
         Err(S3Error::new(S3ErrorCode::MissingRequestBodyError))
     } else {
@@ -292,11 +292,11 @@ fn parse_decimal(text: &str) -> Result<u64, S3Error> {
 
 /// Element names already met among one element's children.
 #[derive(Default)]
-struct Seen(Vec<&'static str>);
+pub(crate) struct Seen(Vec<&'static str>);
 
 impl Seen {
     /// `MalformedXML` if `name` was already seen.
-    fn once(&mut self, name: &'static str) -> Result<(), S3Error> {
+    pub(crate) fn once(&mut self, name: &'static str) -> Result<(), S3Error> {
         if self.has(name) {
             return Err(S3Error::malformed_xml());
         }
@@ -304,16 +304,16 @@ impl Seen {
         Ok(())
     }
 
-    fn has(&self, name: &str) -> bool {
+    pub(crate) fn has(&self, name: &str) -> bool {
         self.0.contains(&name)
     }
 }
 
 /// A parsed element: local name, child elements, and its character data.
 #[derive(Debug, Default)]
-struct Element {
-    name: String,
-    children: Vec<Element>,
+pub(crate) struct Element {
+    pub(crate) name: String,
+    pub(crate) children: Vec<Element>,
     text: String,
     /// Non-whitespace text was seen; only leaves may hold it.
     has_text: bool,
@@ -321,7 +321,7 @@ struct Element {
 
 impl Element {
     /// The text of an element that must not have children.
-    fn leaf_text(&self) -> Result<&str, S3Error> {
+    pub(crate) fn leaf_text(&self) -> Result<&str, S3Error> {
         if self.children.is_empty() {
             Ok(&self.text)
         } else {
@@ -334,7 +334,7 @@ impl Element {
 /// Refuses DTDs, undefined entities, mismatched tags, text outside the root,
 /// several roots, text mixed with child elements, and documents past the
 /// depth and element limits.
-fn parse_document(body: &[u8], root_name: &str) -> Result<Element, S3Error> {
+pub(crate) fn parse_document(body: &[u8], root_name: &str) -> Result<Element, S3Error> {
     let root = parse_tree(body).map_err(|_| S3Error::malformed_xml())?;
     if root.name != root_name || root.has_text {
         return Err(S3Error::malformed_xml());
