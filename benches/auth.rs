@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use criterion::Criterion;
 use glommio::{LocalExecutor, LocalExecutorBuilder, Placement};
 use ringgate::auth::{AccessKeyId, AccessRecord, ActionSet, Caveat, Grant, ServerKey};
+use ringgate::entropy::Os;
 use ringgate::meta::{Committer, ProjectId};
 use ringgate::metrics::Metrics;
 use ringgate::registry::Registry;
@@ -60,7 +61,7 @@ fn now_unix() -> i64 {
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let (registry, committer) =
-        Registry::open(&dir.path().join("meta.redb"), ServerKey::random()).unwrap();
+        Registry::open(&dir.path().join("meta.redb"), ServerKey::random(&mut Os)).unwrap();
     let project = registry.create_project_blocking("bench").unwrap();
     let grant = project
         .grant

@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use md5::Digest as _;
 use reed_solomon_simd::{ReedSolomonDecoder, ReedSolomonEncoder};
+use ringgate::clock;
+use ringgate::entropy::Os;
 use ringgate::pipeline::buf::AlignedBuf;
 use ringgate::pipeline::checksum::{append_share, share_checksum};
 use ringgate::pipeline::crc32c;
@@ -228,9 +230,9 @@ impl EncodeBench {
             checksum: None,
         };
         Self {
-            enc: SegmentEncoder::new(layout(k, n), AeadBackend::Ring, req),
+            enc: SegmentEncoder::new(layout(k, n), AeadBackend::Ring, req, clock::monotonic),
             out: PieceBuffers::new(n, SHARE),
-            seal: SegmentSeal::random(),
+            seal: SegmentSeal::random(&mut Os),
         }
     }
 
@@ -283,8 +285,13 @@ impl DecodeBench {
         let geometry = l.segment(input.len() as u64);
         let area = geometry.share_area_bytes() as usize;
         let mut pieces = PieceBuffers::new(n, area);
-        let seal = SegmentSeal::random();
-        let mut enc = SegmentEncoder::new(l, AeadBackend::Ring, DigestRequest::default());
+        let seal = SegmentSeal::random(&mut Os);
+        let mut enc = SegmentEncoder::new(
+            l,
+            AeadBackend::Ring,
+            DigestRequest::default(),
+            clock::monotonic,
+        );
         enc.begin_segment(&seal, &mut pieces);
         let mut rest = input;
         while !rest.is_empty() {

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::cluster::{StoreId, StoreSet};
 use crate::config::PipelineConfig;
+use crate::entropy;
 use crate::pieces::download::{PieceSource, WindowFetch};
 use crate::pieces::format::{self, PieceHeader, PieceId, SegmentId, HEADER_BYTES};
 use crate::pieces::upload::{LongTail, PieceFanout, PieceTarget, UploadError};
@@ -161,7 +162,12 @@ impl ObjectWriter {
         }
         let chunk = config.chunk_bytes + config.layout.share_bytes() + HEADER_BYTES;
         Ok(Self {
-            encoder: SegmentEncoder::new(config.layout, config.backend, digests),
+            encoder: SegmentEncoder::new(
+                config.layout,
+                config.backend,
+                digests,
+                crate::clock::monotonic,
+            ),
             out: PieceBuffers::new(n, chunk),
             pool: Rc::new(RefCell::new(BufPool::new(
                 chunk,
@@ -200,7 +206,7 @@ impl ObjectWriter {
         if let Some(small) = self.small.take() {
             let mut hasher = ObjectHasher::new(self.digests);
             hasher.update(&small);
-            let seal = SegmentSeal::random();
+            let seal = SegmentSeal::random(&mut entropy::Os);
             let sealed = seal_inline(self.config.backend, &seal, &small);
             return Ok(StoredObject {
                 extents: vec![BodyExtent::Inline { sealed, seal }],
@@ -284,8 +290,8 @@ impl ObjectWriter {
                 available: stores.len(),
             });
         }
-        let id = SegmentId::random();
-        let seal = SegmentSeal::random();
+        let id = SegmentId::random(&mut entropy::Os);
+        let seal = SegmentSeal::random(&mut entropy::Os);
         self.encoder.begin_segment(&seal, &mut self.out);
         let mut headers = Vec::with_capacity(n);
         let mut targets = Vec::with_capacity(n);

@@ -21,6 +21,7 @@ use crate::auth::{
     AccessKeyId, AccessRecord, Denied, Grant, GrantError, HeadId, ProjectSecret, ServerKey,
 };
 use crate::clock::unix_now_ms;
+use crate::entropy::Os;
 use crate::meta::{
     CommitConfig, Committer, Meta, MetaBackend, MetaError, Mutation, ProjectId, ProjectRecord,
     RedbStore,
@@ -87,14 +88,14 @@ impl Registry {
             return Err(RegistryError::ProjectName);
         }
         let id = ProjectId::random();
-        let secret = ProjectSecret::random();
+        let secret = ProjectSecret::random(&mut Os);
         let record = ProjectRecord {
             id,
             name: name.to_string(),
             created_ms: unix_now_ms(),
-            secret_sealed: self.server_key.seal_project_secret(&id.0, &secret),
+            secret_sealed: self.server_key.seal_project_secret(&id.0, &secret, &mut Os),
         };
-        let grant = Grant::issue(id.0, &secret, RootKey::random());
+        let grant = Grant::issue(id.0, &secret, RootKey::random(&mut Os), &mut Os);
         Ok((
             Mutation::CreateProject(record.clone()),
             NewProject { record, grant },
@@ -121,7 +122,12 @@ impl Registry {
     /// project and writing its grant; see `runtime::bootstrap`).
     pub fn reissue(&self, record: &ProjectRecord) -> Result<Grant, RegistryError> {
         let secret = self.open_secret(record)?;
-        Ok(Grant::issue(record.id.0, &secret, RootKey::random()))
+        Ok(Grant::issue(
+            record.id.0,
+            &secret,
+            RootKey::random(&mut Os),
+            &mut Os,
+        ))
     }
 
     /// Opens a project's macaroon secret from its record.
@@ -150,15 +156,15 @@ impl Registry {
     }
 
     fn credentials_for(grant: Grant) -> (Mutation, Registered) {
-        let access_key = AccessKeyId::generate();
-        let secret_key = generate_secret_key();
+        let access_key = AccessKeyId::generate(&mut Os);
+        let secret_key = generate_secret_key(&mut Os);
         let record = AccessRecord {
             secret_key: secret_key.clone(),
             grant,
         };
         let mutation = Mutation::PutAccess {
             key_hash: access_key.row_key(),
-            record: record.seal(&access_key),
+            record: record.seal(&access_key, &mut Os),
         };
         (
             mutation,
@@ -231,7 +237,7 @@ pub(crate) mod testing {
     pub fn registry() -> TestRegistry {
         let dir = tempfile::tempdir().unwrap();
         let (registry, committer) =
-            Registry::open(&dir.path().join("meta.redb"), ServerKey::random()).unwrap();
+            Registry::open(&dir.path().join("meta.redb"), ServerKey::random(&mut Os)).unwrap();
         TestRegistry {
             registry,
             _committer: committer,

@@ -7,10 +7,11 @@
 //!
 //! The map's direction, `runtime → s3 → http`, `s3 → {sigv4, auth} → object →
 //! cluster → pieces → pipeline`, with `s3` and `object` also using `meta`,
-//! `config` read by most and `clock`, `shutdown`, `operation` and `target`
-//! at the bottom, reads "may use": a module uses only those to its right. `http`
-//! does not know S3: `s3` implements `http`'s handler trait. Beyond the table,
-//! the files of `src/` and its top-level modules form no cycle.
+//! `config` read by most and `clock`, `entropy`, `shutdown`, `operation` and
+//! `target` at the bottom, reads "may use": a module uses only those to its
+//! right. `http` does not know S3: `s3` implements `http`'s handler trait.
+//! Beyond the table, the files of `src/` and its top-level modules form no
+//! cycle.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -37,6 +38,7 @@ const MAY_USE: &[(&str, &[&str])] = &[
             "repair",
             "node",
             "clock",
+            "entropy",
             "shutdown",
             "operation",
         ],
@@ -56,6 +58,7 @@ const MAY_USE: &[(&str, &[&str])] = &[
             "registry",
             "cluster",
             "clock",
+            "entropy",
             "operation",
             "target",
         ],
@@ -71,42 +74,54 @@ const MAY_USE: &[(&str, &[&str])] = &[
     // Access records and grants are `auth`'s alone: `meta` stores them opaque.
     ("auth", &["pipeline"]),
     // The server side of `auth`: projects, registration, revocation, on `meta`.
-    ("registry", &["auth", "meta", "pipeline", "clock"]),
+    (
+        "registry",
+        &["auth", "meta", "pipeline", "clock", "entropy"],
+    ),
     // Counters named by the S3 operation enum (a pure module) and the commit
     // thread's statistics.
     ("metrics", &["meta", "operation"]),
+    // It reads the monotonic clock for the encoder's stage times and the OS
+    // random source for segment ids and seals.
     (
         "object",
-        &["cluster", "pieces", "pipeline", "meta", "config"],
+        &[
+            "cluster", "pieces", "pipeline", "meta", "config", "clock", "entropy",
+        ],
     ),
     // The stores by id: their registry in `meta`, handles from `pieces`
     // (remote ones sign orders with the node protocol's cluster key), health
     // and placement.
     (
         "cluster",
-        &["pieces", "pipeline", "meta", "config", "clock"],
+        &["pieces", "pipeline", "meta", "config", "clock", "entropy"],
     ),
     // Audit and repair: segments from `meta`, pieces through `cluster`'s
     // stores, shares rebuilt by `pipeline`.
     (
         "repair",
-        &["cluster", "pieces", "pipeline", "meta", "config", "clock"],
+        &[
+            "cluster", "pieces", "pipeline", "meta", "config", "clock", "entropy",
+        ],
     ),
     // `pieces::wire` is the node protocol, both sides; `pieces::remote` its
     // client.
-    ("pieces", &["pipeline", "clock"]),
+    ("pieces", &["pipeline", "clock", "entropy"]),
     // The storage node: pieces on a LocalStore, behind `pieces::wire`; it
     // stops on the shutdown signal.
     (
         "node",
-        &["pieces", "pipeline", "config", "shutdown", "clock"],
+        &[
+            "pieces", "pipeline", "config", "shutdown", "clock", "entropy",
+        ],
     ),
     // The bottom of the map: `pipeline` never does I/O and uses nothing else
     // (not even `config`, which is built from `pieces` and `pipeline` types).
     ("pipeline", &[]),
     // The metadata contract: records name segments (`pieces::format`) and
     // pipeline types; never S3, HTTP, the runtime, objects or access records.
-    ("meta", &["pieces", "pipeline"]),
+    // Ids of new uploads and projects come from the OS random source.
+    ("meta", &["pieces", "pipeline", "entropy"]),
     // Config builds the settings of the layers below the gateway; it must not
     // reach up into the layers that read it.
     ("config", &["pieces", "pipeline"]),
@@ -115,8 +130,11 @@ const MAY_USE: &[(&str, &[&str])] = &[
     ("bench", &["sigv4", "http"]),
     // The `project` and `grant` commands: grants offline, the admin API over HTTP.
     ("cli", &["auth", "clock"]),
-    // The wall clock, read in one place; it uses nothing.
+    // The wall and monotonic clocks, read in one place; it uses nothing.
     ("clock", &[]),
+    // The OS random source, read in one place: it implements the pure
+    // `pipeline::random::Entropy` and uses nothing else.
+    ("entropy", &["pipeline::random"]),
     // The per-core shutdown signal every server loop watches; it uses nothing.
     ("shutdown", &[]),
     // The S3 operations as one enum, pure vocabulary; it uses nothing.
@@ -128,6 +146,8 @@ const MAY_USE: &[(&str, &[&str])] = &[
 
 /// Modules ARCHITECTURE.md calls pure (sans-IO): they use no I/O crate or
 /// std I/O module and only other pure modules. A path covers its submodules.
+/// Randomness and time come in as arguments (`pipeline::random::Entropy`,
+/// `now` values, the encoder's `Monotonic`), never from the OS.
 const PURE: &[&str] = &[
     "pipeline",
     "operation",
@@ -148,10 +168,17 @@ const PURE: &[&str] = &[
     "pieces::format",
     "cluster::placement",
     "target",
+    "auth",
+    "pieces::wire::order",
 ];
 
 /// Crates and std modules that do I/O (or run the reactor); a pure module
-/// names none of them.
+/// names none of them. The OS random source and the clocks count: a pure
+/// module that read them would give other answers on every run. The rule
+/// matches the paths a module names (`use` trees and qualified paths), so
+/// `std::time` covers `Instant`, `SystemTime` and `UNIX_EPOCH` in a signature
+/// as well as in a call; `core::time::Duration`, the same type without the
+/// clocks, is the spelling a pure module uses for an interval.
 const IO_PATHS: &[&str] = &[
     "glommio",
     "redb",
@@ -167,6 +194,8 @@ const IO_PATHS: &[&str] = &[
     "std::process",
     "std::os",
     "std::env",
+    "getrandom",
+    "std::time",
 ];
 
 /// Rules the code breaks on purpose: (file, module path it uses, why).
@@ -267,7 +296,7 @@ fn pure_modules_do_no_io_and_use_only_pure_modules() {
             }
         }
         for (path, line) in &file.external {
-            if let Some(io) = IO_PATHS.iter().find(|io| starts_with(path, io)) {
+            if let Some(io) = io_path(path) {
                 violations.push(format!(
                     "{}:{line}: pure module {} uses {} ({io} does I/O)",
                     file.path,
@@ -651,6 +680,36 @@ fn print_module_graph() {
     }
 }
 
+/// The clocks and the OS random source are I/O wherever a pure module names
+/// them, in a call or in a signature; an interval is not.
+#[test]
+fn clocks_and_randomness_count_as_io() {
+    let text = "use std::time::{Instant, SystemTime};
+        use core::time::Duration;
+        fn f(now: std::time::SystemTime, d: Duration) -> u64 {
+            getrandom::fill(&mut [0u8; 4]).unwrap();
+            std::time::Instant::now().elapsed().as_secs()
+        }";
+    let file = scan("src/pipeline/x.rs", &split("pipeline::x"), text);
+    let io: Vec<String> = file
+        .external
+        .iter()
+        .filter(|(path, _)| io_path(path).is_some())
+        .map(|(path, _)| path.join("::"))
+        .collect();
+    assert_eq!(
+        io,
+        [
+            "std::time::Instant",
+            "std::time::SystemTime",
+            "std::time::SystemTime",
+            "getrandom::fill",
+            "std::time::Instant::now",
+        ]
+        .map(String::from)
+    );
+}
+
 /// The lexer and path resolution this file relies on, on known inputs.
 #[test]
 fn the_scanner_reads_paths_strings_and_skips_tests() {
@@ -931,6 +990,11 @@ fn split(path: &str) -> Vec<String> {
 fn starts_with(path: &[String], prefix: &str) -> bool {
     let prefix = split(prefix);
     path.len() >= prefix.len() && path[..prefix.len()] == prefix[..]
+}
+
+/// The entry of [`IO_PATHS`] that `path` is under, if any.
+fn io_path(path: &[String]) -> Option<&'static str> {
+    IO_PATHS.iter().copied().find(|io| starts_with(path, io))
 }
 
 fn is_pure(module: &[String]) -> bool {

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use ringgate::cluster::StoreSet;
 use ringgate::config::PipelineConfig;
+use ringgate::entropy::Os;
 use ringgate::node::{NodeArgs, NodeConfig, NodeServer};
 use ringgate::object::{BodyExtent, ObjectReader, ObjectWriter, StoredObject};
 use ringgate::pieces::wire::order::{
@@ -55,8 +56,10 @@ fn data(len: usize, seed: u32) -> Vec<u8> {
 // ---------------------------------------------------------------- the codec
 
 fn order(operation: Operation) -> SignedOrder {
-    ClusterKey::from_bytes([9; 32])
-        .sign(Order::new(operation, id(0xab, 7), 1_700_000_000), &[3; 16])
+    ClusterKey::from_bytes([9; 32]).sign(
+        Order::new(operation, id(0xab, 7), 1_700_000_000, &mut Os),
+        &[3; 16],
+    )
 }
 
 /// One of every frame, with edge values.
@@ -343,13 +346,13 @@ const NOW: u64 = 1_700_000_000;
 
 #[test]
 fn orders_are_checked_for_key_expiry_binding_operation_and_replay() {
-    let key = ClusterKey::generate();
+    let key = ClusterKey::generate(&mut Os);
     let rules = OrderRules {
         skew_secs: 30,
         ttl_secs_max: 600,
     };
     let conn = [1u8; 16];
-    let sign = |op, not_after| key.sign(Order::new(op, id(5, 1), not_after), &conn);
+    let sign = |op, not_after| key.sign(Order::new(op, id(5, 1), not_after, &mut Os), &conn);
     let check = |signed: &SignedOrder, op, now| key.verify(signed, &conn, op, now, &rules).copied();
 
     let valid = sign(Operation::Put, NOW + 60);
@@ -365,7 +368,7 @@ fn orders_are_checked_for_key_expiry_binding_operation_and_replay() {
         Err(OrderError::TooFarAhead { .. })
     ));
     // Wrong key, another connection, tampered fields or MAC, another operation.
-    let other_key = ClusterKey::generate();
+    let other_key = ClusterKey::generate(&mut Os);
     assert_eq!(
         other_key.verify(&valid, &conn, Operation::Put, NOW, &rules),
         Err(OrderError::Unauthorized)
@@ -481,7 +484,7 @@ impl TestNode {
 /// nothing; one within it still goes through on the same node.
 #[test]
 fn a_put_past_the_piece_limit_is_refused_and_leaves_nothing() {
-    let key = Arc::new(ClusterKey::generate());
+    let key = Arc::new(ClusterKey::generate(&mut Os));
     let dir = tempfile::tempdir().unwrap();
     let mut config = NodeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path(), key.clone());
     config.limits.piece_bytes_max = 1 << 20;
@@ -547,7 +550,7 @@ async fn eventually(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> bo
 
 #[test]
 fn remote_store_round_trips_pieces() {
-    let key = Arc::new(ClusterKey::generate());
+    let key = Arc::new(ClusterKey::generate(&mut Os));
     let node = TestNode::start(&key);
     let addr = node.addr;
     run(move || async move {
@@ -666,7 +669,7 @@ async fn join_all<T>(futures: Vec<impl std::future::Future<Output = T>>) -> Vec<
 
 #[test]
 fn abandoned_and_aborted_writers_leave_nothing() {
-    let key = Arc::new(ClusterKey::generate());
+    let key = Arc::new(ClusterKey::generate(&mut Os));
     let node = TestNode::start(&key);
     let addr = node.addr;
     run(move || async move {
@@ -766,7 +769,7 @@ impl Raw {
 
 #[test]
 fn garbage_and_forged_requests_get_an_error_and_the_node_keeps_serving() {
-    let key = Arc::new(ClusterKey::generate());
+    let key = Arc::new(ClusterKey::generate(&mut Os));
     let node = TestNode::start(&key);
     let addr = node.addr;
     let now = || {
@@ -796,14 +799,16 @@ fn garbage_and_forged_requests_get_an_error_and_the_node_keeps_serving() {
     raw.expect_closed();
     // Orders: wrong key, unsigned, expired.
     let mut raw = Raw::connect(addr);
-    let forged =
-        ClusterKey::generate().sign(Order::new(Operation::Put, id(1, 0), now() + 60), &raw.nonce);
+    let forged = ClusterKey::generate(&mut Os).sign(
+        Order::new(Operation::Put, id(1, 0), now() + 60, &mut Os),
+        &raw.nonce,
+    );
     raw.send_frame(&Frame::Put(forged));
     raw.expect_error(ErrorCode::Unauthorized);
     raw.expect_closed();
     let mut raw = Raw::connect(addr);
     let mut unsigned = key.sign(
-        Order::new(Operation::Stat, id(1, 0), now() + 60),
+        Order::new(Operation::Stat, id(1, 0), now() + 60, &mut Os),
         &raw.nonce,
     );
     unsigned.mac = [0; 32];
@@ -812,7 +817,7 @@ fn garbage_and_forged_requests_get_an_error_and_the_node_keeps_serving() {
     raw.expect_closed();
     let mut raw = Raw::connect(addr);
     let expired = key.sign(
-        Order::new(Operation::Stat, id(1, 0), now() - 3600),
+        Order::new(Operation::Stat, id(1, 0), now() - 3600, &mut Os),
         &raw.nonce,
     );
     raw.send_frame(&Frame::Stat(expired));
@@ -822,7 +827,7 @@ fn garbage_and_forged_requests_get_an_error_and_the_node_keeps_serving() {
     // connection (which may land on another core): both refused.
     let mut raw = Raw::connect(addr);
     let delete = Frame::Delete(key.sign(
-        Order::new(Operation::Delete, id(1, 0), now() + 60),
+        Order::new(Operation::Delete, id(1, 0), now() + 60, &mut Os),
         &raw.nonce,
     ));
     raw.send_frame(&delete);
@@ -835,18 +840,20 @@ fn garbage_and_forged_requests_get_an_error_and_the_node_keeps_serving() {
     raw.expect_closed();
     // A put cut off inside a DATA frame, and one committed with a wrong count.
     let mut raw = Raw::connect(addr);
-    raw.send_frame(&Frame::Put(
-        key.sign(Order::new(Operation::Put, id(2, 0), now() + 60), &raw.nonce),
-    ));
+    raw.send_frame(&Frame::Put(key.sign(
+        Order::new(Operation::Put, id(2, 0), now() + 60, &mut Os),
+        &raw.nonce,
+    )));
     assert_eq!(raw.frame(), Some(Frame::Ready));
     let mut partial = Vec::new();
     Frame::Data(&[7; 1000]).encode(&mut partial);
     raw.send(&partial[..600]);
     drop(raw);
     let mut raw = Raw::connect(addr);
-    raw.send_frame(&Frame::Put(
-        key.sign(Order::new(Operation::Put, id(2, 1), now() + 60), &raw.nonce),
-    ));
+    raw.send_frame(&Frame::Put(key.sign(
+        Order::new(Operation::Put, id(2, 1), now() + 60, &mut Os),
+        &raw.nonce,
+    )));
     assert_eq!(raw.frame(), Some(Frame::Ready));
     raw.send_frame(&Frame::Data(&[7; 1000]));
     raw.send_frame(&Frame::Commit { bytes: 999 });
@@ -861,7 +868,7 @@ fn garbage_and_forged_requests_get_an_error_and_the_node_keeps_serving() {
     }
     // That connection is still in step: a stat works on it.
     raw.send_frame(&Frame::Stat(key.sign(
-        Order::new(Operation::Stat, id(2, 1), now() + 60),
+        Order::new(Operation::Stat, id(2, 1), now() + 60, &mut Os),
         &raw.nonce,
     )));
     assert_eq!(raw.frame(), Some(Frame::Stated(None)));
@@ -881,7 +888,7 @@ fn garbage_and_forged_requests_get_an_error_and_the_node_keeps_serving() {
 
 #[test]
 fn dead_nodes_fail_fast_and_restarted_ones_are_reconnected() {
-    let key = Arc::new(ClusterKey::generate());
+    let key = Arc::new(ClusterKey::generate(&mut Os));
     // Accepts connections in the kernel's backlog but never answers.
     let silent = StdListener::bind("127.0.0.1:0").unwrap();
     let silent_addr = silent.local_addr().unwrap();
@@ -942,7 +949,7 @@ fn dead_nodes_fail_fast_and_restarted_ones_are_reconnected() {
 
 #[test]
 fn excess_and_idle_connections_are_closed() {
-    let key = Arc::new(ClusterKey::generate());
+    let key = Arc::new(ClusterKey::generate(&mut Os));
     let dir = tempfile::tempdir().unwrap();
     let mut config = NodeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path(), key.clone());
     config.limits.connections_per_core_max = 1;
@@ -989,7 +996,7 @@ fn excess_and_idle_connections_are_closed() {
         }
     };
     let ping = key.sign(
-        Order::new(Operation::Ping, NODE_SCOPE, u64::MAX / 2),
+        Order::new(Operation::Ping, NODE_SCOPE, u64::MAX / 2, &mut Os),
         &third.nonce,
     );
     third.send_frame(&Frame::Ping(ping));
@@ -1022,7 +1029,7 @@ fn node_args_resolve_with_a_created_cluster_key() {
     assert_eq!(first.cores, 2);
     assert!(data.join("cluster.key").exists());
     let second = args(&[]).unwrap().resolve().unwrap();
-    let order = Order::new(Operation::Ping, NODE_SCOPE, NOW);
+    let order = Order::new(Operation::Ping, NODE_SCOPE, NOW, &mut Os);
     assert_eq!(
         first.key.sign(order, &[0; 16]),
         second.key.sign(order, &[0; 16])
@@ -1122,7 +1129,7 @@ impl Cluster {
 
 #[test]
 fn objects_survive_stopped_nodes_and_failed_writes_leave_nothing() {
-    let key = Arc::new(ClusterKey::generate());
+    let key = Arc::new(ClusterKey::generate(&mut Os));
     let nodes: Vec<TestNode> = (0..8).map(|_| TestNode::start(&key)).collect();
     let addrs: Vec<SocketAddr> = nodes.iter().map(|n| n.addr).collect();
     run(move || async move {
@@ -1224,7 +1231,7 @@ fn objects_survive_stopped_nodes_and_failed_writes_leave_nothing() {
 fn throughput_of_a_64_mib_piece() {
     const PIECE: usize = 64 << 20;
     const WRITE: usize = 256 << 10;
-    let key = Arc::new(ClusterKey::generate());
+    let key = Arc::new(ClusterKey::generate(&mut Os));
     let mut config = NodeConfig::new(
         "127.0.0.1:0".parse().unwrap(),
         tempfile::tempdir_in(".").unwrap().keep().join("pieces"),

@@ -419,7 +419,7 @@ fn encode(
 ) -> Encoded {
     let n = layout.total();
     let stripe = layout.stripe_plaintext_bytes();
-    let mut encoder = SegmentEncoder::new(layout, backend, request);
+    let mut encoder = SegmentEncoder::new(layout, backend, request, ringgate::clock::monotonic);
     let mut out = PieceBuffers::new(n, rng.below(2 * layout.share_bytes()));
     let mut segments = Vec::new();
     let mut offset = 0;

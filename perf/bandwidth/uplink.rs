@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use ringgate::cluster::StoreSet;
 use ringgate::config::PipelineConfig;
 use ringgate::object::ObjectWriter;
-use ringgate::pieces::wire::ClusterKey;
+use ringgate::pieces::wire::key_file;
 use ringgate::pieces::{PieceStore, RemoteConfig, RemoteStore};
 use ringgate::pipeline::{DigestRequest, ErasureParams, Layout};
 
@@ -78,7 +78,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let key = Arc::new(ClusterKey::load(&args.key).expect("cluster key"));
+    let key = Arc::new(key_file::load(&args.key).expect("cluster key"));
     glommio::LocalExecutorBuilder::new(glommio::Placement::Unbound)
         .spawn(move || async move {
             let stores: Vec<Rc<dyn PieceStore>> = args

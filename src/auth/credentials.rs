@@ -21,7 +21,8 @@ use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::grant::Grant;
-use crate::pipeline::crypto::{fill_random, AeadBackend, Cipher, RootKey, SecretKey};
+use crate::pipeline::crypto::{AeadBackend, Cipher, RootKey, SecretKey};
+use crate::pipeline::random::Entropy;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -40,9 +41,9 @@ pub struct AccessKeyId(String);
 
 impl AccessKeyId {
     /// A new id: "RG" followed by 130 random bits in base32 (26 characters).
-    pub fn generate() -> Self {
+    pub fn generate(entropy: &mut impl Entropy) -> Self {
         let mut bits = [0u8; 17];
-        fill_random(&mut bits);
+        entropy.fill(&mut bits);
         let mut id = String::from("RG");
         // 26 base32 digits of 5 bits each from the first 130 bits.
         for i in 0..26 {
@@ -92,10 +93,10 @@ impl std::fmt::Debug for AccessKeyId {
 }
 
 /// A new SigV4 secret key: 256 random bits, base64url without padding (43 characters).
-pub fn generate_secret_key() -> Zeroizing<String> {
+pub fn generate_secret_key(entropy: &mut impl Entropy) -> Zeroizing<String> {
     use base64::Engine as _;
     let mut bits = Zeroizing::new([0u8; 32]);
-    fill_random(&mut bits[..]);
+    entropy.fill(&mut bits[..]);
     Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bits[..]))
 }
 
@@ -155,9 +156,8 @@ fn record_cipher(id: &AccessKeyId) -> Cipher {
 
 impl AccessRecord {
     /// Seals the record for storage under `id.row_key()`.
-    pub fn seal(&self, id: &AccessKeyId) -> Vec<u8> {
-        let mut nonce = [0u8; NONCE_BYTES];
-        fill_random(&mut nonce);
+    pub fn seal(&self, id: &AccessKeyId, entropy: &mut impl Entropy) -> Vec<u8> {
+        let nonce: [u8; NONCE_BYTES] = entropy.array();
         let grant = self.grant.to_bytes();
         let secret = self.secret_key.as_bytes();
         let mut body = Zeroizing::new(Vec::with_capacity(2 + secret.len() + grant.len()));
@@ -227,12 +227,18 @@ fn open_body(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entropy::Os;
 
     fn record() -> AccessRecord {
-        let secret = crate::auth::ProjectSecret::random();
+        let secret = crate::auth::ProjectSecret::random(&mut Os);
         AccessRecord {
-            secret_key: generate_secret_key(),
-            grant: Grant::issue([7; 16], &secret, crate::pipeline::RootKey::random()),
+            secret_key: generate_secret_key(&mut Os),
+            grant: Grant::issue(
+                [7; 16],
+                &secret,
+                crate::pipeline::RootKey::random(&mut Os),
+                &mut Os,
+            ),
         }
     }
 
@@ -250,20 +256,20 @@ mod tests {
 
     #[test]
     fn ids_and_secrets_have_their_shape() {
-        let a = AccessKeyId::generate();
-        let b = AccessKeyId::generate();
+        let a = AccessKeyId::generate(&mut Os);
+        let b = AccessKeyId::generate(&mut Os);
         assert_ne!(a, b);
         assert_eq!(a.expose().len(), 28);
         assert!(a.expose().bytes().all(|c| BASE32.contains(&c)));
         assert!(!format!("{a} {a:?}").contains(a.expose()));
-        assert_eq!(generate_secret_key().len(), 43);
+        assert_eq!(generate_secret_key(&mut Os).len(), 43);
     }
 
     #[test]
     fn seal_open_round_trip_and_refusals() {
-        let id = AccessKeyId::generate();
+        let id = AccessKeyId::generate(&mut Os);
         let rec = record();
-        let sealed = rec.seal(&id);
+        let sealed = rec.seal(&id, &mut Os);
         let opened = AccessRecord::open(&id, &sealed).unwrap();
         assert_eq!(opened.grant.project(), rec.grant.project());
         assert_eq!(*opened.secret_key, *rec.secret_key);
@@ -282,7 +288,7 @@ mod tests {
         assert!(!hay(rec.grant.root_key().expose()));
         assert!(!hay(&rec.grant.to_bytes()[..40]));
         // Another id, a flipped byte, a truncation or a new version: refused.
-        let other = AccessKeyId::generate();
+        let other = AccessKeyId::generate(&mut Os);
         assert_eq!(
             AccessRecord::open(&other, &sealed).unwrap_err(),
             CredentialError::Authentication

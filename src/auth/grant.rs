@@ -43,6 +43,7 @@ use super::macaroon::{ApiKey, HeadId, ProjectSecret, HEAD_BYTES, TAIL_BYTES};
 use super::permissions::Permissions;
 use crate::pipeline::checksum::hex;
 use crate::pipeline::crypto::RootKey;
+use crate::pipeline::random::Entropy;
 
 /// What every grant string begins with: recognisable by people and by secret
 /// scanners.
@@ -95,8 +96,13 @@ impl Grant {
     pub const VERSION: u8 = 1;
 
     /// A new, unrestricted grant for `project` (server side: needs its secret).
-    pub fn issue(project: [u8; 16], secret: &ProjectSecret, root_key: RootKey) -> Grant {
-        let api_key = ApiKey::new(secret, &project, &root_key);
+    pub fn issue(
+        project: [u8; 16],
+        secret: &ProjectSecret,
+        root_key: RootKey,
+        entropy: &mut impl Entropy,
+    ) -> Grant {
+        let api_key = ApiKey::new(secret, &project, &root_key, entropy);
         Grant {
             project,
             api_key,
@@ -306,6 +312,7 @@ mod tests {
     use super::*;
     use crate::auth::caveat::{Action, ActionSet, PathRule};
     use crate::auth::permissions::Denied;
+    use crate::entropy::Os;
     use proptest::prelude::*;
 
     struct Fixture {
@@ -315,8 +322,8 @@ mod tests {
 
     /// A grant with three caveats of every kind of field.
     fn fixture() -> Fixture {
-        let secret = ProjectSecret::random();
-        let grant = Grant::issue([0x42; 16], &secret, RootKey::random())
+        let secret = ProjectSecret::random(&mut Os);
+        let grant = Grant::issue([0x42; 16], &secret, RootKey::random(&mut Os), &mut Os)
             .restrict(
                 Caveat::default()
                     .allow_actions(ActionSet::READ_ONLY.with(Action::Write))
@@ -363,7 +370,7 @@ mod tests {
         assert_eq!(grant.to_bytes().len(), grant.encoded_len());
         // Another project's secret does not verify it.
         assert_eq!(
-            grant.verify(&ProjectSecret::random()),
+            grant.verify(&ProjectSecret::random(&mut Os)),
             Err(GrantError::BadMac)
         );
         // Secrets stay out of Debug and describe.
@@ -412,7 +419,7 @@ mod tests {
             );
             assert_eq!(g.authorize(&secret, |_| false), Ok(g.permissions()));
         }
-        let unrelated = Grant::issue([0x42; 16], &secret, grant.root_key.clone());
+        let unrelated = Grant::issue([0x42; 16], &secret, grant.root_key.clone(), &mut Os);
         assert_ne!(unrelated.head_id(), grant.head_id());
         assert!(unrelated
             .authorize(&secret, |id| revoked.contains(id))
@@ -599,8 +606,8 @@ mod tests {
 
     #[test]
     fn limits() {
-        let secret = ProjectSecret::random();
-        let mut grant = Grant::issue([1; 16], &secret, RootKey::random());
+        let secret = ProjectSecret::random(&mut Os);
+        let mut grant = Grant::issue([1; 16], &secret, RootKey::random(&mut Os), &mut Os);
         let pairs = |n: usize| {
             (0..n).fold(Caveat::default(), |c, i| {
                 c.allow_path("abc", format!("{i:04}").repeat(256))
@@ -633,7 +640,7 @@ mod tests {
                 .unwrap_err(),
             GrantError::TooManyCaveats
         );
-        let fresh = Grant::issue([1; 16], &secret, RootKey::random());
+        let fresh = Grant::issue([1; 16], &secret, RootKey::random(&mut Os), &mut Os);
         assert_eq!(
             fresh
                 .restrict(Caveat::default().allow_path("A-B", ""))
@@ -686,7 +693,7 @@ mod tests {
             .prop_map(|(project, secret, root, caveats)| {
                 let secret = ProjectSecret::from_bytes(secret);
                 let grant = caveats.into_iter().fold(
-                    Grant::issue(project, &secret, RootKey::from_bytes(root)),
+                    Grant::issue(project, &secret, RootKey::from_bytes(root), &mut Os),
                     |g, c| g.restrict(c).unwrap(),
                 );
                 (grant, secret)

@@ -25,7 +25,8 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::caveat::{Caveat, Reader, CAVEATS_MAX};
 use super::error::GrantError;
-use crate::pipeline::crypto::{fill_random, RootKey};
+use crate::pipeline::crypto::RootKey;
+use crate::pipeline::random::Entropy;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -40,9 +41,9 @@ const HEAD_ID_DOMAIN: &[u8] = b"ringgate head id v1\0";
 pub struct ProjectSecret([u8; 32]);
 
 impl ProjectSecret {
-    pub fn random() -> Self {
+    pub fn random(entropy: &mut impl Entropy) -> Self {
         let mut bytes = [0u8; 32];
-        fill_random(&mut bytes);
+        entropy.fill(&mut bytes);
         Self(bytes)
     }
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
@@ -164,9 +165,13 @@ fn step(tail: &[u8; TAIL_BYTES], caveat: &Caveat) -> HmacSha256 {
 impl ApiKey {
     /// A new key for `project` with a random head and no caveats. The server
     /// does this: it needs the project secret.
-    pub fn new(secret: &ProjectSecret, project: &[u8; 16], root_key: &RootKey) -> ApiKey {
-        let mut head = [0u8; HEAD_BYTES];
-        fill_random(&mut head);
+    pub fn new(
+        secret: &ProjectSecret,
+        project: &[u8; 16],
+        root_key: &RootKey,
+        entropy: &mut impl Entropy,
+    ) -> ApiKey {
+        let head: [u8; HEAD_BYTES] = entropy.array();
         let tail = last_step(secret, project, root_key, &head, &[])
             .finalize()
             .into_bytes()
@@ -311,13 +316,14 @@ impl ApiKey {
 mod tests {
     use super::*;
     use crate::auth::caveat::ActionSet;
+    use crate::entropy::Os;
 
     #[test]
     fn chain_restricts_offline_and_verifies() {
-        let secret = ProjectSecret::random();
-        let root = RootKey::random();
+        let secret = ProjectSecret::random(&mut Os);
+        let root = RootKey::random(&mut Os);
         let project = [3u8; 16];
-        let key = ApiKey::new(&secret, &project, &root);
+        let key = ApiKey::new(&secret, &project, &root, &mut Os);
         assert_eq!(key.verify(&secret, &project, &root), Ok(()));
         let read_only = Caveat::default().allow_actions(ActionSet::READ_ONLY);
         let narrower = key.restrict(read_only.clone()).unwrap();
@@ -325,7 +331,7 @@ mod tests {
         assert_eq!(narrower.head_id(), key.head_id());
         assert_ne!(narrower.tail(), key.tail());
         // Another secret, project or root key: refused.
-        let other = ProjectSecret::random();
+        let other = ProjectSecret::random(&mut Os);
         assert_eq!(
             narrower.verify(&other, &project, &root),
             Err(GrantError::BadMac)
@@ -334,7 +340,7 @@ mod tests {
             narrower.verify(&secret, &[4; 16], &root),
             Err(GrantError::BadMac)
         );
-        let other_root = RootKey::random();
+        let other_root = RootKey::random(&mut Os);
         assert_eq!(
             narrower.verify(&secret, &project, &other_root),
             Err(GrantError::BadMac)
@@ -356,9 +362,9 @@ mod tests {
 
     #[test]
     fn limits() {
-        let secret = ProjectSecret::random();
-        let root = RootKey::random();
-        let mut key = ApiKey::new(&secret, &[0; 16], &root);
+        let secret = ProjectSecret::random(&mut Os);
+        let root = RootKey::random(&mut Os);
+        let mut key = ApiKey::new(&secret, &[0; 16], &root, &mut Os);
         for i in 0..CAVEATS_MAX {
             key = key.restrict(Caveat::default().not_after(i as i64)).unwrap();
         }
@@ -368,7 +374,7 @@ mod tests {
         );
         assert_eq!(key.verify(&secret, &[0; 16], &root), Ok(()));
         assert_eq!(
-            ApiKey::new(&secret, &[0; 16], &root).restrict(Caveat::default()),
+            ApiKey::new(&secret, &[0; 16], &root, &mut Os).restrict(Caveat::default()),
             Err(GrantError::InvalidCaveat("a caveat restricts nothing"))
         );
     }

@@ -8,8 +8,9 @@
 //! macaroon API key (`macaroon`) and the project's root key; anyone holding it
 //! can restrict it offline with a caveat (`caveat`), and the server verifies
 //! the chain and asks the effective `permissions` about each request. All of
-//! it is pure code over bytes, no clock (callers pass `now`), and no I/O but
-//! the server key's file (`ServerKey::load_or_create`).
+//! it is pure code over bytes: no clock (callers pass `now`), no random
+//! source (callers pass an `Entropy` for keys, heads and nonces) and no I/O
+//! (the server key's file is `runtime::server_key`'s).
 
 pub mod caveat;
 pub mod credentials;

@@ -24,9 +24,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::entropy;
 use crate::pieces::wire::ClusterKey;
 use crate::pieces::{LocalStore, PieceStore, RemoteConfig, RemoteStore, StoreError};
-use crate::pipeline::crypto::fill_random;
 
 pub use placement::StoreId;
 
@@ -305,7 +305,7 @@ impl StoreSet {
             })
             .collect();
         let mut seed = [0u8; 8];
-        fill_random(&mut seed);
+        entropy::fill(&mut seed);
         placement::choose(&candidates, count, &held_domains, u64::from_le_bytes(seed))
     }
 

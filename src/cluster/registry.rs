@@ -67,7 +67,7 @@ pub fn local_identity(dir: &Path) -> Result<String, RegistryError> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut id = [0u8; 16];
-            crate::pipeline::crypto::fill_random(&mut id);
+            crate::entropy::fill(&mut id);
             let id = crate::pipeline::checksum::hex(&id);
             // Written whole and synced before use: a half-written id file
             // would make the store a stranger on the next start.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use glommio::{LocalExecutorBuilder, Placement};
 
 use super::*;
+use crate::entropy::Os;
 use crate::pieces::format::SegmentId;
 use crate::pipeline::checksum::ChecksumAlgorithm;
 use crate::pipeline::layout::ErasureParams;
@@ -107,7 +108,7 @@ fn inline_object(etag: &str) -> ObjectRecord {
 }
 
 fn segments(n: usize) -> Vec<SegmentId> {
-    (0..n).map(|_| SegmentId::random()).collect()
+    (0..n).map(|_| SegmentId::random(&mut Os)).collect()
 }
 
 impl Fixture {
@@ -666,7 +667,7 @@ fn a_failing_mutation_leaves_its_batch_mates_applied() {
     let f = fixture();
     let a = segments(1);
     let c = segments(2);
-    let missing = SegmentId::random();
+    let missing = SegmentId::random(&mut Os);
     // c's put declares new segments and shares a missing one: its check fails
     // after it planned the new segments, which must not appear.
     let mut put_c = f.put_new("c", "e", &c);
@@ -1098,7 +1099,7 @@ fn group_commit_batches_concurrent_puts_from_several_executors() {
                     let tasks: Vec<_> = (0..PUTS_PER_EXECUTOR)
                         .map(|i| {
                             let meta = meta.clone();
-                            let id = SegmentId::random();
+                            let id = SegmentId::random(&mut Os);
                             glommio::spawn_local(async move {
                                 meta.commit(Mutation::PutObject {
                                     project,
@@ -1282,7 +1283,7 @@ fn group_commit_throughput() {
     let f = fixture();
     let started = Instant::now();
     for i in 0..SEQUENTIAL {
-        let id = SegmentId::random();
+        let id = SegmentId::random(&mut Os);
         f.commit(f.put_new(&format!("seq/{i}"), "e", &[id]))
             .unwrap();
     }
@@ -1305,7 +1306,7 @@ fn group_commit_throughput() {
                     let tasks: Vec<_> = (0..IN_FLIGHT_PER_EXECUTOR)
                         .map(|i| {
                             let meta = meta.clone();
-                            let id = SegmentId::random();
+                            let id = SegmentId::random(&mut Os);
                             glommio::spawn_local(async move {
                                 meta.commit(Mutation::PutObject {
                                     project,

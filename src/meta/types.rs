@@ -32,7 +32,7 @@ pub struct ProjectId(pub [u8; 16]);
 impl ProjectId {
     pub fn random() -> Self {
         let mut id = [0u8; 16];
-        crate::pipeline::crypto::fill_random(&mut id);
+        crate::entropy::fill(&mut id);
         Self(id)
     }
 
@@ -52,7 +52,7 @@ pub struct UploadId(pub [u8; 16]);
 impl UploadId {
     pub fn random() -> Self {
         let mut id = [0u8; 16];
-        crate::pipeline::crypto::fill_random(&mut id);
+        crate::entropy::fill(&mut id);
         Self(id)
     }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 pub use server::{NodeConfig, NodeError, NodeLimits, NodeServer};
 
-use crate::pieces::wire::ClusterKey;
+use crate::pieces::wire::key_file;
 
 /// `ringgate node`: the command-line settings of a storage node.
 #[derive(clap::Args, Clone, Debug)]
@@ -90,17 +90,17 @@ impl NodeArgs {
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
         let key = match self.cluster_key {
-            Some(path) => ClusterKey::load(&path)?,
+            Some(path) => key_file::load(&path)?,
             None => {
                 let path = self.data.join("cluster.key");
                 if path.exists() {
-                    ClusterKey::load(&path)?
+                    key_file::load(&path)?
                 } else {
                     std::fs::create_dir_all(&self.data).map_err(|source| NodeError::Data {
                         path: self.data.display().to_string(),
                         source,
                     })?;
-                    let key = ClusterKey::create(&path)?;
+                    let key = key_file::create(&path)?;
                     eprintln!(
                         "ringgate node: created a cluster key in {}; give the gateways the same key",
                         path.display()

@@ -19,8 +19,9 @@ use glommio::{LocalExecutorBuilder, Placement};
 
 use crate::pieces::format::PieceId;
 use crate::pieces::wire::conn::{deadline, FrameConn, WireError};
+use crate::pieces::wire::key_file::KeyError;
 use crate::pieces::wire::order::{
-    ClusterKey, KeyError, Operation, OrderError, OrderRules, ReplayGuard, SignedOrder, NONCE_BYTES,
+    ClusterKey, Operation, OrderError, OrderRules, ReplayGuard, SignedOrder, NONCE_BYTES,
 };
 use crate::pieces::wire::protocol::{
     ErrorCode, ErrorReply, Frame, FrameType, Hello, NodeHealth, DATA_BYTES_MAX, LIST_PAGE_IDS_MAX,
@@ -496,7 +497,7 @@ async fn serve_connection(core: &Rc<Core>, stream: TcpStream) {
     let limits = core.limits().clone();
     conn.set_write_timeout(Some(limits.stall_timeout));
     let mut nonce = [0u8; NONCE_BYTES];
-    crate::pipeline::crypto::fill_random(&mut nonce);
+    crate::entropy::fill(&mut nonce);
     let hello = Frame::Hello(Hello {
         nonce,
         node_time_secs: core.now_secs(),

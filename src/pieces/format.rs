@@ -28,6 +28,7 @@
 use sha2::{Digest, Sha256};
 
 use crate::pipeline::layout::SegmentGeometry;
+use crate::pipeline::random::Entropy;
 
 pub const HEADER_BYTES: usize = 512;
 pub const FOOTER_BYTES: usize = 64;
@@ -40,10 +41,8 @@ const FOOTER_MAGIC: &[u8; 4] = b"RGPF";
 pub struct SegmentId(pub [u8; 16]);
 
 impl SegmentId {
-    pub fn random() -> Self {
-        let mut id = [0u8; 16];
-        crate::pipeline::crypto::fill_random(&mut id);
-        Self(id)
+    pub fn random(entropy: &mut impl Entropy) -> Self {
+        Self(entropy.array())
     }
 
     pub fn to_hex(&self) -> String {

@@ -634,7 +634,7 @@ impl ProcessTag {
         static NONCE: OnceLock<u64> = OnceLock::new();
         let nonce = *NONCE.get_or_init(|| {
             let mut bytes = [0u8; 8];
-            crate::pipeline::crypto::fill_random(&mut bytes);
+            crate::entropy::fill(&mut bytes);
             u64::from_le_bytes(bytes)
         });
         Self {

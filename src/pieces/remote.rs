@@ -42,6 +42,7 @@ use super::store::{
     LocalBoxFuture, PieceBytes, PieceStat, PieceStore, PieceWriter, StoreError, StoreSpace,
 };
 use crate::clock::unix_now_secs;
+use crate::entropy;
 use crate::pieces::wire::conn::{deadline, FrameConn, WireError};
 use crate::pieces::wire::order::{ClusterKey, Operation, Order, NODE_SCOPE, NONCE_BYTES};
 use crate::pieces::wire::protocol::{
@@ -263,9 +264,10 @@ impl Conn {
     ) -> crate::pieces::wire::SignedOrder {
         let now = unix_now_secs() as i64 + self.clock_offset_secs;
         let not_after = now.max(0) as u64 + store.config.order_ttl.as_secs();
-        store
-            .key
-            .sign(Order::new(operation, piece, not_after), &self.nonce)
+        store.key.sign(
+            Order::new(operation, piece, not_after, &mut entropy::Os),
+            &self.nonce,
+        )
     }
 }
 

@@ -10,6 +10,8 @@ use aes_gcm::aead::AeadInPlace;
 use aes_gcm::KeyInit;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use super::random::Entropy;
+
 pub const KEY_BYTES: usize = 32;
 pub const NONCE_BYTES: usize = 12;
 
@@ -43,9 +45,9 @@ pub struct AuthError;
 pub struct SecretKey([u8; KEY_BYTES]);
 
 impl SecretKey {
-    pub fn random() -> Self {
+    pub fn random(entropy: &mut impl Entropy) -> Self {
         let mut key = [0u8; KEY_BYTES];
-        fill_random(&mut key);
+        entropy.fill(&mut key);
         Self(key)
     }
     pub fn from_bytes(bytes: [u8; KEY_BYTES]) -> Self {
@@ -66,10 +68,6 @@ impl std::fmt::Debug for SecretKey {
 pub type ContentKey = SecretKey;
 /// A project's key under which content keys are wrapped.
 pub type RootKey = SecretKey;
-
-pub fn fill_random(buf: &mut [u8]) {
-    getrandom::fill(buf).expect("the OS random source failed");
-}
 
 /// One expanded AES-256-GCM key. The `ring` variant stays unboxed: it is the
 /// default backend, and a cipher is built once per segment, not per stripe.
@@ -157,10 +155,14 @@ impl WrappedKey {
 
     /// Wraps `key` under `root`, bound to `identity` (for example project, bucket,
     /// object key and segment index) so a wrapped key moved elsewhere cannot be opened.
-    pub fn wrap(root: &RootKey, identity: &[u8], key: &ContentKey) -> Self {
+    pub fn wrap(
+        root: &RootKey,
+        identity: &[u8],
+        key: &ContentKey,
+        entropy: &mut impl Entropy,
+    ) -> Self {
         let mut out = [0u8; Self::BYTES];
-        let mut nonce = [0u8; NONCE_BYTES];
-        fill_random(&mut nonce);
+        let nonce: [u8; NONCE_BYTES] = entropy.array();
         out[..NONCE_BYTES].copy_from_slice(&nonce);
         out[NONCE_BYTES..NONCE_BYTES + KEY_BYTES].copy_from_slice(key.expose());
         let tag = Cipher::new(AeadBackend::Ring, root).seal(
@@ -191,9 +193,10 @@ impl WrappedKey {
         identity: &[u8],
         new_root: &RootKey,
         new_identity: &[u8],
+        entropy: &mut impl Entropy,
     ) -> Result<Self, AuthError> {
         let key = self.unwrap_key(root, identity)?;
-        Ok(Self::wrap(new_root, new_identity, &key))
+        Ok(Self::wrap(new_root, new_identity, &key, entropy))
     }
 
     pub fn from_slice(bytes: &[u8]) -> Option<Self> {
@@ -204,10 +207,11 @@ impl WrappedKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::random::Seeded;
 
     #[test]
     fn backends_agree_and_reject_tampering() {
-        let key = SecretKey::random();
+        let key = SecretKey::random(&mut Seeded::new(1));
         let nonce = stripe_nonce([1, 2, 3, 4], 7);
         let plain: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
         let mut a = plain.clone();
@@ -229,10 +233,11 @@ mod tests {
 
     #[test]
     fn wrap_unwrap_rewrap() {
-        let root = RootKey::random();
-        let other_root = RootKey::random();
-        let key = ContentKey::random();
-        let wrapped = WrappedKey::wrap(&root, b"p/b/k/0", &key);
+        let entropy = &mut Seeded::new(2);
+        let root = RootKey::random(entropy);
+        let other_root = RootKey::random(entropy);
+        let key = ContentKey::random(entropy);
+        let wrapped = WrappedKey::wrap(&root, b"p/b/k/0", &key, entropy);
         assert_eq!(
             wrapped.unwrap_key(&root, b"p/b/k/0").unwrap().expose(),
             key.expose()
@@ -240,7 +245,7 @@ mod tests {
         assert!(wrapped.unwrap_key(&root, b"p/b/k/1").is_err());
         assert!(wrapped.unwrap_key(&other_root, b"p/b/k/0").is_err());
         let moved = wrapped
-            .rewrap(&root, b"p/b/k/0", &other_root, b"q/c/k2/0")
+            .rewrap(&root, b"p/b/k/0", &other_root, b"q/c/k2/0", entropy)
             .unwrap();
         assert_eq!(
             moved.unwrap_key(&other_root, b"q/c/k2/0").unwrap().expose(),

@@ -10,6 +10,7 @@ pub mod encoder;
 pub mod inline;
 pub mod layout;
 pub mod parity;
+pub mod random;
 pub mod rebuild;
 
 pub use checksum::{ChecksumAlgorithm, DigestRequest, EtagMode, ObjectDigest};

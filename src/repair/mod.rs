@@ -32,10 +32,10 @@ use serde::Serialize;
 use crate::clock::unix_now_ms;
 use crate::cluster::StoreSet;
 use crate::config::RepairSettings;
+use crate::entropy;
 use crate::meta::{Meta, MetaError, Mutation, PiecePlacement, SegmentInfo};
 use crate::pieces::download::Hedge;
 use crate::pieces::format::{PieceId, SegmentId};
-use crate::pipeline::crypto::fill_random;
 use crate::pipeline::{ErasureParams, Layout};
 use audit::{audit_piece, Depth, PieceState};
 use rebuild::{rebuild_pieces, NewPiece};
@@ -519,6 +519,6 @@ impl RepairWorker {
 
 fn random_below(bound: u32) -> u32 {
     let mut bytes = [0u8; 4];
-    fill_random(&mut bytes);
+    entropy::fill(&mut bytes);
     u32::from_le_bytes(bytes) % bound.max(1)
 }

@@ -126,14 +126,15 @@ fn default_grant(registry: &Registry, config: &ServeConfig) -> Result<Grant, Ser
             ))
         }
     };
-    write_private(&path, &format!("{}\n", &*grant.encode())).map_err(|e| data_error(&path, e))?;
+    write_private(&path, format!("{}\n", &*grant.encode()).as_bytes())
+        .map_err(|e| data_error(&path, e))?;
     Ok(grant)
 }
 
 /// Writes a file only its owner can read, atomically and durably: a temp
 /// file, fsync, rename, then the directory's fsync, so after a crash the file
 /// is either absent or whole.
-pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -141,7 +142,7 @@ pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
         .truncate(true)
         .mode(0o600)
         .open(&tmp)?;
-    file.write_all(text.as_bytes())?;
+    file.write_all(contents)?;
     file.sync_all()?;
     std::fs::rename(&tmp, path)?;
     let dir = match path.parent() {
@@ -154,10 +155,11 @@ pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 fn write_credentials(path: &Path, key: &AccessKeyId, secret: &str) -> std::io::Result<()> {
     write_private(
         path,
-        &format!(
+        format!(
             "[{PROFILE}]\naws_access_key_id = {}\naws_secret_access_key = {secret}\n",
             key.expose()
-        ),
+        )
+        .as_bytes(),
     )
 }
 
@@ -286,7 +288,7 @@ mod tests {
             .create_project_blocking(DEFAULT_PROJECT)
             .unwrap();
         let written = format!("{}\n", &*project.grant.encode());
-        write_private(&fx.config.data.join("grant"), &written).unwrap();
+        write_private(&fx.config.data.join("grant"), written.as_bytes()).unwrap();
         ensure_default_project(&fx.registry, &fx.config).unwrap();
         assert_eq!(default_projects(&fx), 1);
         check_files(&fx);

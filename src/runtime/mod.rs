@@ -8,6 +8,7 @@ pub mod admin;
 pub mod bootstrap;
 pub mod error;
 pub mod gc;
+pub mod server_key;
 
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -24,7 +25,7 @@ use crate::http::head::HeadLimits;
 use crate::http::transport::Transport;
 use crate::meta::Meta;
 use crate::metrics::{CoreMetrics, Metrics};
-use crate::pieces::wire::ClusterKey;
+use crate::pieces::wire::{key_file, ClusterKey};
 use crate::pieces::RemoteConfig;
 use crate::registry::Registry;
 use crate::repair::RepairWorker;
@@ -101,11 +102,9 @@ fn start_up(config: &ServeConfig) -> Result<Process, ServeError> {
         None => None,
     };
     let server_key =
-        crate::auth::ServerKey::load_or_create(&config.server_key).map_err(|source| {
-            ServeError::Data {
-                path: config.server_key.display().to_string(),
-                source,
-            }
+        server_key::load_or_create(&config.server_key).map_err(|source| ServeError::Data {
+            path: config.server_key.display().to_string(),
+            source,
         })?;
     let (registry, committer) = Registry::open(&config.data.join("meta.redb"), server_key)?;
     let meta = registry.meta().clone();
@@ -554,9 +553,9 @@ fn cluster_key(config: &ServeConfig) -> Result<Option<Arc<ClusterKey>>, ServeErr
     }
     let path = &config.cluster_key;
     let key = if path.exists() {
-        ClusterKey::load(path)
+        key_file::load(path)
     } else {
-        let created = ClusterKey::create(path);
+        let created = key_file::create(path);
         if created.is_ok() {
             eprintln!(
                 "ringgate: created cluster key {}: start each node with --cluster-key pointing at a copy",
@@ -631,8 +630,8 @@ fn admin_token(config: &ServeConfig) -> Result<zeroize::Zeroizing<String>, Serve
     match std::fs::read_to_string(&path) {
         Ok(token) => Ok(zeroize::Zeroizing::new(token.trim().to_string())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let token = crate::auth::credentials::generate_secret_key();
-            bootstrap::write_private(&path, &format!("{}\n", token.as_str()))
+            let token = crate::auth::credentials::generate_secret_key(&mut crate::entropy::Os);
+            bootstrap::write_private(&path, format!("{}\n", token.as_str()).as_bytes())
                 .map_err(data_error)?;
             Ok(token)
         }

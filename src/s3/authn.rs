@@ -538,6 +538,7 @@ async fn verdict_of(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::entropy::Os;
 
     const HOUR: Duration = Duration::from_secs(3600);
 
@@ -638,7 +639,7 @@ mod tests {
     fn a_read_in_flight_across_a_project_deletion_does_not_undo_it() {
         let cache = GrantCache::new(16, HOUR);
         let project = ProjectId([3; 16]);
-        let stale = Some(Rc::new(ProjectSecret::random()));
+        let stale = Some(Rc::new(ProjectSecret::random(&mut Os)));
         let ticket = cache.begin_read();
         cache.invalidate(&Invalidation::ProjectDeleted(project));
         assert!(cache.store_secret(ticket, project, stale.clone()).is_none());

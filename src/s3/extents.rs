@@ -4,6 +4,7 @@
 //! rewrapping for copies and completed multipart uploads, and deleting the
 //! pieces of extents nothing will reference.
 
+use crate::entropy::Os;
 use crate::meta::{Extent, ProjectId, SegmentInfo, UploadId};
 use crate::object::{BodyExtent, SegmentRecord};
 use crate::pieces::SegmentId;
@@ -51,14 +52,16 @@ pub fn seal(
         match extent {
             BodyExtent::Inline { sealed, seal } => out.push(Extent::Inline {
                 sealed,
-                wrapped_key: WrappedKey::wrap(root, identity, &seal.key).0.to_vec(),
+                wrapped_key: WrappedKey::wrap(root, identity, &seal.key, &mut Os)
+                    .0
+                    .to_vec(),
                 nonce_prefix: seal.nonce_prefix,
             }),
             BodyExtent::Segment(segment) => {
                 out.push(Extent::Segment {
                     id: segment.id,
                     plaintext_bytes: segment.plaintext_bytes,
-                    wrapped_key: WrappedKey::wrap(root, identity, &segment.seal.key)
+                    wrapped_key: WrappedKey::wrap(root, identity, &segment.seal.key, &mut Os)
                         .0
                         .to_vec(),
                     nonce_prefix: segment.seal.nonce_prefix,
@@ -156,7 +159,7 @@ pub fn rewrap(
             let moved = |wrapped: &[u8]| -> Result<Vec<u8>, S3Error> {
                 let old = WrappedKey::from_slice(wrapped).ok_or_else(bad_key)?;
                 Ok(old
-                    .rewrap(root, from, root, to)
+                    .rewrap(root, from, root, to, &mut Os)
                     .map_err(|_| bad_key())?
                     .0
                     .to_vec())

@@ -12,9 +12,9 @@ use crate::auth::AccessKeyId;
 use crate::cluster::StoreSet;
 use crate::config::PipelineConfig;
 use crate::config::ServeConfig;
+use crate::entropy;
 use crate::meta::{Meta, ProjectId};
 use crate::metrics::{CoreMetrics, Metrics};
-use crate::pipeline::crypto::fill_random;
 use crate::registry::Registry;
 use crate::s3::authn::{Caller, GrantCache};
 use crate::s3::route::Route;
@@ -74,7 +74,7 @@ impl Gateway {
         metrics: Arc<Metrics>,
     ) -> Self {
         let mut prefix = [0u8; 3];
-        fill_random(&mut prefix);
+        entropy::fill(&mut prefix);
         Self {
             core,
             metrics,

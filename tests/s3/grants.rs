@@ -13,6 +13,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use aws_sdk_s3::Client;
 use ringgate::auth::{ApiKey, Grant};
+use ringgate::entropy::Os;
 use ringgate::pipeline::RootKey;
 
 use crate::harness::{code, status_of, Server};
@@ -693,7 +694,7 @@ async fn tampered_grants_do_not_register() {
     );
     let widened = rebuilt(Vec::new(), tail, same_root());
     assert_eq!(register_raw(&server, &widened), 401, "caveat removed");
-    let rooted = rebuilt(caveats.clone(), tail, RootKey::random());
+    let rooted = rebuilt(caveats.clone(), tail, RootKey::random(&mut Os));
     assert_eq!(register_raw(&server, &rooted), 401, "another root key");
     tail[0] ^= 1;
     let forged = rebuilt(caveats, tail, same_root());

@@ -1,6 +1,6 @@
 //! The node protocol, both sides of it: `protocol` (the frames, pure),
 //! `order` (the signed authorisations, pure), `conn` (frames over glommio
-//! sockets). `RemoteStore` speaks it as a client and `ringgate node` as the
+//! sockets), `key_file` (the cluster key on disk). `RemoteStore` speaks it as a client and `ringgate node` as the
 //! server. The wire format is an API boundary, versioned below.
 //!
 //! # Wire format, version 1
@@ -74,6 +74,7 @@
 //! Authorisation and replays: see `order`.
 
 pub mod conn;
+pub mod key_file;
 pub mod order;
 pub mod protocol;
 

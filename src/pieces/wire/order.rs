@@ -16,13 +16,13 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
-use std::path::Path;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::pieces::format::{PieceId, SegmentId};
+use crate::pipeline::random::Entropy;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -90,15 +90,18 @@ pub struct Order {
 }
 
 impl Order {
-    /// An order with a fresh random serial.
-    pub fn new(operation: Operation, piece: PieceId, not_after: u64) -> Self {
-        let mut serial = [0u8; SERIAL_BYTES];
-        crate::pipeline::crypto::fill_random(&mut serial);
+    /// An order with a fresh random serial from `entropy`.
+    pub fn new(
+        operation: Operation,
+        piece: PieceId,
+        not_after: u64,
+        entropy: &mut impl Entropy,
+    ) -> Self {
         Self {
             operation,
             piece,
             not_after,
-            serial,
+            serial: entropy.array(),
         }
     }
 
@@ -200,18 +203,6 @@ impl Default for OrderRules {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    #[error("cluster key file {path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("cluster key file {path}: expected {} hex digits", 2 * CLUSTER_KEY_BYTES)]
-    Format { path: String },
-}
-
 /// The 256-bit key shared by gateways and nodes; wiped when dropped. On disk
 /// it is 64 hex digits (and optional surrounding white space).
 #[derive(Clone)]
@@ -224,9 +215,9 @@ impl std::fmt::Debug for ClusterKey {
 }
 
 impl ClusterKey {
-    pub fn generate() -> Self {
+    pub fn generate(entropy: &mut impl Entropy) -> Self {
         let mut key = Zeroizing::new([0u8; CLUSTER_KEY_BYTES]);
-        crate::pipeline::crypto::fill_random(&mut *key);
+        entropy.fill(&mut *key);
         Self(key)
     }
 
@@ -248,41 +239,6 @@ impl ClusterKey {
 
     pub fn to_hex(&self) -> Zeroizing<String> {
         Zeroizing::new(crate::pipeline::checksum::hex(&*self.0))
-    }
-
-    /// Reads a key file.
-    pub fn load(path: &Path) -> Result<Self, KeyError> {
-        let text =
-            Zeroizing::new(
-                std::fs::read_to_string(path).map_err(|source| KeyError::Io {
-                    path: path.display().to_string(),
-                    source,
-                })?,
-            );
-        Self::from_hex(&text).ok_or_else(|| KeyError::Format {
-            path: path.display().to_string(),
-        })
-    }
-
-    /// Writes a fresh key to a new file readable by its owner only.
-    pub fn create(path: &Path) -> Result<Self, KeyError> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let key = Self::generate();
-        let io = |source| KeyError::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(io)?;
-        file.write_all(format!("{}\n", key.to_hex().as_str()).as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(io)?;
-        Ok(key)
     }
 
     fn mac(&self, body: &[u8; ORDER_BODY_BYTES], binding: &[u8; NONCE_BYTES]) -> HmacSha256 {
@@ -407,6 +363,7 @@ impl ReplayGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::random::Seeded;
 
     const NOW: u64 = 1_700_000_000;
     const BINDING: [u8; NONCE_BYTES] = [7; NONCE_BYTES];
@@ -420,9 +377,13 @@ mod tests {
 
     #[test]
     fn every_altered_bit_is_refused() {
-        let key = ClusterKey::generate();
+        let entropy = &mut Seeded::new(1);
+        let key = ClusterKey::generate(entropy);
         let rules = OrderRules::default();
-        let signed = key.sign(Order::new(Operation::Put, piece(), NOW + 60), &BINDING);
+        let signed = key.sign(
+            Order::new(Operation::Put, piece(), NOW + 60, entropy),
+            &BINDING,
+        );
         let bytes = signed.encode();
         assert_eq!(SignedOrder::parse(&bytes), Ok(signed));
         for bit in 0..ORDER_BYTES * 8 {
@@ -447,38 +408,21 @@ mod tests {
             ttl_secs_max: 100,
         };
         let mut guard = ReplayGuard::new(2);
-        let a = Order::new(Operation::Delete, piece(), NOW + 5);
-        let b = Order::new(Operation::Put, piece(), NOW + 50);
-        let c = Order::new(Operation::Put, piece(), NOW + 50);
+        let entropy = &mut Seeded::new(2);
+        let a = Order::new(Operation::Delete, piece(), NOW + 5, entropy);
+        let b = Order::new(Operation::Put, piece(), NOW + 50, entropy);
+        let c = Order::new(Operation::Put, piece(), NOW + 50, entropy);
         assert_eq!(guard.admit(&a, NOW, &rules), Ok(()));
         assert_eq!(guard.admit(&a, NOW, &rules), Err(OrderError::Replayed));
         assert_eq!(guard.admit(&b, NOW, &rules), Ok(()));
         assert_eq!(guard.admit(&c, NOW, &rules), Err(OrderError::ReplaySetFull));
         // Reads are never remembered, so they never fill the set.
-        let read = Order::new(Operation::Get, piece(), NOW + 5);
+        let read = Order::new(Operation::Get, piece(), NOW + 5, entropy);
         assert_eq!(guard.admit(&read, NOW, &rules), Ok(()));
         assert_eq!(guard.admit(&read, NOW, &rules), Ok(()));
         // `a` is remembered through its skew, then forgotten.
         assert_eq!(guard.admit(&a, NOW + 15, &rules), Err(OrderError::Replayed));
         assert_eq!(guard.admit(&c, NOW + 16, &rules), Ok(()));
         assert_eq!(guard.len(), 2);
-    }
-
-    #[test]
-    fn key_files_round_trip() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("cluster.key");
-        let key = ClusterKey::create(&path).unwrap();
-        assert_eq!(*ClusterKey::load(&path).unwrap().0, *key.0);
-        assert!(ClusterKey::create(&path).is_err(), "never overwrites a key");
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-        std::fs::write(&path, "abc").unwrap();
-        assert!(matches!(
-            ClusterKey::load(&path),
-            Err(KeyError::Format { .. })
-        ));
-        assert_eq!(format!("{key:?}"), "ClusterKey(..)");
     }
 }
