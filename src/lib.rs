@@ -8,6 +8,7 @@ pub mod clock;
 pub mod cluster;
 pub mod config;
 pub mod http;
+pub mod logging;
 pub mod meta;
 pub mod metrics;
 pub mod node;
