@@ -11,7 +11,10 @@
 # Usage: perf/ab.sh BINARY_A BINARY_B [ROUNDS] [BENCH ARGUMENTS…]
 #   default rounds 4, default bench arguments: put --size 64MiB --concurrency 1 --duration 6s
 #   EXTRA_FLAGS (environment) adds serve flags to both, e.g. EXTRA_FLAGS="--etag fast"
-# Prints one line per run: label, round, MB/s, server CPU s/GB, the server's
+#   EXTRA_FLAGS_B adds serve flags to B only: one binary against itself with a
+#   setting changed, e.g. EXTRA_FLAGS_B="--log-filter info,ringgate::access=off"
+# Each server's stdout and stderr (its log, access log included) go to a file.
+# Prints one line per run: label, round, MB/s, ops/s, server CPU s/GB, the server's
 # minor page faults over the run (preparation and cleanup included), errors.
 set -euo pipefail
 
@@ -41,19 +44,20 @@ trap stop_all EXIT
 trap 'exit 130' INT TERM
 
 declare -A PID ENDPOINT
-start() { # label binary
-    local dir=$DATA/$1
+start() { # label binary [serve flags…]
+    local dir=$DATA/$1 label=$1 binary=$2
+    shift 2
     mkdir -p "$dir"
     # shellcheck disable=SC2086 # EXTRA_FLAGS holds several words on purpose
-    "$2" serve --config tuning/benchmarking.toml --listen 127.0.0.1:0 --cores 1 \
-        --data "$dir/data" --shutdown-grace-secs 2 ${EXTRA_FLAGS:-} >"$dir/log" 2>&1 &
-    PID[$1]=$!
+    "$binary" serve --config tuning/benchmarking.toml --listen 127.0.0.1:0 --cores 1 \
+        --data "$dir/data" --shutdown-grace-secs 2 ${EXTRA_FLAGS:-} "$@" >"$dir/log" 2>&1 &
+    PID[$label]=$!
     STARTED+=("$!")
     for _ in $(seq 300); do
         grep -q "listening on" "$dir/log" 2>/dev/null && break
         sleep 0.1
     done
-    ENDPOINT[$1]=$(grep -o 'listening on http://[0-9.:]*' "$dir/log" | head -1 | sed 's/listening on //')
+    ENDPOINT[$label]=$(grep -o 'listening on http://[0-9.:]*' "$dir/log" | head -1 | sed 's/listening on //')
 }
 
 bench() { # label, then bench arguments
@@ -70,7 +74,8 @@ minor_faults() {
 }
 
 start a "$A"
-start b "$B"
+# shellcheck disable=SC2086 # EXTRA_FLAGS_B holds several words on purpose
+start b "$B" ${EXTRA_FLAGS_B:-}
 for label in a b; do
     for _ in $(seq 30); do
         bench "$label" put --size 1KiB --ops 20 --concurrency 2 >/dev/null 2>&1 && break
@@ -80,17 +85,18 @@ done
 
 echo "A=$A"
 echo "B=$B"
-echo "bench: $*  serve extra: ${EXTRA_FLAGS:-none}"
+echo "bench: $*  serve extra: ${EXTRA_FLAGS:-none}  B only: ${EXTRA_FLAGS_B:-none}"
 for round in $(seq "$ROUNDS"); do
     for label in a b; do
         faults_before=$(minor_faults "${PID[$label]}")
         bench "$label" "$@" --json | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
-mb_s, srv, errors = s["throughput"]["mb_s"], s["server"]["s_per_gb"], s["errors"]["total"]
+mb_s, ops_s = s["throughput"]["mb_s"], s["ops_per_s"]
+srv, errors = s["server"]["s_per_gb"], s["errors"]["total"]
 faults = int(open("/proc/%s/stat" % sys.argv[3]).read().rsplit(")", 1)[1].split()[7]) - int(sys.argv[4])
-print("%s r%s MB/s %.1f srv_s_per_GB %.3f minor_faults %d errors %d"
-      % (sys.argv[1], sys.argv[2], mb_s, srv, faults, errors))
+print("%s r%s MB/s %.1f ops/s %.0f srv_s_per_GB %.3f minor_faults %d errors %d"
+      % (sys.argv[1], sys.argv[2], mb_s, ops_s, srv, faults, errors))
 ' "$label" "$round" "${PID[$label]}" "$faults_before"
     done
 done

@@ -45,6 +45,23 @@ pub struct ServeConfig {
     /// (default `<data>/server.key`). Kept apart from the data folder (another
     /// volume, a secrets mount), a copy of the data folder cannot mint API keys.
     pub server_key: PathBuf,
+    pub log: LogSettings,
+}
+
+/// How the process logs (the `logging` module sets it up from this).
+#[derive(Clone, Debug, Default)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A `RUST_LOG`-style filter; `None`: `RUST_LOG` if set, else `info`.
+    pub filter: Option<String>,
+}
+
+/// One log line per event, as text or as a JSON object.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// A storage node as configured: its address and optional failure domain.
@@ -304,6 +321,12 @@ serve_settings! {
     "Server key file, sealing the projects' API-key secrets; keep it off the data folder's backups"
     #[arg(long, value_name = "FILE")]
     server_key: PathBuf = "<data>/server.key, created if missing";
+    "Log lines on stderr: text or json (one object per line)"
+    #[arg(long, value_name = "FORMAT")]
+    log_format: String = "text";
+    "Log filter, RUST_LOG syntax; the access log is target ringgate::access at info (ringgate::access=off drops it)"
+    #[arg(long, value_name = "FILTER")]
+    log_filter: String = "$RUST_LOG, else info";
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -356,6 +379,7 @@ impl ServeSettings {
         let cores = self.resolve_cores()?;
         let limits = self.resolve_limits()?;
         let region = self.resolve_region()?;
+        let log = self.resolve_log()?;
         let secs = |v: Option<u64>, default: &str| {
             Duration::from_secs(v.unwrap_or_else(|| default.parse().expect("a number")))
         };
@@ -392,6 +416,24 @@ impl ServeSettings {
             },
             nodes,
             data,
+            log,
+        })
+    }
+
+    fn resolve_log(&self) -> Result<LogSettings, ConfigError> {
+        let format = match self.log_format.as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(invalid(
+                    "log_format",
+                    format!("{other:?}: use text or json"),
+                ))
+            }
+        };
+        Ok(LogSettings {
+            format,
+            filter: self.log_filter.clone(),
         })
     }
 

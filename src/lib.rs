@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod config;
 pub mod entropy;
 pub mod http;
+pub mod logging;
 pub mod meta;
 pub mod metrics;
 pub mod node;

@@ -66,7 +66,17 @@ fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Serve { config, settings } => serve(config, *settings),
         Command::Bench(args) => ringgate::bench::run(*args),
-        Command::Node(args) => ringgate::node::run(*args),
+        Command::Node(args) => {
+            // A node logs as text, filtered by RUST_LOG (default info).
+            let _log = match ringgate::logging::init(&Default::default()) {
+                Ok(guard) => guard,
+                Err(e) => {
+                    eprintln!("ringgate node: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            ringgate::node::run(*args)
+        }
         Command::Project { command } => ringgate::cli::run_project(command),
         Command::Grant { command } => ringgate::cli::run_grant(command),
         Command::Repair(args) => ringgate::cli::run_repair(*args),
@@ -76,6 +86,8 @@ fn main() -> ExitCode {
     }
 }
 
+/// `ringgate serve`. Mistakes in the settings go to stderr as plain text (the
+/// log's format is one of them); from then on everything is logged.
 fn serve(config_file: Option<PathBuf>, flags: ServeSettings) -> ExitCode {
     let file = match config_file {
         Some(path) => match ServeSettings::from_file(&path) {
@@ -94,10 +106,17 @@ fn serve(config_file: Option<PathBuf>, flags: ServeSettings) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let _log = match ringgate::logging::init(&config.log) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("ringgate: {e}");
+            return ExitCode::from(2);
+        }
+    };
     match ringgate::runtime::serve(config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ringgate: {e}");
+            tracing::error!("{e}");
             ExitCode::FAILURE
         }
     }

@@ -128,6 +128,8 @@ const MAY_USE: &[(&str, &[&str])] = &[
     // The load generator is a client beside the server: the client signer and
     // the chunked decoder, nothing of the server.
     ("bench", &["sigv4", "http"]),
+    // The process's log subscriber, set up from the serve settings.
+    ("logging", &["config"]),
     // The `project` and `grant` commands: grants offline, the admin API over HTTP.
     ("cli", &["auth", "clock"]),
     // The wall and monotonic clocks, read in one place; it uses nothing.

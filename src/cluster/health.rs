@@ -28,9 +28,15 @@ pub async fn check_all(stores: &StoreSet, timeout: Duration) {
         let Some(info) = stores.table().get(id) else {
             continue;
         };
+        let was_alive = info.health.is_alive();
         match answer {
             Some(space) => info.health.mark_up(space.free_bytes, space.capacity_bytes),
             None => info.health.check_failed(unix_now_ms()),
+        }
+        match (was_alive, info.health.is_alive()) {
+            (false, true) => tracing::info!(store = id, at = %info.last_location, "store up"),
+            (true, false) => tracing::warn!(store = id, at = %info.last_location, "store down"),
+            _ => {}
         }
     }
 }

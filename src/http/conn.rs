@@ -112,8 +112,8 @@ pub async fn serve_connection<H: RequestHandler>(
 ) {
     let mut io = ConnIo::new(transport);
     loop {
-        let head = match read_head(&mut io, &settings, &shutdown).await {
-            Ok(Some(head)) => head,
+        let (head, head_bytes) = match read_head(&mut io, &settings, &shutdown).await {
+            Ok(Some(read)) => read,
             Ok(None) => break,
             Err(HeadRead::Io) => break,
             Err(HeadRead::Http(error)) => {
@@ -141,6 +141,7 @@ pub async fn serve_connection<H: RequestHandler>(
         let mut exchange = Exchange::new(
             &mut io,
             head,
+            head_bytes,
             framing,
             expects_continue,
             handler.request_id(),
@@ -161,13 +162,13 @@ enum HeadRead {
     Http(HttpError),
 }
 
-/// Reads the next request head. `Ok(None)`: the connection ended cleanly (peer
-/// closed or shutdown) while idle.
+/// Reads the next request head and its length in bytes. `Ok(None)`: the
+/// connection ended cleanly (peer closed or shutdown) while idle.
 async fn read_head(
     io: &mut ConnIo,
     settings: &ConnSettings,
     shutdown: &ShutdownSignal,
-) -> Result<Option<RequestHead>, HeadRead> {
+) -> Result<Option<(RequestHead, usize)>, HeadRead> {
     let _ = io.transport.set_read_timeout(Some(settings.idle_timeout));
     let mut first_byte_at: Option<Instant> = None;
     loop {
@@ -175,7 +176,7 @@ async fn read_head(
             match parse_request_head(io.buffered(), &settings.head) {
                 Ok(Some((head, used))) => {
                     io.consume(used);
-                    return Ok(Some(head));
+                    return Ok(Some((head, used)));
                 }
                 Ok(None) => {}
                 Err(e) => return Err(HeadRead::Http(HttpError::from(e))),
@@ -274,12 +275,17 @@ pub struct Exchange<'c> {
     status: u16,
     bytes_in_at_start: u64,
     bytes_out_at_start: u64,
+    /// Whether the handler asked for `first_byte_at` (the access log does):
+    /// otherwise no clock is read for it.
+    first_byte_wanted: bool,
+    first_byte_at: Option<Instant>,
 }
 
 impl<'c> Exchange<'c> {
     fn new(
         io: &'c mut ConnIo,
         head: RequestHead,
+        head_bytes: usize,
         framing: BodyFraming,
         expects_continue: bool,
         request_id: String,
@@ -296,7 +302,7 @@ impl<'c> Exchange<'c> {
         };
         let continue_pending = expects_continue && !matches!(body, BodyState::Done);
         // The head was read before the exchange began: count it as this request's.
-        let bytes_in_at_start = io.bytes_in - (io.end - io.start) as u64;
+        let bytes_in_at_start = io.bytes_in - (io.end - io.start + head_bytes) as u64;
         let bytes_out_at_start = io.bytes_out;
         Self {
             io,
@@ -313,6 +319,25 @@ impl<'c> Exchange<'c> {
             status: 0,
             bytes_in_at_start,
             bytes_out_at_start,
+            first_byte_wanted: false,
+            first_byte_at: None,
+        }
+    }
+
+    /// Asks the exchange to note when the response's first byte is written.
+    pub fn measure_first_byte(&mut self) {
+        self.first_byte_wanted = true;
+    }
+
+    /// When the response's first byte went to the socket, if it did and
+    /// [`Exchange::measure_first_byte`] asked for it (`100 Continue` aside).
+    pub fn first_byte_at(&self) -> Option<Instant> {
+        self.first_byte_at
+    }
+
+    fn mark_first_byte(&mut self) {
+        if self.first_byte_wanted && self.first_byte_at.is_none() {
+            self.first_byte_at = Some(Instant::now());
         }
     }
 
@@ -520,6 +545,7 @@ impl<'c> Exchange<'c> {
 
     async fn flush_head(&mut self) -> io::Result<()> {
         if !self.head_out.is_empty() {
+            self.mark_first_byte();
             let head = std::mem::take(&mut self.head_out);
             let result = self.io.write(&head).await;
             self.head_out = head;
@@ -549,6 +575,7 @@ impl<'c> Exchange<'c> {
         if !self.head_out.is_empty() && data.len() <= COALESCE_BYTES_MAX {
             // One write for head and a small body: no delayed-ACK stall.
             self.head_out.extend_from_slice(data);
+            self.mark_first_byte();
             let out = std::mem::take(&mut self.head_out);
             let result = self.io.write(&out).await;
             self.head_out = out;

@@ -101,9 +101,9 @@ impl NodeArgs {
                         source,
                     })?;
                     let key = key_file::create(&path)?;
-                    eprintln!(
-                        "ringgate node: created a cluster key in {}; give the gateways the same key",
-                        path.display()
+                    tracing::warn!(
+                        path = %path.display(),
+                        "created a cluster key: give the gateways the same key"
                     );
                     key
                 }
@@ -134,30 +134,31 @@ pub fn run(args: NodeArgs) -> ExitCode {
     let server = match NodeServer::start(config) {
         Ok(server) => server,
         Err(e) => {
-            eprintln!("ringgate node: {e}");
+            tracing::error!("cannot start: {e}");
             return ExitCode::FAILURE;
         }
     };
+    // Scripts and tests read the address from this line on stdout.
     println!("ringgate node: listening on {}", server.addr());
-    eprintln!("ringgate node: {cores} cores, pieces in {data}");
+    tracing::info!(addr = %server.addr(), cores, pieces = %data, "node started");
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
         Ok(signals) => signals,
         Err(e) => {
-            eprintln!("ringgate node: signals: {e}");
+            tracing::error!("signals: {e}");
             return ExitCode::FAILURE;
         }
     };
     if let Some(signal) = signals.forever().next() {
-        eprintln!("ringgate node: signal {signal}: finishing requests in flight");
+        tracing::info!(signal, "finishing requests in flight");
     }
     std::thread::spawn(move || {
         if signals.forever().next().is_some() {
-            eprintln!("ringgate node: second signal: exiting now");
+            tracing::warn!("second signal: exiting now");
             std::process::exit(130);
         }
     });
     server.stop();
-    eprintln!("ringgate node: stopped");
+    tracing::info!("node stopped");
     ExitCode::SUCCESS
 }

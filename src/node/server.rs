@@ -390,7 +390,7 @@ async fn accept_until_shutdown(
             Ok(stream) => stream,
             Err(e) => {
                 // Out of descriptors or memory: back off instead of spinning.
-                eprintln!("ringgate node: core {index}: accept: {e}");
+                tracing::warn!(core = index, "accept: {e}");
                 glommio::timer::sleep(Duration::from_millis(20)).await;
                 continue;
             }
@@ -420,9 +420,10 @@ async fn drain(index: usize, core: &Core, gate: glommio::sync::Gate) {
     })
     .await;
     if drained.is_err() {
-        eprintln!(
-            "ringgate node: core {index}: {} connections still open after {grace:?}, closing them",
-            core.connections.get()
+        tracing::warn!(
+            core = index,
+            connections = core.connections.get(),
+            "connections still open after {grace:?}, closing them"
         );
     }
 }

@@ -232,6 +232,22 @@ impl RepairWorker {
         let mut status = self.control.status.borrow_mut();
         let mut report = status.running.take().unwrap_or_default();
         report.finished_unix_ms = Some(unix_now_ms());
+        tracing::info!(
+            full = report.full,
+            segments = report.segments,
+            pieces_checked = report.pieces_checked,
+            segments_repaired = report.segments_repaired,
+            pieces_rebuilt = report.pieces_rebuilt,
+            "audit pass done"
+        );
+        if report.segments_lost > 0 || report.segments_repair_failed > 0 {
+            tracing::warn!(
+                segments_lost = report.segments_lost,
+                segments_repair_failed = report.segments_repair_failed,
+                first_error = report.errors.first().map(String::as_str),
+                "audit pass found segments it could not repair"
+            );
+        }
         status.last = Some(report);
         status.passes_completed += 1;
     }

@@ -188,6 +188,11 @@ pub fn print_welcome(welcome: &Welcome, config: &ServeConfig, endpoint: &str) {
         secret_key,
     } = welcome
     {
+        tracing::info!(
+            grant = %config.data.join("grant").display(),
+            credentials = %credentials.display(),
+            "created the default project"
+        );
         println!(
             "ringgate: created the default project: its access grant is in {}, its S3 credentials (shown once) in {}:",
             config.data.join("grant").display(),

@@ -47,7 +47,7 @@ pub fn sweep_orphans(
                 let pieces = match store.list().await {
                     Ok(pieces) => pieces,
                     Err(e) if is_node => {
-                        eprintln!("ringgate: orphan sweep skips {}: {e}", store.name());
+                        tracing::warn!(store = store.name(), "orphan sweep skips the store: {e}");
                         continue;
                     }
                     Err(e) => return Err(ServeError::Store(e.to_string())),
@@ -57,7 +57,7 @@ pub fn sweep_orphans(
                         match store.delete(piece).await {
                             Ok(()) => swept += 1,
                             Err(e) if is_node => {
-                                eprintln!("ringgate: orphan sweep: {e}");
+                                tracing::warn!(store = store.name(), "orphan sweep: {e}");
                                 break;
                             }
                             Err(e) => return Err(ServeError::Store(e.to_string())),
@@ -104,11 +104,16 @@ pub fn spawn_collector(
                     break;
                 }
                 match collect(&meta, &stores, delay, &mut first_seen, &mut cursor).await {
-                    Ok(deleted) => crate::metrics::CoreMetrics::add(
-                        &metrics.core(0).gc_segments_deleted,
-                        deleted as u64,
-                    ),
-                    Err(e) => eprintln!("ringgate: gc: {e}"),
+                    Ok(deleted) => {
+                        if deleted > 0 {
+                            tracing::info!(segments = deleted, "gc: deleted released segments");
+                        }
+                        crate::metrics::CoreMetrics::add(
+                            &metrics.core(0).gc_segments_deleted,
+                            deleted as u64,
+                        )
+                    }
+                    Err(e) => tracing::error!("gc: {e}"),
                 }
             }
         },

@@ -56,12 +56,21 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
         process.admin_token,
     )?;
     let listen = cores.listen;
+    let erasure = config.pipeline.layout.erasure();
+    let erasure = format!("{}/{}/{}", erasure.required, erasure.optimal, erasure.total);
+    tracing::info!(
+        listen = %format_args!("{scheme}://{listen}"),
+        cores = config.cores,
+        erasure = %erasure,
+        local_stores = config.stores.len(),
+        nodes = config.nodes.len(),
+        "serving S3"
+    );
+    // For people and scripts (tests read the address from it), whatever the
+    // log filter: stdout.
     println!(
-        "ringgate: listening on {scheme}://{listen} ({} cores, erasure {}/{}/{}, {} local piece stores, {} nodes)",
+        "ringgate: listening on {scheme}://{listen} ({} cores, erasure {erasure}, {} local piece stores, {} nodes)",
         config.cores,
-        config.pipeline.layout.erasure().required,
-        config.pipeline.layout.erasure().optimal,
-        config.pipeline.layout.erasure().total,
         config.stores.len(),
         config.nodes.len()
     );
@@ -72,7 +81,7 @@ pub fn serve(config: ServeConfig) -> Result<(), ServeError> {
         let _ = executor.join();
     }
     process.committer.shutdown();
-    eprintln!("ringgate: stopped");
+    tracing::info!("stopped");
     Ok(())
 }
 
@@ -117,7 +126,7 @@ fn start_up(config: &ServeConfig) -> Result<Process, ServeError> {
     )?);
     let swept = gc::sweep_orphans(&meta, stores.clone(), cluster_key.clone())?;
     if swept > 0 {
-        eprintln!("ringgate: removed {swept} orphaned pieces left by an earlier crash");
+        tracing::info!(swept, "removed orphaned pieces left by an earlier crash");
     }
     Ok(Process {
         admin_token: admin_token(config)?,
@@ -224,12 +233,12 @@ fn wait_for_signal(senders: Vec<futures_channel::oneshot::Sender<()>>) -> Result
     let mut signals =
         signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).map_err(ServeError::Signals)?;
     if let Some(signal) = signals.forever().next() {
-        eprintln!("ringgate: signal {signal}: finishing requests in flight");
+        tracing::info!(signal, "finishing requests in flight");
     }
     stop_all(senders);
     std::thread::spawn(move || {
         if signals.forever().next().is_some() {
-            eprintln!("ringgate: second signal: exiting now");
+            tracing::warn!("second signal: exiting now");
             std::process::exit(130);
         }
     });
@@ -393,6 +402,7 @@ fn start_admin(
     };
     let admin = admin_listener(config, handler, settings, shutdown)?;
     println!("ringgate: admin (metrics) on http://{admin}");
+    tracing::info!(admin = %admin, "admin listener (metrics, health, admin API)");
     gc::spawn_collector(
         meta,
         stores.clone(),
@@ -431,7 +441,7 @@ impl Acceptor {
                 Ok(stream) => self.admit(stream),
                 Err(e) => {
                     // Out of descriptors or memory: back off instead of spinning.
-                    eprintln!("ringgate: core {}: accept: {e}", self.core);
+                    tracing::warn!(core = self.core, "accept: {e}");
                     glommio::timer::sleep(std::time::Duration::from_millis(20)).await;
                 }
             }
@@ -487,10 +497,10 @@ impl Acceptor {
         })
         .await;
         if drained.is_err() {
-            eprintln!(
-                "ringgate: core {}: {} connections still open after {grace:?}, closing them",
-                self.core,
-                self.connections.get(),
+            tracing::warn!(
+                core = self.core,
+                connections = self.connections.get(),
+                "connections still open after {grace:?}, closing them"
             );
         }
     }
@@ -557,9 +567,9 @@ fn cluster_key(config: &ServeConfig) -> Result<Option<Arc<ClusterKey>>, ServeErr
     } else {
         let created = key_file::create(path);
         if created.is_ok() {
-            eprintln!(
-                "ringgate: created cluster key {}: start each node with --cluster-key pointing at a copy",
-                path.display()
+            tracing::warn!(
+                path = %path.display(),
+                "created a cluster key: start each node with --cluster-key pointing at a copy"
             );
         }
         created

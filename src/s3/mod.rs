@@ -16,6 +16,8 @@
 //!   authenticated `Request` handlers see;
 //! - `service`: the request loop: route, authenticate, authorize, dispatch
 //!   to a handler, render errors; the only file that knows every handler;
+//! - `access`: the access log, one line per request (project, never the
+//!   access key id; the object key as its length and a keyed hash);
 //! - `authn`: SigV4 verification and the per-core grant cache;
 //! - `authz`: what the caller's grant allows, per operation;
 //! - `payload`: the request body as signed (aws-chunked, chunk signatures,
@@ -34,6 +36,7 @@
 //! - `bucket_config`: the bucket configuration families, one pure file each
 //!   (`tagging`), and the Get/Put/Delete handlers they share.
 
+pub mod access;
 pub mod authn;
 pub mod authz;
 pub mod body;

@@ -1,13 +1,15 @@
 //! One core's S3 service loop: `Gateway` as the connection's request handler.
 //! Each request is routed, authenticated, authorized and dispatched to its
 //! operation's handler (`bucket`, `list`, `object`, `copy`, `multipart`,
-//! `register`), and any error is rendered as S3's XML. The one file that knows
-//! every handler; nothing below it knows this one.
+//! `register`), and any error is rendered as S3's XML; its end is counted and,
+//! when the access log is on, written as one line (`access`). The one file
+//! that knows every handler; nothing below it knows this one.
 
 use crate::http::conn::{Exchange, RequestHandler};
 use crate::http::HttpError;
 use crate::metrics::CoreMetrics;
 use crate::operation::Operation;
+use crate::s3::access::{self, KeyDigest, Outcome, RequestFacts};
 use crate::s3::authn::authenticate;
 use crate::s3::bucket_config::{self, tagging::BucketTagging};
 use crate::s3::error::{S3Error, S3ErrorCode};
@@ -18,10 +20,13 @@ use crate::sigv4::RequestParts;
 use crate::target::{query_pairs, Target};
 
 impl Gateway {
+    /// Serves one request, noting in `facts` what it learns (the access
+    /// log's part only when `logged`).
     async fn serve(
         &self,
         ex: &mut Exchange<'_>,
-        operation: &mut Option<Operation>,
+        facts: &mut RequestFacts,
+        logged: bool,
     ) -> Result<(), (S3Error, Option<String>)> {
         let target_text = ex.head.target().to_string();
         let target = Target::parse(&target_text)
@@ -46,7 +51,11 @@ impl Gateway {
             has_copy_source: ex.head.header("x-amz-copy-source").is_some(),
         })
         .map_err(|e| (e, None))?;
-        *operation = Some(route.operation);
+        facts.operation = Some(route.operation);
+        if logged {
+            facts.bucket = route.bucket.clone();
+            facts.key = route.key.as_deref().map(KeyDigest::of);
+        }
         let resource = route.resource();
         let caller = {
             let headers: Vec<(&str, &[u8])> = ex.head.headers().collect();
@@ -66,6 +75,7 @@ impl Gateway {
             .await
             .map_err(|e| (map::authn_error(e), Some(resource.clone())))?
         };
+        facts.project = Some(caller.project);
         let request = Request {
             route,
             query,
@@ -126,27 +136,54 @@ impl Gateway {
 impl RequestHandler for Gateway {
     async fn handle(&self, ex: &mut Exchange<'_>) {
         let started = std::time::Instant::now();
-        let mut operation = None;
-        if let Err((error, resource)) = self.serve(ex, &mut operation).await {
+        let logged = access::enabled();
+        if logged {
+            ex.measure_first_byte();
+        }
+        let mut facts = RequestFacts::default();
+        if let Err((error, resource)) = self.serve(ex, &mut facts, logged).await {
+            facts.error = Some(error.code());
             if !ex.response_started() {
                 self.send_error(ex, error, resource).await;
             }
         }
         let (bytes_in, bytes_out) = ex.bytes_moved();
-        self.counters().request(
-            operation,
-            ex.status(),
-            started.elapsed(),
-            bytes_in,
-            bytes_out,
-        );
+        let duration = started.elapsed();
+        self.counters()
+            .request(facts.operation, ex.status(), duration, bytes_in, bytes_out);
+        if logged {
+            let outcome = Outcome {
+                status: ex.status(),
+                bytes_in,
+                bytes_out,
+                duration,
+                first_byte: ex.first_byte_at().map(|at| at - started),
+            };
+            access::log(&ex.request_id, &facts, &outcome);
+        }
     }
 
     fn reject(&self, error: &HttpError, request_id: &str) -> (u16, &'static str, Vec<u8>) {
         CoreMetrics::add(&self.counters().requests_rejected, 1);
         let s3 = map::http_error(error);
         let status = map::http_error_status(error, &s3);
-        (status, "application/xml", s3.to_xml(request_id))
+        let body = s3.to_xml(request_id);
+        // Before a handler ran nothing was measured: the line says what failed.
+        if access::enabled() {
+            let facts = RequestFacts {
+                error: Some(s3.code()),
+                ..RequestFacts::default()
+            };
+            let outcome = Outcome {
+                status,
+                bytes_in: 0,
+                bytes_out: 0,
+                duration: std::time::Duration::ZERO,
+                first_byte: None,
+            };
+            access::log(request_id, &facts, &outcome);
+        }
+        (status, "application/xml", body)
     }
 
     fn request_id(&self) -> String {

@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
@@ -20,6 +21,8 @@ pub struct Server {
     pub secret_key: String,
     pub tls: Option<Tls>,
     args: Vec<String>,
+    /// The server's stderr lines (its log), when started with `start_logged`.
+    pub log: Option<Arc<Mutex<Vec<String>>>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -35,6 +38,17 @@ impl Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path().join("data");
         let mut server = Server::spawn(&data, extra, None);
+        server._dir = Some(dir);
+        server
+    }
+
+    /// Like `start`, with the server's stderr (its log) kept in `log` instead
+    /// of passed through.
+    pub fn start_logged(extra: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("data");
+        let log = Some(Arc::new(Mutex::new(Vec::new())));
+        let mut server = Server::spawn_with(&data, extra, None, log);
         server._dir = Some(dir);
         server
     }
@@ -60,6 +74,15 @@ impl Server {
     }
 
     fn spawn(data: &Path, extra: &[&str], tls: Option<Tls>) -> Server {
+        Server::spawn_with(data, extra, tls, None)
+    }
+
+    fn spawn_with(
+        data: &Path,
+        extra: &[&str],
+        tls: Option<Tls>,
+        log: Option<Arc<Mutex<Vec<String>>>>,
+    ) -> Server {
         let mut args: Vec<String> = ["serve", "--listen", "127.0.0.1:0", "--cores", "2"]
             .iter()
             .map(|s| s.to_string())
@@ -83,6 +106,7 @@ impl Server {
             secret_key: String::new(),
             tls,
             args,
+            log,
             _dir: None,
         };
         server.launch();
@@ -97,12 +121,24 @@ impl Server {
             let at = args.iter().position(|a| a == "--listen").unwrap();
             args[at + 1] = self.addr.to_string();
         }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ringgate"))
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("ringgate starts");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ringgate"));
+        command.args(&args).stdout(Stdio::piped());
+        if self.log.is_some() {
+            command.stderr(Stdio::piped());
+        } else if std::env::var_os("RUST_LOG").is_none() {
+            // Passed through to the test's output: warnings and errors only
+            // (no access log), unless the one running the tests asks for more.
+            command.env("RUST_LOG", "warn");
+        }
+        let mut child = command.spawn().expect("ringgate starts");
+        if let (Some(log), Some(stderr)) = (&self.log, child.stderr.take()) {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    log.lock().unwrap().push(line);
+                }
+            });
+        }
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {

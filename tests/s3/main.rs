@@ -2,6 +2,7 @@
 //! every operation, raw sockets for bad input, and the process itself for
 //! crashes. One test binary, so the SDK is built and linked once.
 
+mod access_log;
 mod api;
 mod bad_input;
 mod bucket_config;
