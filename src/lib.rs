@@ -13,7 +13,7 @@ pub mod logging;
 pub mod meta;
 pub mod metrics;
 pub mod node;
-pub mod object;
+pub mod object_io;
 pub mod operation;
 pub mod pieces;
 pub mod pipeline;

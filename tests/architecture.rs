@@ -27,7 +27,7 @@ const MAY_USE: &[(&str, &[&str])] = &[
             "s3",
             "sigv4",
             "auth",
-            "object",
+            "object_io",
             "pieces",
             "pipeline",
             "meta",
@@ -49,7 +49,7 @@ const MAY_USE: &[(&str, &[&str])] = &[
             "http",
             "sigv4",
             "auth",
-            "object",
+            "object_io",
             "pieces",
             "pipeline",
             "meta",
@@ -84,7 +84,7 @@ const MAY_USE: &[(&str, &[&str])] = &[
     // It reads the monotonic clock for the encoder's stage times and the OS
     // random source for segment ids and seals.
     (
-        "object",
+        "object_io",
         &[
             "cluster", "pieces", "pipeline", "meta", "config", "clock", "entropy",
         ],
@@ -719,7 +719,7 @@ fn the_scanner_reads_paths_strings_and_skips_tests() {
         //! Mentions crate::runtime in a comment.
         use crate::{pipeline::{checksum, layout::Layout as L}, meta};
         use super::super::names;
-        /* crate::object /* nested */ */
+        /* crate::object_io /* nested */ */
         #[serde(with = "crate::meta::codec::erasure")]
         struct S<'a>(&'a str, char);
         mod inner { use super::sibling::X; }

@@ -15,9 +15,9 @@ use ringgate::cluster::StoreSet;
 use ringgate::config::PipelineConfig;
 use ringgate::entropy::Os;
 use ringgate::node::{NodeArgs, NodeConfig, NodeServer};
-use ringgate::object::{BodyExtent, ObjectReader, ObjectWriter, StoredObject};
+use ringgate::object_io::{BodyExtent, ObjectReader, ObjectWriter, StoredObject};
 use ringgate::pieces::wire::order::{
-    ClusterKey, Operation, Order, OrderError, OrderRules, ReplayGuard, SignedOrder, NODE_SCOPE,
+    ClusterKey, PieceOperation, Order, OrderError, OrderRules, ReplayGuard, SignedOrder, NODE_SCOPE,
 };
 use ringgate::pieces::wire::protocol::{
     decode, decode_payload, parse_header, ErrorCode, ErrorReply, Frame, FrameType, Hello,
@@ -55,7 +55,7 @@ fn data(len: usize, seed: u32) -> Vec<u8> {
 
 // ---------------------------------------------------------------- the codec
 
-fn order(operation: Operation) -> SignedOrder {
+fn order(operation: PieceOperation) -> SignedOrder {
     ClusterKey::from_bytes([9; 32]).sign(
         Order::new(operation, id(0xab, 7), 1_700_000_000, &mut Os),
         &[3; 16],
@@ -71,32 +71,32 @@ fn sample_frames() -> Vec<Frame<'static>> {
             nonce: [0xee; 16],
             node_time_secs: u64::MAX,
         }),
-        Frame::Put(order(Operation::Put)),
+        Frame::Put(order(PieceOperation::Put)),
         Frame::Data(&DATA),
         Frame::Data(&FULL),
         Frame::Commit { bytes: 1 << 40 },
         Frame::Abort,
         Frame::Get {
-            order: order(Operation::Get),
+            order: order(PieceOperation::Get),
             range: 5..u64::MAX,
         },
         Frame::Get {
-            order: order(Operation::Get),
+            order: order(PieceOperation::Get),
             range: 0..0,
         },
-        Frame::Delete(order(Operation::Delete)),
-        Frame::Stat(order(Operation::Stat)),
+        Frame::Delete(order(PieceOperation::Delete)),
+        Frame::Stat(order(PieceOperation::Stat)),
         Frame::List {
-            order: order(Operation::List),
+            order: order(PieceOperation::List),
             after: None,
             limit: 0,
         },
         Frame::List {
-            order: order(Operation::List),
+            order: order(PieceOperation::List),
             after: Some(id(1, u16::MAX)),
             limit: u32::MAX,
         },
-        Frame::Ping(order(Operation::Ping)),
+        Frame::Ping(order(PieceOperation::Ping)),
         Frame::Ok,
         Frame::Ready,
         Frame::Read { bytes: 0 },
@@ -167,14 +167,14 @@ fn oversized_and_malformed_frames_are_refused_from_the_header() {
     ));
     // A PUT must be exactly one order long.
     let mut put = Vec::new();
-    Frame::Put(order(Operation::Put)).encode(&mut put);
+    Frame::Put(order(PieceOperation::Put)).encode(&mut put);
     put[4] += 1;
     put.push(0);
     assert!(matches!(decode(&put), Err(ProtocolError::Length { .. })));
     // Fields: GET with start > end, a non-canonical STATED, a bad PAGE count.
     let mut get = Vec::new();
     Frame::Get {
-        order: order(Operation::Get),
+        order: order(PieceOperation::Get),
         range: 1..2,
     }
     .encode(&mut get);
@@ -211,7 +211,7 @@ fn oversized_and_malformed_frames_are_refused_from_the_header() {
 
 fn arb_order() -> impl Strategy<Value = SignedOrder> {
     (
-        prop::sample::select(Operation::ALL.to_vec()),
+        prop::sample::select(PieceOperation::ALL.to_vec()),
         any::<[u8; 16]>(),
         any::<u16>(),
         any::<u64>(),
@@ -355,65 +355,65 @@ fn orders_are_checked_for_key_expiry_binding_operation_and_replay() {
     let sign = |op, not_after| key.sign(Order::new(op, id(5, 1), not_after, &mut Os), &conn);
     let check = |signed: &SignedOrder, op, now| key.verify(signed, &conn, op, now, &rules).copied();
 
-    let valid = sign(Operation::Put, NOW + 60);
-    assert_eq!(check(&valid, Operation::Put, NOW), Ok(valid.order));
+    let valid = sign(PieceOperation::Put, NOW + 60);
+    assert_eq!(check(&valid, PieceOperation::Put, NOW), Ok(valid.order));
     // Within the skew after expiry: still accepted; beyond it: refused.
-    assert!(check(&valid, Operation::Put, NOW + 90).is_ok());
+    assert!(check(&valid, PieceOperation::Put, NOW + 90).is_ok());
     assert!(matches!(
-        check(&valid, Operation::Put, NOW + 91),
+        check(&valid, PieceOperation::Put, NOW + 91),
         Err(OrderError::Expired { .. })
     ));
     assert!(matches!(
-        check(&sign(Operation::Put, NOW + 631), Operation::Put, NOW),
+        check(&sign(PieceOperation::Put, NOW + 631), PieceOperation::Put, NOW),
         Err(OrderError::TooFarAhead { .. })
     ));
     // Wrong key, another connection, tampered fields or MAC, another operation.
     let other_key = ClusterKey::generate(&mut Os);
     assert_eq!(
-        other_key.verify(&valid, &conn, Operation::Put, NOW, &rules),
+        other_key.verify(&valid, &conn, PieceOperation::Put, NOW, &rules),
         Err(OrderError::Unauthorized)
     );
     assert_eq!(
-        key.verify(&valid, &[2; 16], Operation::Put, NOW, &rules),
+        key.verify(&valid, &[2; 16], PieceOperation::Put, NOW, &rules),
         Err(OrderError::Unauthorized)
     );
     let mut tampered = valid;
     tampered.order.piece.piece = 2;
     assert_eq!(
-        check(&tampered, Operation::Put, NOW),
+        check(&tampered, PieceOperation::Put, NOW),
         Err(OrderError::Unauthorized)
     );
     let mut tampered = valid;
     tampered.order.not_after += 3600;
     assert_eq!(
-        check(&tampered, Operation::Put, NOW),
+        check(&tampered, PieceOperation::Put, NOW),
         Err(OrderError::Unauthorized)
     );
     let mut tampered = valid;
     tampered.mac[31] ^= 1;
     assert_eq!(
-        check(&tampered, Operation::Put, NOW),
+        check(&tampered, PieceOperation::Put, NOW),
         Err(OrderError::Unauthorized)
     );
     assert!(matches!(
-        check(&valid, Operation::Delete, NOW),
+        check(&valid, PieceOperation::Delete, NOW),
         Err(OrderError::WrongOperation { .. })
     ));
     // Replays: put and delete serials are admitted once; reads are not tracked.
     let mut guard = ReplayGuard::new(100);
-    let verified = check(&valid, Operation::Put, NOW).unwrap();
+    let verified = check(&valid, PieceOperation::Put, NOW).unwrap();
     assert_eq!(guard.admit(&verified, NOW, &rules), Ok(()));
     assert_eq!(
         guard.admit(&verified, NOW, &rules),
         Err(OrderError::Replayed)
     );
-    let delete = check(&sign(Operation::Delete, NOW + 60), Operation::Delete, NOW).unwrap();
+    let delete = check(&sign(PieceOperation::Delete, NOW + 60), PieceOperation::Delete, NOW).unwrap();
     assert_eq!(guard.admit(&delete, NOW, &rules), Ok(()));
     assert_eq!(
         guard.admit(&delete, NOW + 5, &rules),
         Err(OrderError::Replayed)
     );
-    let get = check(&sign(Operation::Get, NOW + 60), Operation::Get, NOW).unwrap();
+    let get = check(&sign(PieceOperation::Get, NOW + 60), PieceOperation::Get, NOW).unwrap();
     assert_eq!(guard.admit(&get, NOW, &rules), Ok(()));
     assert_eq!(guard.admit(&get, NOW, &rules), Ok(()));
     assert_eq!(guard.len(), 2);
@@ -421,7 +421,7 @@ fn orders_are_checked_for_key_expiry_binding_operation_and_replay() {
     let mut unsigned = valid;
     unsigned.mac = [0; 32];
     assert_eq!(
-        check(&unsigned, Operation::Put, NOW),
+        check(&unsigned, PieceOperation::Put, NOW),
         Err(OrderError::Unauthorized)
     );
 }
@@ -800,7 +800,7 @@ fn garbage_and_forged_requests_get_an_error_and_the_node_keeps_serving() {
     // Orders: wrong key, unsigned, expired.
     let mut raw = Raw::connect(addr);
     let forged = ClusterKey::generate(&mut Os).sign(
-        Order::new(Operation::Put, id(1, 0), now() + 60, &mut Os),
+        Order::new(PieceOperation::Put, id(1, 0), now() + 60, &mut Os),
         &raw.nonce,
     );
     raw.send_frame(&Frame::Put(forged));
@@ -808,7 +808,7 @@ fn garbage_and_forged_requests_get_an_error_and_the_node_keeps_serving() {
     raw.expect_closed();
     let mut raw = Raw::connect(addr);
     let mut unsigned = key.sign(
-        Order::new(Operation::Stat, id(1, 0), now() + 60, &mut Os),
+        Order::new(PieceOperation::Stat, id(1, 0), now() + 60, &mut Os),
         &raw.nonce,
     );
     unsigned.mac = [0; 32];
@@ -817,7 +817,7 @@ fn garbage_and_forged_requests_get_an_error_and_the_node_keeps_serving() {
     raw.expect_closed();
     let mut raw = Raw::connect(addr);
     let expired = key.sign(
-        Order::new(Operation::Stat, id(1, 0), now() - 3600, &mut Os),
+        Order::new(PieceOperation::Stat, id(1, 0), now() - 3600, &mut Os),
         &raw.nonce,
     );
     raw.send_frame(&Frame::Stat(expired));
@@ -827,7 +827,7 @@ fn garbage_and_forged_requests_get_an_error_and_the_node_keeps_serving() {
     // connection (which may land on another core): both refused.
     let mut raw = Raw::connect(addr);
     let delete = Frame::Delete(key.sign(
-        Order::new(Operation::Delete, id(1, 0), now() + 60, &mut Os),
+        Order::new(PieceOperation::Delete, id(1, 0), now() + 60, &mut Os),
         &raw.nonce,
     ));
     raw.send_frame(&delete);
@@ -841,7 +841,7 @@ fn garbage_and_forged_requests_get_an_error_and_the_node_keeps_serving() {
     // A put cut off inside a DATA frame, and one committed with a wrong count.
     let mut raw = Raw::connect(addr);
     raw.send_frame(&Frame::Put(key.sign(
-        Order::new(Operation::Put, id(2, 0), now() + 60, &mut Os),
+        Order::new(PieceOperation::Put, id(2, 0), now() + 60, &mut Os),
         &raw.nonce,
     )));
     assert_eq!(raw.frame(), Some(Frame::Ready));
@@ -851,7 +851,7 @@ fn garbage_and_forged_requests_get_an_error_and_the_node_keeps_serving() {
     drop(raw);
     let mut raw = Raw::connect(addr);
     raw.send_frame(&Frame::Put(key.sign(
-        Order::new(Operation::Put, id(2, 1), now() + 60, &mut Os),
+        Order::new(PieceOperation::Put, id(2, 1), now() + 60, &mut Os),
         &raw.nonce,
     )));
     assert_eq!(raw.frame(), Some(Frame::Ready));
@@ -868,7 +868,7 @@ fn garbage_and_forged_requests_get_an_error_and_the_node_keeps_serving() {
     }
     // That connection is still in step: a stat works on it.
     raw.send_frame(&Frame::Stat(key.sign(
-        Order::new(Operation::Stat, id(2, 1), now() + 60, &mut Os),
+        Order::new(PieceOperation::Stat, id(2, 1), now() + 60, &mut Os),
         &raw.nonce,
     )));
     assert_eq!(raw.frame(), Some(Frame::Stated(None)));
@@ -996,7 +996,7 @@ fn excess_and_idle_connections_are_closed() {
         }
     };
     let ping = key.sign(
-        Order::new(Operation::Ping, NODE_SCOPE, u64::MAX / 2, &mut Os),
+        Order::new(PieceOperation::Ping, NODE_SCOPE, u64::MAX / 2, &mut Os),
         &third.nonce,
     );
     third.send_frame(&Frame::Ping(ping));
@@ -1029,7 +1029,7 @@ fn node_args_resolve_with_a_created_cluster_key() {
     assert_eq!(first.cores, 2);
     assert!(data.join("cluster.key").exists());
     let second = args(&[]).unwrap().resolve().unwrap();
-    let order = Order::new(Operation::Ping, NODE_SCOPE, NOW, &mut Os);
+    let order = Order::new(PieceOperation::Ping, NODE_SCOPE, NOW, &mut Os);
     assert_eq!(
         first.key.sign(order, &[0; 16]),
         second.key.sign(order, &[0; 16])
@@ -1083,7 +1083,7 @@ impl Cluster {
         }
     }
 
-    async fn put(&self, data: &[u8]) -> Result<StoredObject, ringgate::object::ObjectError> {
+    async fn put(&self, data: &[u8]) -> Result<StoredObject, ringgate::object_io::ObjectError> {
         let mut w = ObjectWriter::new(
             self.config.clone(),
             self.stores.clone(),
@@ -1102,7 +1102,7 @@ impl Cluster {
         &self,
         body: &[BodyExtent],
         range: std::ops::Range<u64>,
-    ) -> Result<Vec<u8>, ringgate::object::ObjectError> {
+    ) -> Result<Vec<u8>, ringgate::object_io::ObjectError> {
         let mut reader = ObjectReader::new(&self.config, &self.stores, body, range)?;
         let mut out = Vec::new();
         while let Some(chunk) = reader.next_chunk().await? {

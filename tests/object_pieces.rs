@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use ringgate::cluster::StoreSet;
 use ringgate::config::PipelineConfig;
-use ringgate::object::{BodyExtent, ObjectReader, ObjectWriter, SegmentRecord, StoredObject};
+use ringgate::object_io::{BodyExtent, ObjectReader, ObjectWriter, SegmentRecord, StoredObject};
 use ringgate::pieces::fault::{Event, Fault, FaultyStore};
 use ringgate::pieces::local::LocalStore;
 use ringgate::pieces::PieceStore;
@@ -81,7 +81,7 @@ impl Cluster {
         &self,
         data: &[u8],
         write_chunk: usize,
-    ) -> Result<StoredObject, ringgate::object::ObjectError> {
+    ) -> Result<StoredObject, ringgate::object_io::ObjectError> {
         let mut w = ObjectWriter::new(
             self.config.clone(),
             self.stores.clone(),
@@ -100,7 +100,7 @@ impl Cluster {
         &self,
         body: &[BodyExtent],
         range: std::ops::Range<u64>,
-    ) -> Result<Vec<u8>, ringgate::object::ObjectError> {
+    ) -> Result<Vec<u8>, ringgate::object_io::ObjectError> {
         let mut reader = ObjectReader::new(&self.config, &self.stores, body, range)?;
         let mut out = Vec::new();
         while let Some(chunk) = reader.next_chunk().await? {

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use ringgate::cluster::StoreSet;
 use ringgate::config::PipelineConfig;
-use ringgate::object::ObjectWriter;
+use ringgate::object_io::ObjectWriter;
 use ringgate::pieces::wire::key_file;
 use ringgate::pieces::{PieceStore, RemoteConfig, RemoteStore};
 use ringgate::pipeline::{DigestRequest, ErasureParams, Layout};
@@ -113,8 +113,8 @@ fn main() {
                 bytes += args.size as u64;
                 // The pieces are not kept: nothing would ever read them.
                 for extent in &stored.extents {
-                    if let ringgate::object::BodyExtent::Segment(segment) = extent {
-                        ringgate::object::delete_pieces(&stores, segment.id, &segment.pieces)
+                    if let ringgate::object_io::BodyExtent::Segment(segment) = extent {
+                        ringgate::object_io::delete_pieces(&stores, segment.id, &segment.pieces)
                             .await;
                     }
                 }

@@ -15,7 +15,7 @@ use super::size::{parse_bytes, parse_duration, SizeSpec};
 /// What a run does, over and over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Operation {
+pub enum BenchOperation {
     /// PUT new objects
     Put,
     /// GET objects of a prepared working set, every byte checked
@@ -32,7 +32,7 @@ pub enum Operation {
     Delete,
 }
 
-impl Operation {
+impl BenchOperation {
     pub fn name(self) -> &'static str {
         match self {
             Self::Put => "put",
@@ -89,7 +89,7 @@ pub struct BenchArgs {
 
     /// What to run
     #[arg(value_enum)]
-    pub operation: Operation,
+    pub operation: BenchOperation,
 
     /// Object size: fixed, A-B (uniform) or A-B:log [default: 1MiB; multipart 64MiB]
     #[arg(long, value_name = "SIZE", value_parser = SizeSpec::parse)]
@@ -201,7 +201,7 @@ const CONCURRENCY_MAX: usize = 65_536;
 /// A run, fully decided.
 #[derive(Debug)]
 pub struct Plan {
-    pub operation: Operation,
+    pub operation: BenchOperation,
     pub endpoint: Endpoint,
     pub addressing: Addressing,
     /// The endpoint's addresses, tried in order.
@@ -277,8 +277,8 @@ impl BenchArgs {
         self.check_sizes(size)?;
         let objects = self.objects()?;
         let mix = match (op, &self.mix) {
-            (Operation::Mixed, Some(mix)) => Some(mix.clone()),
-            (Operation::Mixed, None) => {
+            (BenchOperation::Mixed, Some(mix)) => Some(mix.clone()),
+            (BenchOperation::Mixed, None) => {
                 Some(Mix::parse("get=45,put=15,stat=30,delete=10").expect("valid"))
             }
             _ => None,
@@ -333,9 +333,9 @@ impl BenchArgs {
 
     /// Flags that only some operations read are refused with the others.
     fn check_flags_apply(&self) -> Result<(), String> {
-        use Operation::*;
+        use BenchOperation::*;
         let op = self.operation;
-        let only = |given: bool, flag: &str, ops: &[Operation]| -> Result<(), String> {
+        let only = |given: bool, flag: &str, ops: &[BenchOperation]| -> Result<(), String> {
             if given && !ops.contains(&op) {
                 let names: Vec<_> = ops.iter().map(|o| o.name()).collect();
                 return Err(format!("{flag} applies to {} only", names.join(", ")));
@@ -391,7 +391,7 @@ impl BenchArgs {
     /// The object size: --size, else 64 MiB for multipart and 1 MiB otherwise.
     fn size(&self) -> Result<SizeSpec, String> {
         Ok(self.size.unwrap_or(match self.operation {
-            Operation::Multipart => SizeSpec::Fixed(64 << 20),
+            BenchOperation::Multipart => SizeSpec::Fixed(64 << 20),
             _ => SizeSpec::Fixed(1 << 20),
         }))
     }
@@ -401,7 +401,7 @@ impl BenchArgs {
         if self.part_size == 0 {
             return Err("--part-size must be at least 1 byte".into());
         }
-        if self.operation == Operation::Multipart && size.max().div_ceil(self.part_size) > PARTS_MAX
+        if self.operation == BenchOperation::Multipart && size.max().div_ceil(self.part_size) > PARTS_MAX
         {
             return Err(format!(
                 "--size {size} in parts of {} makes more than {PARTS_MAX} parts",
@@ -426,8 +426,8 @@ impl BenchArgs {
     /// The working set's size: none for writes, one object per op for deletes.
     fn objects(&self) -> Result<u64, String> {
         let objects = match self.operation {
-            Operation::Put | Operation::Multipart => 0,
-            Operation::Delete => self.objects.or(self.ops).unwrap_or(1000),
+            BenchOperation::Put | BenchOperation::Multipart => 0,
+            BenchOperation::Delete => self.objects.or(self.ops).unwrap_or(1000),
             _ => self
                 .objects
                 .unwrap_or((4 * self.concurrency as u64).max(16)),

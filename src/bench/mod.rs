@@ -37,7 +37,7 @@ mod worker;
 
 use std::process::ExitCode;
 
-pub use args::{BenchArgs, Operation, Plan};
+pub use args::{BenchArgs, BenchOperation, Plan};
 pub use body::PayloadMode;
 pub use report::Summary;
 pub use runner::BenchError;

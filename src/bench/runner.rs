@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use glommio::{ExecutorJoinHandle, LocalExecutorBuilder, Placement};
 
-use super::args::{Operation, Plan};
+use super::args::{BenchOperation, Plan};
 use super::hist::Histogram;
 use super::report::{
     progress_line, Cpu, ErrorDetail, Errors, KindSummary, Latency, Prepared, Second, ServerUsage,
@@ -447,7 +447,7 @@ fn summarize(
         payload: plan.payload.name().into(),
         range: plan.range.map(|r| r.to_string()),
         mix: plan.mix.as_ref().map(|m| m.to_string()),
-        part_size: (plan.operation == Operation::Multipart).then_some(plan.part_bytes),
+        part_size: (plan.operation == BenchOperation::Multipart).then_some(plan.part_bytes),
         prepared,
         duration_s,
         ops,

@@ -1,7 +1,7 @@
 //! The piece stores a gateway writes to and reads from: local directories and
 //! storage nodes, each known by a stable id that placements name.
 //!
-//! - `registry`: who the stores are. Start-up matches the configured stores to
+//! - `identity`: who the stores are. Start-up matches the configured stores to
 //!   the `stores` table of the metadata (a local directory by the id file
 //!   inside it, a node by its address), registers new ones, and keeps stores
 //!   that left the configuration as known but unreachable, so their pieces
@@ -15,7 +15,7 @@
 
 pub mod health;
 pub mod placement;
-pub mod registry;
+pub mod identity;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -21,7 +21,7 @@ use crate::pieces::format::PieceId;
 use crate::pieces::wire::conn::{deadline, FrameConn, WireError};
 use crate::pieces::wire::key_file::KeyError;
 use crate::pieces::wire::order::{
-    ClusterKey, Operation, OrderError, OrderRules, ReplayGuard, SignedOrder, NONCE_BYTES,
+    ClusterKey, PieceOperation, OrderError, OrderRules, ReplayGuard, SignedOrder, NONCE_BYTES,
 };
 use crate::pieces::wire::protocol::{
     ErrorCode, ErrorReply, Frame, FrameType, Hello, NodeHealth, DATA_BYTES_MAX, LIST_PAGE_IDS_MAX,
@@ -590,7 +590,7 @@ impl Session {
     fn authorize(
         &mut self,
         signed: &SignedOrder,
-        operation: Operation,
+        operation: PieceOperation,
     ) -> Result<PieceId, ErrorReply> {
         let now = self.core.now_secs();
         let shared = &self.core.shared;
@@ -634,12 +634,12 @@ impl Session {
             self.listing = None;
         }
         let authorized = match &frame {
-            Frame::Put(order) => self.authorize(order, Operation::Put),
-            Frame::Get { order, .. } => self.authorize(order, Operation::Get),
-            Frame::Delete(order) => self.authorize(order, Operation::Delete),
-            Frame::Stat(order) => self.authorize(order, Operation::Stat),
-            Frame::List { order, .. } => self.authorize(order, Operation::List),
-            Frame::Ping(order) => self.authorize(order, Operation::Ping),
+            Frame::Put(order) => self.authorize(order, PieceOperation::Put),
+            Frame::Get { order, .. } => self.authorize(order, PieceOperation::Get),
+            Frame::Delete(order) => self.authorize(order, PieceOperation::Delete),
+            Frame::Stat(order) => self.authorize(order, PieceOperation::Stat),
+            Frame::List { order, .. } => self.authorize(order, PieceOperation::List),
+            Frame::Ping(order) => self.authorize(order, PieceOperation::Ping),
             other => unreachable!("{:?} is not a request", other.kind()),
         };
         let id = match authorized {

@@ -4,6 +4,8 @@
 //! and read k with hedging.
 
 pub mod download;
+/// Fault injection for tests: not in a release library unless asked for.
+#[cfg(any(test, feature = "fault-injection"))]
 pub mod fault;
 pub mod format;
 pub mod local;

@@ -44,7 +44,7 @@ use super::store::{
 use crate::clock::unix_now_secs;
 use crate::entropy;
 use crate::pieces::wire::conn::{deadline, FrameConn, WireError};
-use crate::pieces::wire::order::{ClusterKey, Operation, Order, NODE_SCOPE, NONCE_BYTES};
+use crate::pieces::wire::order::{ClusterKey, PieceOperation, Order, NODE_SCOPE, NONCE_BYTES};
 use crate::pieces::wire::protocol::{
     ErrorCode, ErrorReply, Frame, FrameType, NodeHealth, LIST_PAGE_IDS_MAX, RESPONSE_BYTES_MAX,
 };
@@ -224,7 +224,7 @@ impl RemoteStore {
         let inner = &self.inner;
         let pong = async {
             let (lease, reply) = inner
-                .call(|conn| Frame::Ping(conn.sign(inner, Operation::Ping, NODE_SCOPE)))
+                .call(|conn| Frame::Ping(conn.sign(inner, PieceOperation::Ping, NODE_SCOPE)))
                 .await?;
             match reply {
                 Frame::Pong(health) => {
@@ -259,7 +259,7 @@ impl Conn {
     fn sign(
         &self,
         store: &Inner,
-        operation: Operation,
+        operation: PieceOperation,
         piece: PieceId,
     ) -> crate::pieces::wire::SignedOrder {
         let now = unix_now_secs() as i64 + self.clock_offset_secs;
@@ -437,7 +437,7 @@ impl Inner {
         limit: u32,
     ) -> Result<(Vec<PieceId>, bool), Failure> {
         let conn = lease.conn();
-        let order = conn.sign(self, Operation::List, NODE_SCOPE);
+        let order = conn.sign(self, PieceOperation::List, NODE_SCOPE);
         match exchange(
             conn,
             &Frame::List {
@@ -481,7 +481,7 @@ impl PieceStore for RemoteStore {
             let inner = &self.inner;
             let opened = async {
                 let (lease, reply) = inner
-                    .call(|conn| Frame::Put(conn.sign(inner, Operation::Put, id)))
+                    .call(|conn| Frame::Put(conn.sign(inner, PieceOperation::Put, id)))
                     .await?;
                 match reply {
                     Frame::Ready => Ok(lease),
@@ -527,7 +527,7 @@ impl PieceStore for RemoteStore {
                     .map_err(|_| Failure::Unexpected(format!("range {range:?} exceeds memory")))?;
                 let (mut lease, reply) = inner
                     .call(|conn| Frame::Get {
-                        order: conn.sign(inner, Operation::Get, id),
+                        order: conn.sign(inner, PieceOperation::Get, id),
                         range: range.clone(),
                     })
                     .await?;
@@ -569,7 +569,7 @@ impl PieceStore for RemoteStore {
             }
             let deleted = async {
                 let (lease, reply) = inner
-                    .call(|conn| Frame::Delete(conn.sign(inner, Operation::Delete, id)))
+                    .call(|conn| Frame::Delete(conn.sign(inner, PieceOperation::Delete, id)))
                     .await?;
                 match reply {
                     Frame::Ok => {
@@ -588,7 +588,7 @@ impl PieceStore for RemoteStore {
             let inner = &self.inner;
             let stated = async {
                 let (lease, reply) = inner
-                    .call(|conn| Frame::Stat(conn.sign(inner, Operation::Stat, id)))
+                    .call(|conn| Frame::Stat(conn.sign(inner, PieceOperation::Stat, id)))
                     .await?;
                 match reply {
                     Frame::Stated(bytes) => {

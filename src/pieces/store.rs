@@ -57,6 +57,7 @@ pub enum StoreError {
         piece: PieceId,
         detail: String,
     },
+    #[cfg(any(test, feature = "fault-injection"))]
     #[error("{store}: injected fault on {op} {piece}")]
     Injected {
         store: String,

@@ -133,9 +133,9 @@ fn state_of_error(error: StoreError, is_node: bool) -> PieceState {
     match error {
         StoreError::NotFound { .. } => PieceState::Missing,
         StoreError::OutOfRange { .. } => PieceState::Corrupt(format!("truncated: {error}")),
-        StoreError::Disk { .. } | StoreError::Injected { .. } => {
-            PieceState::Corrupt(error.to_string())
-        }
+        StoreError::Disk { .. } => PieceState::Corrupt(error.to_string()),
+        #[cfg(any(test, feature = "fault-injection"))]
+        StoreError::Injected { .. } => PieceState::Corrupt(error.to_string()),
         StoreError::Io { .. } | StoreError::Timeout { .. } if is_node => {
             PieceState::Unreachable(error.to_string())
         }

@@ -23,7 +23,7 @@ pub enum ServeError {
     #[error("piece store {0}")]
     Store(String),
     #[error("{0}")]
-    Stores(#[from] crate::cluster::registry::RegistryError),
+    Stores(#[from] crate::cluster::identity::StoreIdentityError),
     #[error("cluster key {path}: {reason}")]
     ClusterKey { path: String, reason: String },
     #[error("signals: {0}")]

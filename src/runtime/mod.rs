@@ -119,7 +119,7 @@ fn start_up(config: &ServeConfig) -> Result<Process, ServeError> {
     let meta = registry.meta().clone();
     let welcome = bootstrap::ensure_default_project(&registry, config)?;
     let cluster_key = cluster_key(config)?;
-    let stores = Arc::new(crate::cluster::registry::register(
+    let stores = Arc::new(crate::cluster::identity::register(
         &meta,
         &config.stores,
         &config.nodes,

@@ -6,7 +6,7 @@ use base64::Engine as _;
 
 use crate::http::conn::Exchange;
 use crate::meta::StoredChecksum;
-use crate::object::{ObjectWriter, StoredObject};
+use crate::object_io::{ObjectWriter, StoredObject};
 use crate::pipeline::checksum::{ChecksumAlgorithm, DigestRequest, ObjectHasher};
 use crate::pipeline::EtagMode;
 use crate::s3::common::B64;
@@ -100,7 +100,7 @@ pub async fn receive(
 }
 
 /// Adds a write's stage times and piece transfers to this core's metrics.
-pub fn record_write(gw: &Gateway, stats: &crate::object::WriteStats) {
+pub fn record_write(gw: &Gateway, stats: &crate::object_io::WriteStats) {
     use crate::metrics::{CoreMetrics, Stage};
     let c = gw.counters();
     c.stage(Stage::Hash, stats.stages.hash);

@@ -10,7 +10,7 @@ use crate::auth::Action;
 use crate::clock::unix_now_ms;
 use crate::http::conn::Exchange;
 use crate::meta::{segment_ids, Mutation, ObjectRecord, PartRecord, SegmentInfo};
-use crate::object::{ObjectReader, ObjectWriter};
+use crate::object_io::{ObjectReader, ObjectWriter};
 use crate::pieces::SegmentId;
 use crate::pipeline::checksum::{ChecksumAlgorithm, DigestRequest};
 use crate::pipeline::EtagMode;

@@ -6,7 +6,7 @@
 
 use crate::entropy::Os;
 use crate::meta::{Extent, ProjectId, SegmentInfo, UploadId};
-use crate::object::{BodyExtent, SegmentRecord};
+use crate::object_io::{BodyExtent, SegmentRecord};
 use crate::pieces::SegmentId;
 use crate::pipeline::crypto::{RootKey, WrappedKey};
 use crate::pipeline::encoder::SegmentSeal;

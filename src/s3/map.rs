@@ -7,7 +7,7 @@ use crate::auth::CredentialError;
 use crate::http::conn::BodyError;
 use crate::http::HttpError;
 use crate::meta::MetaError;
-use crate::object::ObjectError;
+use crate::object_io::ObjectError;
 use crate::pipeline::checksum::ChecksumAlgorithm;
 use crate::registry::RegistryError;
 use crate::s3::authn::AuthnError;

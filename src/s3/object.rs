@@ -6,7 +6,7 @@ use crate::auth::Action;
 use crate::clock::unix_now_ms;
 use crate::http::conn::Exchange;
 use crate::meta::{Mutation, ObjectRecord, Precondition};
-use crate::object::ObjectReader;
+use crate::object_io::ObjectReader;
 use crate::pipeline::checksum::ChecksumAlgorithm;
 use crate::s3::body::{read_small_body, receive};
 use crate::s3::error::{S3Error, S3ErrorCode as C};

@@ -8,7 +8,7 @@
 
 use crate::meta::{MetaError, Mutation, MutationOutcome, SegmentInfo};
 use crate::metrics::CoreMetrics;
-use crate::object::{delete_pieces, BodyExtent, SegmentRecord};
+use crate::object_io::{delete_pieces, BodyExtent, SegmentRecord};
 use crate::pieces::SegmentId;
 use crate::s3::error::S3Error;
 use crate::s3::gateway::Gateway;

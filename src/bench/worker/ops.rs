@@ -8,7 +8,7 @@ use std::time::Instant;
 use super::error::OpError;
 use super::exchange::Body;
 use super::thread::{Core, ListCursor, DELETE_BATCH_MAX};
-use crate::bench::args::Operation;
+use crate::bench::args::BenchOperation;
 use crate::bench::body::BodyPlan;
 use crate::bench::content::{Content, Verifier};
 use crate::bench::s3::{self, ObjectRef};
@@ -281,7 +281,7 @@ impl Core {
         let seen = cursor.seen;
         *cursor = ListCursor::default();
         let expected = self.set.borrow().objects.len() as u64;
-        if self.plan.operation == Operation::List && seen != expected {
+        if self.plan.operation == BenchOperation::List && seen != expected {
             return Err(OpError::Corrupt(format!(
                 "a listing pass found {seen} keys, {expected} were written"
             )));

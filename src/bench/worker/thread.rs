@@ -8,7 +8,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use super::error::OpError;
-use crate::bench::args::{random_u64, Operation, Plan};
+use crate::bench::args::{random_u64, BenchOperation, Plan};
 use crate::bench::body::FRAME_OVERHEAD_BYTES_MAX;
 use crate::bench::client::{ConnectTarget, Pool};
 use crate::bench::content::Content;
@@ -466,16 +466,16 @@ impl Core {
     pub(super) fn next_action(&self, rng: &mut Rng) -> Option<Action> {
         let mut set = self.set.borrow_mut();
         Some(match self.plan.operation {
-            Operation::Put => Action::Put(self.fresh_object(rng)),
-            Operation::Multipart => Action::Multipart(self.fresh_object(rng)),
-            Operation::Get => {
+            BenchOperation::Put => Action::Put(self.fresh_object(rng)),
+            BenchOperation::Multipart => Action::Multipart(self.fresh_object(rng)),
+            BenchOperation::Get => {
                 let o = set.pick(rng.next_u64())?;
                 Action::Get(o, self.pick_range(&o, rng))
             }
-            Operation::Stat => Action::Stat(set.pick(rng.next_u64())?),
-            Operation::List => Action::List,
-            Operation::Delete => Action::Delete(set.objects.pop()?),
-            Operation::Mixed => {
+            BenchOperation::Stat => Action::Stat(set.pick(rng.next_u64())?),
+            BenchOperation::List => Action::List,
+            BenchOperation::Delete => Action::Delete(set.objects.pop()?),
+            BenchOperation::Mixed => {
                 let mix = self.plan.mix.as_ref().expect("mixed has a mix");
                 // With nothing there to read or delete, a mixed run writes one.
                 match mix.pick(rng.next_u64()) {
@@ -554,7 +554,7 @@ impl Core {
                     elapsed,
                     first_byte.map(|t| t.saturating_duration_since(start)),
                 );
-                if let (Action::Put(o), Operation::Mixed) = (&action, self.plan.operation) {
+                if let (Action::Put(o), BenchOperation::Mixed) = (&action, self.plan.operation) {
                     let mut set = self.set.borrow_mut();
                     // Past the limit a new object is still written (and
                     // cleaned up by listing) but not read back.
@@ -606,7 +606,7 @@ impl Core {
                 }
             }
         }
-        if self.thread == 0 && self.plan.operation == Operation::Multipart {
+        if self.thread == 0 && self.plan.operation == BenchOperation::Multipart {
             if let Err(e) = self.abort_uploads(&mut scratch).await {
                 errors.push(format!("aborting multipart uploads: {e}"));
             }

@@ -39,7 +39,7 @@ const MAC_CONTEXT: &[u8] = b"ringgate node order v1\0";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
-pub enum Operation {
+pub enum PieceOperation {
     Put = 1,
     Get = 2,
     Delete = 3,
@@ -48,14 +48,14 @@ pub enum Operation {
     Ping = 6,
 }
 
-impl Operation {
-    pub const ALL: [Operation; 6] = [
-        Operation::Put,
-        Operation::Get,
-        Operation::Delete,
-        Operation::Stat,
-        Operation::List,
-        Operation::Ping,
+impl PieceOperation {
+    pub const ALL: [PieceOperation; 6] = [
+        PieceOperation::Put,
+        PieceOperation::Get,
+        PieceOperation::Delete,
+        PieceOperation::Stat,
+        PieceOperation::List,
+        PieceOperation::Ping,
     ];
 
     pub fn from_byte(byte: u8) -> Option<Self> {
@@ -66,7 +66,7 @@ impl Operation {
     /// overwrite a piece with other bytes, a replayed delete could remove a
     /// piece that repair wrote again under the same id.
     pub fn is_replay_protected(self) -> bool {
-        matches!(self, Operation::Put | Operation::Delete)
+        matches!(self, PieceOperation::Put | PieceOperation::Delete)
     }
 }
 
@@ -82,7 +82,7 @@ pub const NODE_SCOPE: PieceId = PieceId {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Order {
-    pub operation: Operation,
+    pub operation: PieceOperation,
     pub piece: PieceId,
     /// Unix seconds, in the node's clock, after which the order is refused.
     pub not_after: u64,
@@ -92,7 +92,7 @@ pub struct Order {
 impl Order {
     /// An order with a fresh random serial from `entropy`.
     pub fn new(
-        operation: Operation,
+        operation: PieceOperation,
         piece: PieceId,
         not_after: u64,
         entropy: &mut impl Entropy,
@@ -120,7 +120,7 @@ impl Order {
         if b[0] != ORDER_VERSION {
             return Err(OrderError::Format("version"));
         }
-        let operation = Operation::from_byte(b[1]).ok_or(OrderError::Format("operation"))?;
+        let operation = PieceOperation::from_byte(b[1]).ok_or(OrderError::Format("operation"))?;
         if b[2..8].iter().chain(&b[26..32]).any(|&x| x != 0) {
             return Err(OrderError::Format("reserved"));
         }
@@ -173,7 +173,7 @@ pub enum OrderError {
     #[error("order signature does not verify")]
     Unauthorized,
     #[error("order is for {got:?}, not {expected:?}")]
-    WrongOperation { expected: Operation, got: Operation },
+    WrongOperation { expected: PieceOperation, got: PieceOperation },
     #[error("order expired at {not_after} (now {now})")]
     Expired { not_after: u64, now: u64 },
     #[error("order expires at {not_after}, further ahead than allowed (now {now})")]
@@ -267,7 +267,7 @@ impl ClusterKey {
         &self,
         signed: &'a SignedOrder,
         binding: &[u8; NONCE_BYTES],
-        expected: Operation,
+        expected: PieceOperation,
         now_secs: u64,
         rules: &OrderRules,
     ) -> Result<&'a Order, OrderError> {
@@ -381,7 +381,7 @@ mod tests {
         let key = ClusterKey::generate(entropy);
         let rules = OrderRules::default();
         let signed = key.sign(
-            Order::new(Operation::Put, piece(), NOW + 60, entropy),
+            Order::new(PieceOperation::Put, piece(), NOW + 60, entropy),
             &BINDING,
         );
         let bytes = signed.encode();
@@ -393,7 +393,7 @@ mod tests {
                 Err(OrderError::Format(_)) => {}
                 Err(other) => panic!("bit {bit}: {other}"),
                 Ok(parsed) => assert!(
-                    key.verify(&parsed, &BINDING, Operation::Put, NOW, &rules)
+                    key.verify(&parsed, &BINDING, PieceOperation::Put, NOW, &rules)
                         .is_err(),
                     "bit {bit} flipped and still accepted"
                 ),
@@ -409,15 +409,15 @@ mod tests {
         };
         let mut guard = ReplayGuard::new(2);
         let entropy = &mut Seeded::new(2);
-        let a = Order::new(Operation::Delete, piece(), NOW + 5, entropy);
-        let b = Order::new(Operation::Put, piece(), NOW + 50, entropy);
-        let c = Order::new(Operation::Put, piece(), NOW + 50, entropy);
+        let a = Order::new(PieceOperation::Delete, piece(), NOW + 5, entropy);
+        let b = Order::new(PieceOperation::Put, piece(), NOW + 50, entropy);
+        let c = Order::new(PieceOperation::Put, piece(), NOW + 50, entropy);
         assert_eq!(guard.admit(&a, NOW, &rules), Ok(()));
         assert_eq!(guard.admit(&a, NOW, &rules), Err(OrderError::Replayed));
         assert_eq!(guard.admit(&b, NOW, &rules), Ok(()));
         assert_eq!(guard.admit(&c, NOW, &rules), Err(OrderError::ReplaySetFull));
         // Reads are never remembered, so they never fill the set.
-        let read = Order::new(Operation::Get, piece(), NOW + 5, entropy);
+        let read = Order::new(PieceOperation::Get, piece(), NOW + 5, entropy);
         assert_eq!(guard.admit(&read, NOW, &rules), Ok(()));
         assert_eq!(guard.admit(&read, NOW, &rules), Ok(()));
         // `a` is remembered through its skew, then forgotten.

@@ -19,7 +19,7 @@ use crate::meta::{Meta, MetaError, Mutation, StoreRecord};
 pub const STORE_ID_FILE: &str = "store-id";
 
 #[derive(Debug, thiserror::Error)]
-pub enum RegistryError {
+pub enum StoreIdentityError {
     #[error("store {path}: {source}")]
     Io {
         path: String,
@@ -46,8 +46,8 @@ struct Configured {
 }
 
 /// Reads (or creates) the id file of a local store directory.
-pub fn local_identity(dir: &Path) -> Result<String, RegistryError> {
-    let io = |source| RegistryError::Io {
+pub fn local_identity(dir: &Path) -> Result<String, StoreIdentityError> {
+    let io = |source| StoreIdentityError::Io {
         path: dir.display().to_string(),
         source,
     };
@@ -58,7 +58,7 @@ pub fn local_identity(dir: &Path) -> Result<String, RegistryError> {
             let id = text.trim();
             let valid = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
             if !valid {
-                return Err(RegistryError::BadIdFile {
+                return Err(StoreIdentityError::BadIdFile {
                     path: path.display().to_string(),
                     reason: "expected 32 hex digits".into(),
                 });
@@ -87,7 +87,7 @@ pub fn local_identity(dir: &Path) -> Result<String, RegistryError> {
 
 /// The highest store any segment names, by walking every segment (done once,
 /// on the first start of a database from before the `stores` table).
-fn highest_placed_store(meta: &Meta) -> Result<Option<StoreId>, RegistryError> {
+fn highest_placed_store(meta: &Meta) -> Result<Option<StoreId>, StoreIdentityError> {
     let mut highest = None;
     let mut after = None;
     loop {
@@ -110,7 +110,7 @@ pub fn register(
     meta: &Meta,
     local: &[PathBuf],
     nodes: &[NodeSpec],
-) -> Result<StoreTable, RegistryError> {
+) -> Result<StoreTable, StoreIdentityError> {
     let mut configured = Vec::with_capacity(local.len() + nodes.len());
     for dir in local {
         configured.push(Configured {
@@ -128,7 +128,7 @@ pub fn register(
     }
     for (i, a) in configured.iter().enumerate() {
         if configured[..i].iter().any(|b| b.identity == a.identity) {
-            return Err(RegistryError::Duplicate(a.location.to_string()));
+            return Err(StoreIdentityError::Duplicate(a.location.to_string()));
         }
     }
     let mut records = meta.backend().stores()?;
@@ -138,7 +138,7 @@ pub fn register(
         if let Some(max) = highest_placed_store(meta)? {
             let needed = max as usize + 1;
             if local.len() < needed {
-                return Err(RegistryError::UnregisteredStores {
+                return Err(StoreIdentityError::UnregisteredStores {
                     needed,
                     given: local.len(),
                 });
