@@ -18,7 +18,10 @@ use crate::s3::body::record_write;
 use crate::s3::common::{part_algorithm, part_checksums, upload_ref, B64};
 use crate::s3::error::{S3Error, S3ErrorCode as C};
 use crate::s3::gateway::{Gateway, Request};
-use crate::s3::headers::{copy_conditions_fail, write_condition, ObjectHeaders};
+use crate::s3::headers::{
+    check_customer_key, check_write_encryption, copy_conditions_fail, write_condition,
+    ObjectHeaders, SSE_S3,
+};
 use crate::s3::map::io_error;
 use crate::s3::xml::response::{Checksums, CopyResult};
 use crate::s3::{authz, extents, map, write};
@@ -100,6 +103,7 @@ pub async fn copy_object(
     ex: &mut Exchange<'_>,
     req: &Request,
 ) -> Result<(), S3Error> {
+    check_write_encryption(&ex.head)?;
     let (src_bucket, src_key, src) = source(gw, ex, req).await?;
     let replace = match ex
         .head
@@ -116,7 +120,10 @@ pub async fn copy_object(
             ))
         }
     };
-    if !replace && src_bucket == req.bucket() && src_key == req.key() {
+    // Naming an encryption method counts as changing it, as in S3: that is
+    // how tools re-encrypt objects in place (`aws s3 cp --sse AES256`).
+    let encryption_named = ex.head.header("x-amz-server-side-encryption").is_some();
+    if !replace && !encryption_named && src_bucket == req.bucket() && src_key == req.key() {
         return Err(S3Error::invalid_request(
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         ));
@@ -171,7 +178,7 @@ pub async fn copy_object(
         checksums: checksums_of(&src),
     }
     .to_copy_object_xml();
-    ex.respond(200, &[XML], &xml).await.map_err(io_error)
+    ex.respond(200, &[XML, SSE_S3], &xml).await.map_err(io_error)
 }
 
 /// `x-amz-copy-source-range: bytes=first-last` against a source of `size` bytes.
@@ -210,6 +217,7 @@ pub async fn upload_part_copy(
     ex: &mut Exchange<'_>,
     req: &Request,
 ) -> Result<(), S3Error> {
+    check_customer_key(&ex.head)?;
     let upload = upload_ref(req)?;
     let record = gw
         .meta
@@ -280,7 +288,7 @@ pub async fn upload_part_copy(
         checksums,
     }
     .to_copy_part_xml();
-    ex.respond(200, &[XML], &xml).await.map_err(io_error)
+    ex.respond(200, &[XML, SSE_S3], &xml).await.map_err(io_error)
 }
 
 /// What UploadPartCopy copies from and to.

@@ -17,6 +17,80 @@ pub const KEPT_HEADERS: [&str; 5] = [
     "expires",
 ];
 
+/// Every object is encrypted at rest (AES-256-GCM, a key per segment), so
+/// every object response says so, as S3 does since it encrypts every object
+/// by default (SSE-S3).
+pub const SSE_S3: (&str, &str) = ("x-amz-server-side-encryption", "AES256");
+
+const SSE: &str = "x-amz-server-side-encryption";
+const SSE_KMS_HEADERS: [&str; 2] = [
+    "x-amz-server-side-encryption-aws-kms-key-id",
+    "x-amz-server-side-encryption-context",
+];
+const SSE_C_HEADERS: [&str; 6] = [
+    "x-amz-server-side-encryption-customer-algorithm",
+    "x-amz-server-side-encryption-customer-key",
+    "x-amz-server-side-encryption-customer-key-md5",
+    "x-amz-copy-source-server-side-encryption-customer-algorithm",
+    "x-amz-copy-source-server-side-encryption-customer-key",
+    "x-amz-copy-source-server-side-encryption-customer-key-md5",
+];
+
+/// The encryption a write asks for (PutObject, CreateMultipartUpload,
+/// CopyObject). `AES256` is what every object gets anyway. SSE-KMS and SSE-C
+/// are refused with `NotImplemented` rather than a write that ignores the key
+/// the client meant its data to need; any other method is `InvalidArgument`,
+/// as are KMS parameters without `aws:kms`.
+pub fn check_write_encryption(head: &RequestHead) -> Result<(), S3Error> {
+    check_customer_key(head)?;
+    let method = head.header_str(SSE).map(str::trim);
+    match method {
+        None | Some("AES256") => {}
+        Some("aws:kms") | Some("aws:kms:dsse") => {
+            return Err(S3Error::not_implemented(
+                "Server-side encryption with KMS keys is not supported yet",
+            ))
+        }
+        Some(other) => {
+            return Err(S3Error::invalid_argument(
+                "The encryption method specified is not supported",
+                SSE,
+                other,
+            ))
+        }
+    }
+    match SSE_KMS_HEADERS.iter().find(|name| head.header(name).is_some()) {
+        Some(name) => Err(S3Error::invalid_argument(
+            "Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms",
+            name,
+            head.header_str(name).unwrap_or_default(),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// SSE-C headers on any write (UploadPart and UploadPartCopy included):
+/// `NotImplemented`, never a write stored without the customer's key.
+pub fn check_customer_key(head: &RequestHead) -> Result<(), S3Error> {
+    if SSE_C_HEADERS.iter().any(|name| head.header(name).is_some()) {
+        return Err(S3Error::not_implemented(
+            "Server-side encryption with customer-provided keys (SSE-C) is not supported yet",
+        ));
+    }
+    Ok(())
+}
+
+/// SSE-C headers on a read: no object here was written with a customer key,
+/// so S3's answer for such an object, `InvalidRequest`.
+pub fn check_no_customer_key_on_read(head: &RequestHead) -> Result<(), S3Error> {
+    if SSE_C_HEADERS[..3].iter().any(|name| head.header(name).is_some()) {
+        return Err(S3Error::invalid_request(
+            "The encryption parameters are not applicable to this object.",
+        ));
+    }
+    Ok(())
+}
+
 /// Content type, kept headers and user metadata of a PUT or CreateMultipartUpload.
 pub struct ObjectHeaders {
     pub content_type: Option<String>,
@@ -168,6 +242,7 @@ pub fn object_headers(record: &ObjectRecord) -> Vec<(String, String)> {
                 .clone()
                 .unwrap_or_else(|| "binary/octet-stream".to_string()),
         ),
+        (SSE_S3.0.to_string(), SSE_S3.1.to_string()),
     ];
     out.extend(record.headers.iter().cloned());
     for (name, value) in &record.user_metadata {

@@ -17,7 +17,9 @@ use crate::s3::common::{
 };
 use crate::s3::error::{S3Error, S3ErrorCode as C};
 use crate::s3::gateway::{Gateway, Request};
-use crate::s3::headers::{write_condition, ObjectHeaders};
+use crate::s3::headers::{
+    check_customer_key, check_write_encryption, write_condition, ObjectHeaders, SSE_S3,
+};
 use crate::s3::map::io_error;
 use crate::s3::xml::quote_etag;
 use crate::s3::xml::request::{parse_complete_multipart_upload, CompletedPart};
@@ -29,6 +31,7 @@ const XML: (&str, &str) = ("content-type", "application/xml");
 pub const PART_BYTES_MIN: u64 = 5 << 20;
 
 pub async fn create(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Result<(), S3Error> {
+    check_write_encryption(&ex.head)?;
     let headers = ObjectHeaders::from_request(&ex.head)?;
     let checksum_algorithm = match ex.head.header_str("x-amz-checksum-algorithm") {
         None => None,
@@ -72,7 +75,7 @@ pub async fn create(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Resul
     }
     .to_xml();
     let algorithm = checksum_algorithm.map(|a| a.header_name().to_ascii_uppercase());
-    let mut response = vec![XML];
+    let mut response = vec![XML, SSE_S3];
     if let Some(a) = &algorithm {
         response.push(("x-amz-checksum-algorithm", a.as_str()));
     }
@@ -84,6 +87,7 @@ pub async fn upload_part(
     ex: &mut Exchange<'_>,
     req: &Request,
 ) -> Result<(), S3Error> {
+    check_customer_key(&ex.head)?;
     let upload = upload_ref(req)?;
     let record = gw
         .meta
@@ -144,7 +148,10 @@ pub async fn upload_part(
     };
     write::commit_written(gw, mutation).await?;
     let etag = quote_etag(&received.etag);
-    let mut response = vec![("etag".to_string(), etag)];
+    let mut response = vec![
+        ("etag".to_string(), etag),
+        (SSE_S3.0.to_string(), SSE_S3.1.to_string()),
+    ];
     if let (Some(a), Some(value)) = (claimed_algorithm, claimed_value) {
         response.push((
             format!("x-amz-checksum-{}", a.header_name()),
@@ -268,7 +275,7 @@ pub async fn complete(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Res
         .await
         .map_err(map::meta_error)?;
     let xml = complete_result(gw, ex, req, &record, algorithm, &checksum, etag);
-    ex.respond(200, &[XML], &xml).await.map_err(io_error)
+    ex.respond(200, &[XML, SSE_S3], &xml).await.map_err(io_error)
 }
 
 /// The uploaded parts a completion names, checked: each exists with the

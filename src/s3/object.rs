@@ -12,7 +12,8 @@ use crate::s3::body::{read_small_body, receive};
 use crate::s3::error::{S3Error, S3ErrorCode as C};
 use crate::s3::gateway::{Gateway, Request};
 use crate::s3::headers::{
-    check_read_conditions, checksum_headers, object_headers, write_condition, ObjectHeaders,
+    check_no_customer_key_on_read, check_read_conditions, check_write_encryption, checksum_headers, object_headers,
+    write_condition, ObjectHeaders, SSE_S3,
 };
 use crate::s3::map::io_error;
 use crate::s3::xml::quote_etag;
@@ -25,6 +26,7 @@ use crate::s3::{authz, extents, map, names, write};
 const PRECHECK_BYTES_MIN: u64 = 1 << 20;
 
 pub async fn put_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Result<(), S3Error> {
+    check_write_encryption(&ex.head)?;
     let headers = ObjectHeaders::from_request(&ex.head)?;
     let condition = authz::write_condition(req, write_condition(&ex.head)?)?;
     // Fail fast, before a large body travels (the commit checks both again);
@@ -87,7 +89,7 @@ pub async fn put_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> R
     };
     write::commit_written(gw, mutation).await?;
     let etag = quote_etag(&received.etag);
-    let mut response = vec![("etag", etag.as_str())];
+    let mut response = vec![("etag", etag.as_str()), SSE_S3];
     let checksum_header = received
         .claims
         .algorithm
@@ -158,6 +160,7 @@ pub async fn get_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> R
         .await
         .map_err(map::meta_error)?
         .ok_or_else(|| S3Error::no_such_key(req.key()))?;
+    check_no_customer_key_on_read(&ex.head)?;
     let mut headers = object_headers(&record);
     if let Some(status) = check_read_conditions(&ex.head, "", &record)? {
         let keep: Vec<(&str, &str)> = headers

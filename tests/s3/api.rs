@@ -858,3 +858,124 @@ async fn multipart_lifecycle() {
         "NotFound"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_object_is_sse_s3_and_other_encryption_is_refused() {
+    use aws_sdk_s3::types::ServerSideEncryption as Sse;
+    let server = Server::start(&[]);
+    let s3 = server.client();
+    s3.create_bucket().bucket("enc").send().await.unwrap();
+    // Asked for or not, every write and read says AES256.
+    for (key, asked) in [("plain", None), ("asked", Some(Sse::Aes256))] {
+        let put = s3
+            .put_object()
+            .bucket("enc")
+            .key(key)
+            .set_server_side_encryption(asked)
+            .body(ByteStream::from_static(b"secret"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(put.server_side_encryption(), Some(&Sse::Aes256));
+        let head = s3.head_object().bucket("enc").key(key).send().await.unwrap();
+        assert_eq!(head.server_side_encryption(), Some(&Sse::Aes256));
+        let get = s3.get_object().bucket("enc").key(key).send().await.unwrap();
+        assert_eq!(get.server_side_encryption(), Some(&Sse::Aes256));
+    }
+    let mpu = s3
+        .create_multipart_upload()
+        .bucket("enc")
+        .key("mp")
+        .server_side_encryption(Sse::Aes256)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mpu.server_side_encryption(), Some(&Sse::Aes256));
+    let upload_id = mpu.upload_id().unwrap();
+    let part = s3
+        .upload_part()
+        .bucket("enc")
+        .key("mp")
+        .upload_id(upload_id)
+        .part_number(1)
+        .body(ByteStream::from_static(b"part"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.server_side_encryption(), Some(&Sse::Aes256));
+    let done = s3
+        .complete_multipart_upload()
+        .bucket("enc")
+        .key("mp")
+        .upload_id(upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .parts(
+                    CompletedPart::builder()
+                        .part_number(1)
+                        .e_tag(part.e_tag().unwrap())
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.server_side_encryption(), Some(&Sse::Aes256));
+    // Re-encrypting in place names the method: a legal self-copy.
+    let copy = s3
+        .copy_object()
+        .bucket("enc")
+        .key("plain")
+        .copy_source("enc/plain")
+        .server_side_encryption(Sse::Aes256)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(copy.server_side_encryption(), Some(&Sse::Aes256));
+
+    // KMS and customer keys are refused, never ignored; nothing is written.
+    let kms = s3
+        .put_object()
+        .bucket("enc")
+        .key("kms")
+        .server_side_encryption(Sse::AwsKms)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await;
+    assert_eq!(code(kms), "NotImplemented");
+    use md5::Digest as _;
+    let customer_key = [7u8; 32];
+    let b64 = |bytes: &[u8]| {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    };
+    let key_md5 = b64(&md5::Md5::digest(customer_key));
+    let sse_c = s3
+        .put_object()
+        .bucket("enc")
+        .key("sse-c")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(b64(&customer_key))
+        .sse_customer_key_md5(&key_md5)
+        .body(ByteStream::from_static(b"x"))
+        .send()
+        .await;
+    assert_eq!(code(sse_c), "NotImplemented");
+    for key in ["kms", "sse-c"] {
+        assert_eq!(
+            code(s3.head_object().bucket("enc").key(key).send().await),
+            "NotFound"
+        );
+    }
+    let read = s3
+        .get_object()
+        .bucket("enc")
+        .key("plain")
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(b64(&customer_key))
+        .sse_customer_key_md5(&key_md5)
+        .send()
+        .await;
+    assert_eq!(code(read), "InvalidRequest");
+}
