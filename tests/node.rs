@@ -17,7 +17,7 @@ use ringgate::entropy::Os;
 use ringgate::node::{NodeArgs, NodeConfig, NodeServer};
 use ringgate::object_io::{BodyExtent, ObjectReader, ObjectWriter, StoredObject};
 use ringgate::pieces::wire::order::{
-    ClusterKey, PieceOperation, Order, OrderError, OrderRules, ReplayGuard, SignedOrder, NODE_SCOPE,
+    ClusterKey, Order, OrderError, OrderRules, PieceOperation, ReplayGuard, SignedOrder, NODE_SCOPE,
 };
 use ringgate::pieces::wire::protocol::{
     decode, decode_payload, parse_header, ErrorCode, ErrorReply, Frame, FrameType, Hello,
@@ -364,7 +364,11 @@ fn orders_are_checked_for_key_expiry_binding_operation_and_replay() {
         Err(OrderError::Expired { .. })
     ));
     assert!(matches!(
-        check(&sign(PieceOperation::Put, NOW + 631), PieceOperation::Put, NOW),
+        check(
+            &sign(PieceOperation::Put, NOW + 631),
+            PieceOperation::Put,
+            NOW
+        ),
         Err(OrderError::TooFarAhead { .. })
     ));
     // Wrong key, another connection, tampered fields or MAC, another operation.
@@ -407,13 +411,23 @@ fn orders_are_checked_for_key_expiry_binding_operation_and_replay() {
         guard.admit(&verified, NOW, &rules),
         Err(OrderError::Replayed)
     );
-    let delete = check(&sign(PieceOperation::Delete, NOW + 60), PieceOperation::Delete, NOW).unwrap();
+    let delete = check(
+        &sign(PieceOperation::Delete, NOW + 60),
+        PieceOperation::Delete,
+        NOW,
+    )
+    .unwrap();
     assert_eq!(guard.admit(&delete, NOW, &rules), Ok(()));
     assert_eq!(
         guard.admit(&delete, NOW + 5, &rules),
         Err(OrderError::Replayed)
     );
-    let get = check(&sign(PieceOperation::Get, NOW + 60), PieceOperation::Get, NOW).unwrap();
+    let get = check(
+        &sign(PieceOperation::Get, NOW + 60),
+        PieceOperation::Get,
+        NOW,
+    )
+    .unwrap();
     assert_eq!(guard.admit(&get, NOW, &rules), Ok(()));
     assert_eq!(guard.admit(&get, NOW, &rules), Ok(()));
     assert_eq!(guard.len(), 2);

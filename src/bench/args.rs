@@ -401,7 +401,8 @@ impl BenchArgs {
         if self.part_size == 0 {
             return Err("--part-size must be at least 1 byte".into());
         }
-        if self.operation == BenchOperation::Multipart && size.max().div_ceil(self.part_size) > PARTS_MAX
+        if self.operation == BenchOperation::Multipart
+            && size.max().div_ceil(self.part_size) > PARTS_MAX
         {
             return Err(format!(
                 "--size {size} in parts of {} makes more than {PARTS_MAX} parts",

@@ -14,8 +14,8 @@
 //! - `health`: pinging nodes and measuring local free space, on core 0.
 
 pub mod health;
-pub mod placement;
 pub mod identity;
+pub mod placement;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

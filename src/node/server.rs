@@ -21,7 +21,7 @@ use crate::pieces::format::PieceId;
 use crate::pieces::wire::conn::{deadline, FrameConn, WireError};
 use crate::pieces::wire::key_file::KeyError;
 use crate::pieces::wire::order::{
-    ClusterKey, PieceOperation, OrderError, OrderRules, ReplayGuard, SignedOrder, NONCE_BYTES,
+    ClusterKey, OrderError, OrderRules, PieceOperation, ReplayGuard, SignedOrder, NONCE_BYTES,
 };
 use crate::pieces::wire::protocol::{
     ErrorCode, ErrorReply, Frame, FrameType, Hello, NodeHealth, DATA_BYTES_MAX, LIST_PAGE_IDS_MAX,

@@ -44,7 +44,7 @@ use super::store::{
 use crate::clock::unix_now_secs;
 use crate::entropy;
 use crate::pieces::wire::conn::{deadline, FrameConn, WireError};
-use crate::pieces::wire::order::{ClusterKey, PieceOperation, Order, NODE_SCOPE, NONCE_BYTES};
+use crate::pieces::wire::order::{ClusterKey, Order, PieceOperation, NODE_SCOPE, NONCE_BYTES};
 use crate::pieces::wire::protocol::{
     ErrorCode, ErrorReply, Frame, FrameType, NodeHealth, LIST_PAGE_IDS_MAX, RESPONSE_BYTES_MAX,
 };

@@ -178,7 +178,9 @@ pub async fn copy_object(
         checksums: checksums_of(&src),
     }
     .to_copy_object_xml();
-    ex.respond(200, &[XML, SSE_S3], &xml).await.map_err(io_error)
+    ex.respond(200, &[XML, SSE_S3], &xml)
+        .await
+        .map_err(io_error)
 }
 
 /// `x-amz-copy-source-range: bytes=first-last` against a source of `size` bytes.
@@ -288,7 +290,9 @@ pub async fn upload_part_copy(
         checksums,
     }
     .to_copy_part_xml();
-    ex.respond(200, &[XML, SSE_S3], &xml).await.map_err(io_error)
+    ex.respond(200, &[XML, SSE_S3], &xml)
+        .await
+        .map_err(io_error)
 }
 
 /// What UploadPartCopy copies from and to.

@@ -83,7 +83,10 @@ pub fn check_customer_key(head: &RequestHead) -> Result<(), S3Error> {
 /// SSE-C headers on a read: no object here was written with a customer key,
 /// so S3's answer for such an object, `InvalidRequest`.
 pub fn check_no_customer_key_on_read(head: &RequestHead) -> Result<(), S3Error> {
-    if SSE_C_HEADERS[..3].iter().any(|name| head.header(name).is_some()) {
+    if SSE_C_HEADERS[..3]
+        .iter()
+        .any(|name| head.header(name).is_some())
+    {
         return Err(S3Error::invalid_request(
             "The encryption parameters are not applicable to this object.",
         ));

@@ -275,7 +275,9 @@ pub async fn complete(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Res
         .await
         .map_err(map::meta_error)?;
     let xml = complete_result(gw, ex, req, &record, algorithm, &checksum, etag);
-    ex.respond(200, &[XML, SSE_S3], &xml).await.map_err(io_error)
+    ex.respond(200, &[XML, SSE_S3], &xml)
+        .await
+        .map_err(io_error)
 }
 
 /// The uploaded parts a completion names, checked: each exists with the

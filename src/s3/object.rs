@@ -12,8 +12,8 @@ use crate::s3::body::{read_small_body, receive};
 use crate::s3::error::{S3Error, S3ErrorCode as C};
 use crate::s3::gateway::{Gateway, Request};
 use crate::s3::headers::{
-    check_no_customer_key_on_read, check_read_conditions, check_write_encryption, checksum_headers, object_headers,
-    write_condition, ObjectHeaders, SSE_S3,
+    check_no_customer_key_on_read, check_read_conditions, check_write_encryption, checksum_headers,
+    object_headers, write_condition, ObjectHeaders, SSE_S3,
 };
 use crate::s3::map::io_error;
 use crate::s3::xml::quote_etag;

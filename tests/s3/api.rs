@@ -877,7 +877,13 @@ async fn every_object_is_sse_s3_and_other_encryption_is_refused() {
             .await
             .unwrap();
         assert_eq!(put.server_side_encryption(), Some(&Sse::Aes256));
-        let head = s3.head_object().bucket("enc").key(key).send().await.unwrap();
+        let head = s3
+            .head_object()
+            .bucket("enc")
+            .key(key)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(head.server_side_encryption(), Some(&Sse::Aes256));
         let get = s3.get_object().bucket("enc").key(key).send().await.unwrap();
         assert_eq!(get.server_side_encryption(), Some(&Sse::Aes256));

@@ -78,5 +78,5 @@ pub mod key_file;
 pub mod order;
 pub mod protocol;
 
-pub use order::{ClusterKey, PieceOperation, Order, OrderRules, SignedOrder};
+pub use order::{ClusterKey, Order, OrderRules, PieceOperation, SignedOrder};
 pub use protocol::NodeHealth;

@@ -173,7 +173,10 @@ pub enum OrderError {
     #[error("order signature does not verify")]
     Unauthorized,
     #[error("order is for {got:?}, not {expected:?}")]
-    WrongOperation { expected: PieceOperation, got: PieceOperation },
+    WrongOperation {
+        expected: PieceOperation,
+        got: PieceOperation,
+    },
     #[error("order expired at {not_after} (now {now})")]
     Expired { not_after: u64, now: u64 },
     #[error("order expires at {not_after}, further ahead than allowed (now {now})")]
