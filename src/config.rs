@@ -52,7 +52,8 @@ pub struct ServeConfig {
 #[derive(Clone, Debug, Default)]
 pub struct LogSettings {
     pub format: LogFormat,
-    /// A `RUST_LOG`-style filter; `None`: `RUST_LOG` if set, else `info`.
+    /// A `RUST_LOG`-style filter; `None`: `RUST_LOG` if set, else `info`
+    /// without the access log.
     pub filter: Option<String>,
 }
 
@@ -324,9 +325,9 @@ serve_settings! {
     "Log lines on stderr: text or json (one object per line)"
     #[arg(long, value_name = "FORMAT")]
     log_format: String = "text";
-    "Log filter, RUST_LOG syntax; the access log is target ringgate::access at info (ringgate::access=off drops it)"
+    "Log filter, RUST_LOG syntax; the access log is target ringgate::access at info, off by default (--log-filter info turns it on)"
     #[arg(long, value_name = "FILTER")]
-    log_filter: String = "$RUST_LOG, else info";
+    log_filter: String = "$RUST_LOG, else info,ringgate::access=off";
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -2,12 +2,11 @@
 //! the server starts, writing one line per event to stderr, as text or as a
 //! JSON object, through a dedicated writer thread (the executors only queue
 //! a line; when the queue is full, lines are dropped rather than a core
-//! blocked), filtered by a `RUST_LOG`-style filter (default `info`). Code
-//! anywhere logs with `tracing`'s macros; with no subscriber (tests that run
-//! the server in process) they do nothing. The access log is the target
-//! `ringgate::access` at info (`s3::access` writes it), so
-//! `ringgate::access=off` drops it, and then costs a cached callsite check
-//! per request.
+//! blocked), filtered by a `RUST_LOG`-style filter. Code anywhere logs with
+//! `tracing`'s macros; with no subscriber (tests that run the server in
+//! process) they do nothing. The access log is the target `ringgate::access`
+//! at info (`s3::access` writes it), off in the default filter; off, it costs
+//! a cached callsite check per request.
 
 use std::io::IsTerminal;
 
@@ -16,7 +15,9 @@ use tracing_subscriber::EnvFilter;
 use crate::config::{LogFormat, LogSettings};
 
 /// The filter when neither the settings nor `RUST_LOG` give one.
-const FILTER_DEFAULT: &str = "info";
+/// The access log is off unless asked for, as S3's server access logging is:
+/// on, it costs some 15-20 % of a small GET's CPU (perf/README.md).
+const FILTER_DEFAULT: &str = "info,ringgate::access=off";
 
 /// Keeps the writer thread; dropping it flushes the lines queued.
 pub type LogGuard = tracing_appender::non_blocking::WorkerGuard;

@@ -35,6 +35,9 @@ operations! {
     GetBucketTagging,
     PutBucketTagging,
     DeleteBucketTagging,
+    GetBucketEncryption,
+    PutBucketEncryption,
+    DeleteBucketEncryption,
     /// ListObjects version 1.
     ListObjects,
     ListObjectsV2,

@@ -159,6 +159,7 @@ const PURE: &[&str] = &[
     "s3::names",
     "s3::bucket_config::family",
     "s3::bucket_config::tagging",
+    "s3::bucket_config::encryption",
     "s3::xml",
     "s3::fuzz",
     "http::head",

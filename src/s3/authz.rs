@@ -39,11 +39,16 @@ pub fn check(req: &Request) -> Result<(), S3Error> {
         Op::ListBuckets => p.allows_list_buckets(now),
         Op::CreateBucket => p.allows(Action::Write, bucket, "", now),
         Op::DeleteBucket => p.allows(Action::Delete, bucket, "", now),
-        Op::HeadBucket | Op::GetBucketLocation | Op::GetBucketVersioning | Op::GetBucketTagging => {
-            p.allows_bucket(bucket, now)
-        }
+        Op::HeadBucket
+        | Op::GetBucketLocation
+        | Op::GetBucketVersioning
+        | Op::GetBucketTagging
+        | Op::GetBucketEncryption => p.allows_bucket(bucket, now),
         // Configuration speaks for the whole bucket: a grant must write all of it.
-        Op::PutBucketTagging | Op::DeleteBucketTagging => p.allows(Action::Write, bucket, "", now),
+        Op::PutBucketTagging
+        | Op::DeleteBucketTagging
+        | Op::PutBucketEncryption
+        | Op::DeleteBucketEncryption => p.allows(Action::Write, bucket, "", now),
         // Filtered or checked per key in their handlers.
         Op::ListObjects
         | Op::ListObjectsV2

@@ -34,7 +34,7 @@
 //! - handlers per operation family: `bucket`, `list`, `object`, `copy`,
 //!   `multipart`;
 //! - `bucket_config`: the bucket configuration families, one pure file each
-//!   (`tagging`), and the Get/Put/Delete handlers they share.
+//!   (`tagging`, `encryption`), and the Get/Put/Delete handlers they share.
 
 pub mod access;
 pub mod authn;

@@ -98,7 +98,6 @@ pub const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
     "analytics",
     "attributes",
     "cors",
-    "encryption",
     "intelligent-tiering",
     "inventory",
     "legal-hold",
@@ -136,12 +135,20 @@ struct ConfigRoute {
     delete: Operation,
 }
 
-const CONFIG_ROUTES: &[ConfigRoute] = &[ConfigRoute {
-    subresource: "tagging",
-    get: Operation::GetBucketTagging,
-    put: Operation::PutBucketTagging,
-    delete: Operation::DeleteBucketTagging,
-}];
+const CONFIG_ROUTES: &[ConfigRoute] = &[
+    ConfigRoute {
+        subresource: "tagging",
+        get: Operation::GetBucketTagging,
+        put: Operation::PutBucketTagging,
+        delete: Operation::DeleteBucketTagging,
+    },
+    ConfigRoute {
+        subresource: "encryption",
+        get: Operation::GetBucketEncryption,
+        put: Operation::PutBucketEncryption,
+        delete: Operation::DeleteBucketEncryption,
+    },
+];
 
 /// Object-level uses of configuration subresources ringgate does not serve
 /// yet: `NotImplemented`, never a wrong success on the object itself.
@@ -476,6 +483,7 @@ fn select_object(
     // Bucket-level subresources other than `uploads` do not apply to objects.
     if BUCKET_SELECTORS
         .iter()
+        .chain(CONFIG_ROUTES.iter().map(|family| &family.subresource))
         .any(|name| *name != "uploads" && has(query, name))
     {
         return not_allowed();
@@ -638,6 +646,9 @@ mod tests {
             ("GET", P, "/photos?tagging", false, Ok((GetBucketTagging, b, None))),
             ("PUT", V, "/?tagging", false, Ok((PutBucketTagging, b, None))),
             ("DELETE", P, "/photos?tagging&x-id=DeleteBucketTagging", false, Ok((DeleteBucketTagging, b, None))),
+            ("GET", P, "/photos?encryption", false, Ok((GetBucketEncryption, b, None))),
+            ("PUT", V, "/?encryption", false, Ok((PutBucketEncryption, b, None))),
+            ("DELETE", P, "/photos?encryption", false, Ok((DeleteBucketEncryption, b, None))),
             ("GET", P, "/photos", false, Ok((ListObjects, b, None))),
             ("GET", P, "/photos?prefix=a&delimiter=%2F", false, Ok((ListObjects, b, None))),
             ("GET", P, "/photos?list-type=2", false, Ok((ListObjectsV2, b, None))),
@@ -823,6 +834,8 @@ mod tests {
             ("GET", P, "/photos?cors", false, NotImplemented),
             // Configuration subresources with another, on the wrong method or level.
             ("GET", P, "/photos?tagging&versioning", false, InvalidRequest),
+            ("GET", P, "/photos?tagging&encryption", false, InvalidRequest),
+            ("GET", P, "/photos/k?encryption", false, MethodNotAllowed),
             ("GET", P, "/photos?tagging&list-type=2", false, InvalidRequest),
             ("POST", P, "/photos?tagging", false, MethodNotAllowed),
             ("HEAD", P, "/photos?tagging", false, MethodNotAllowed),

@@ -11,7 +11,7 @@ use crate::metrics::CoreMetrics;
 use crate::operation::Operation;
 use crate::s3::access::{self, KeyDigest, Outcome, RequestFacts};
 use crate::s3::authn::authenticate;
-use crate::s3::bucket_config::{self, tagging::BucketTagging};
+use crate::s3::bucket_config::{self, encryption::BucketEncryption, tagging::BucketTagging};
 use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::gateway::{Gateway, Request};
 use crate::s3::route::{route, RouteInput};
@@ -99,6 +99,11 @@ impl Gateway {
             Op::GetBucketTagging => bucket_config::get::<BucketTagging>(self, ex, req).await,
             Op::PutBucketTagging => bucket_config::put::<BucketTagging>(self, ex, req).await,
             Op::DeleteBucketTagging => bucket_config::delete::<BucketTagging>(self, ex, req).await,
+            Op::GetBucketEncryption => bucket_config::get::<BucketEncryption>(self, ex, req).await,
+            Op::PutBucketEncryption => bucket_config::put::<BucketEncryption>(self, ex, req).await,
+            Op::DeleteBucketEncryption => {
+                bucket_config::delete::<BucketEncryption>(self, ex, req).await
+            }
             Op::ListObjects => list::list_objects(self, ex, req, false).await,
             Op::ListObjectsV2 => list::list_objects(self, ex, req, true).await,
             Op::ListObjectVersions => list::list_object_versions(self, ex, req).await,

@@ -119,3 +119,96 @@ async fn bucket_tagging_round_trips_validates_and_goes_with_the_bucket() {
         .await;
     assert_eq!(code(result), "NotImplemented");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bucket_encryption_is_sse_s3_by_default_and_refuses_kms() {
+    use aws_sdk_s3::types::{
+        ServerSideEncryption as Sse, ServerSideEncryptionByDefault,
+        ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    };
+    let server = Server::start(&[]);
+    let s3 = server.client();
+    s3.create_bucket().bucket("enc").send().await.unwrap();
+    let rule_of = |out: aws_sdk_s3::operation::get_bucket_encryption::GetBucketEncryptionOutput| {
+        let rule = out.server_side_encryption_configuration().unwrap().rules()[0].clone();
+        (
+            rule.apply_server_side_encryption_by_default()
+                .unwrap()
+                .sse_algorithm()
+                .clone(),
+            rule.bucket_key_enabled(),
+        )
+    };
+    // Every bucket starts with S3's default, which is also the truth here.
+    let out = s3
+        .get_bucket_encryption()
+        .bucket("enc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rule_of(out), (Sse::Aes256, Some(false)));
+
+    let config = |algorithm: Sse, bucket_key: bool| {
+        ServerSideEncryptionConfiguration::builder()
+            .rules(
+                ServerSideEncryptionRule::builder()
+                    .apply_server_side_encryption_by_default(
+                        ServerSideEncryptionByDefault::builder()
+                            .sse_algorithm(algorithm)
+                            .build()
+                            .unwrap(),
+                    )
+                    .bucket_key_enabled(bucket_key)
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    };
+    s3.put_bucket_encryption()
+        .bucket("enc")
+        .server_side_encryption_configuration(config(Sse::Aes256, true))
+        .send()
+        .await
+        .unwrap();
+    let out = s3
+        .get_bucket_encryption()
+        .bucket("enc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rule_of(out), (Sse::Aes256, Some(true)));
+
+    // KMS is refused, never stored as if it applied.
+    let kms = s3
+        .put_bucket_encryption()
+        .bucket("enc")
+        .server_side_encryption_configuration(config(Sse::AwsKms, false))
+        .send()
+        .await;
+    assert_eq!(code(kms), "NotImplemented");
+    let out = s3
+        .get_bucket_encryption()
+        .bucket("enc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rule_of(out), (Sse::Aes256, Some(true)));
+
+    // Deleting returns the bucket to the default.
+    s3.delete_bucket_encryption()
+        .bucket("enc")
+        .send()
+        .await
+        .unwrap();
+    let out = s3
+        .get_bucket_encryption()
+        .bucket("enc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rule_of(out), (Sse::Aes256, Some(false)));
+    assert_eq!(
+        code(s3.get_bucket_encryption().bucket("absent").send().await),
+        "NoSuchBucket"
+    );
+}

@@ -8,7 +8,8 @@ pub trait ConfigFamily {
     /// The query subresource that selects the family (`?tagging`), also the
     /// name its document is stored under.
     const NAME: &'static str;
-    /// What GET answers while the bucket has no document (`NoSuchTagSet`, …).
+    /// What GET answers while the bucket has no document (`NoSuchTagSet`, …),
+    /// unless the family has a [`ConfigFamily::default_document`].
     const MISSING: S3ErrorCode;
     /// PUT's success status: 200 for most families, 204 for some (tagging, policy).
     const PUT_STATUS: u16;
@@ -21,4 +22,10 @@ pub trait ConfigFamily {
     /// Validates a PUT body into the canonical document to store, or `None`
     /// when the body means "no configuration" (the family's own rule).
     fn canonical(body: &[u8]) -> Result<Option<Vec<u8>>, S3Error>;
+
+    /// What GET answers for a bucket without a document, for families S3
+    /// gives every bucket (default encryption); `None` means `MISSING`.
+    fn default_document() -> Option<Vec<u8>> {
+        None
+    }
 }

@@ -1,5 +1,5 @@
-//! Bucket configuration families (tagging today; CORS, policy, lifecycle,
-//! website, encryption, … follow the same shape): one file per family, each
+//! Bucket configuration families (tagging and default encryption today;
+//! CORS, policy, lifecycle, website, … follow the same shape): one file per family, each
 //! a [`ConfigFamily`], and the three handlers every family shares.
 //!
 //! A family owns its document: it parses and validates a PUT body into the
@@ -10,6 +10,7 @@
 //! limits and digests, the bucket's existence, the stored bytes, the status
 //! codes. Family files are pure; this file does the I/O.
 
+pub mod encryption;
 mod family;
 pub mod tagging;
 
@@ -26,7 +27,8 @@ use crate::s3::map::{self, io_error};
 /// the families here (a bucket policy is at most 20 KiB).
 const BODY_MAX: usize = 64 << 10;
 
-/// `Get<Family>`: the stored document, or the family's `MISSING` error.
+/// `Get<Family>`: the stored document, else the family's default, else its
+/// `MISSING` error.
 pub async fn get<F: ConfigFamily>(
     gw: &Gateway,
     ex: &mut Exchange<'_>,
@@ -37,13 +39,20 @@ pub async fn get<F: ConfigFamily>(
         .bucket_configs(req.project(), req.bucket().to_string())
         .await
         .map_err(|e| map::meta_error(e).field("BucketName", req.bucket()))?;
-    match configs.get(F::NAME) {
-        Some(document) => ex
-            .respond(200, &[("content-type", F::CONTENT_TYPE)], document)
-            .await
-            .map_err(io_error),
-        None => Err(S3Error::new(F::MISSING).field("BucketName", req.bucket())),
-    }
+    let default;
+    let document = match configs.get(F::NAME) {
+        Some(document) => document,
+        None => match F::default_document() {
+            Some(document) => {
+                default = document;
+                &default
+            }
+            None => return Err(S3Error::new(F::MISSING).field("BucketName", req.bucket())),
+        },
+    };
+    ex.respond(200, &[("content-type", F::CONTENT_TYPE)], document)
+        .await
+        .map_err(io_error)
 }
 
 /// `Put<Family>`: validates the body and replaces the bucket's document.
