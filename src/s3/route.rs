@@ -817,7 +817,6 @@ mod tests {
             ("PUT", P, "/photos?lifecycle", false, NotImplemented),
             ("GET", P, "/photos?website", false, NotImplemented),
             ("PUT", P, "/photos?replication", false, NotImplemented),
-            ("GET", P, "/photos?encryption", false, NotImplemented),
             ("PUT", P, "/photos?object-lock", false, NotImplemented),
             ("GET", P, "/photos?notification", false, NotImplemented),
             ("GET", P, "/photos?logging", false, NotImplemented),
