@@ -443,7 +443,8 @@ fn plan_create_bucket(
     Ok(())
 }
 
-/// An empty bucket goes, with its uploads in progress and their parts.
+/// An empty bucket goes, with its uploads in progress, their parts and its
+/// configuration documents.
 fn plan_delete_bucket(
     t: &WriteTables<'_>,
     plan: &mut Plan<'_>,

@@ -16,6 +16,8 @@ pub mod tagging;
 
 pub use family::ConfigFamily;
 
+use std::borrow::Cow;
+
 use crate::http::conn::Exchange;
 use crate::meta::Mutation;
 use crate::s3::body::read_small_body;
@@ -39,18 +41,14 @@ pub async fn get<F: ConfigFamily>(
         .bucket_configs(req.project(), req.bucket().to_string())
         .await
         .map_err(|e| map::meta_error(e).field("BucketName", req.bucket()))?;
-    let default;
     let document = match configs.get(F::NAME) {
-        Some(document) => document,
-        None => match F::default_document() {
-            Some(document) => {
-                default = document;
-                &default
-            }
-            None => return Err(S3Error::new(F::MISSING).field("BucketName", req.bucket())),
-        },
+        Some(document) => Cow::Borrowed(document),
+        None => Cow::Owned(
+            F::default_document()
+                .ok_or_else(|| S3Error::new(F::MISSING).field("BucketName", req.bucket()))?,
+        ),
     };
-    ex.respond(200, &[("content-type", F::CONTENT_TYPE)], document)
+    ex.respond(200, &[("content-type", F::CONTENT_TYPE)], &document)
         .await
         .map_err(io_error)
 }
