@@ -30,8 +30,8 @@ operations! {
     HeadBucket,
     DeleteBucket,
     GetBucketLocation,
-    /// Always answers "never enabled": ringgate has no versioning.
     GetBucketVersioning,
+    PutBucketVersioning,
     GetBucketTagging,
     PutBucketTagging,
     DeleteBucketTagging,
@@ -41,7 +41,6 @@ operations! {
     /// ListObjects version 1.
     ListObjects,
     ListObjectsV2,
-    /// Every object as its single `null` version.
     ListObjectVersions,
     ListMultipartUploads,
     DeleteObjects,

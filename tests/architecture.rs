@@ -160,6 +160,8 @@ const PURE: &[&str] = &[
     "s3::bucket_config::family",
     "s3::bucket_config::tagging",
     "s3::bucket_config::encryption",
+    "s3::versioning",
+    "meta::version",
     "s3::xml",
     "s3::fuzz",
     "http::head",

@@ -8,172 +8,22 @@
 //! effects of those before them in the batch. A storage error, on the other
 //! hand, abandons the whole transaction.
 
-use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
-use redb::{Durability, Table, WriteTransaction};
-use serde::Serialize;
+use redb::Durability;
 
 use super::codec::{self, decode, encode};
 use super::error::{storage, MetaError};
 use super::limits::{
     BUCKETS_PER_PROJECT_MAX, BUCKET_NAME_BYTES_MAX, OBJECT_KEY_BYTES_MAX, PART_NUMBER_MAX,
 };
-use super::mutation::{BatchResults, Mutation, MutationOutcome};
-use super::store::{self, contains, get, scan_prefix, Bytes, RedbStore, TableId};
+use super::mutation::{BatchResults, Mutation};
+use super::plan::{postcard_row, Plan, WriteTables};
+use super::store::{self, contains, get, scan_prefix, RedbStore, TableId};
 use super::types::*;
+use super::versioned::{self, KeyRef};
 use crate::pieces::format::SegmentId;
 use crate::pipeline::layout::{ErasureParams, PIECES_MAX};
-
-enum Write {
-    Put(TableId, Vec<u8>, Vec<u8>),
-    Delete(TableId, Vec<u8>),
-}
-
-/// Every table, opened once per batch.
-struct WriteTables<'txn> {
-    tables: Vec<Table<'txn, Bytes, Bytes>>,
-}
-
-impl<'txn> WriteTables<'txn> {
-    fn open(txn: &'txn WriteTransaction) -> Result<Self, MetaError> {
-        let tables = TableId::ALL
-            .iter()
-            .map(|id| {
-                txn.open_table(id.definition())
-                    .map_err(storage("open table"))
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(Self { tables })
-    }
-
-    fn get(&self, id: TableId) -> &Table<'txn, Bytes, Bytes> {
-        &self.tables[id as usize]
-    }
-
-    fn apply(&mut self, writes: Vec<Write>) -> Result<(), MetaError> {
-        for write in writes {
-            match write {
-                Write::Put(id, key, value) => {
-                    self.tables[id as usize]
-                        .insert(key.as_slice(), value.as_slice())
-                        .map_err(storage("insert"))?;
-                }
-                Write::Delete(id, key) => {
-                    self.tables[id as usize]
-                        .remove(key.as_slice())
-                        .map_err(storage("remove"))?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A segments-table row written from a borrowed info; same bytes as `SegmentRow`.
-#[derive(Serialize)]
-struct SegmentRowRef<'a> {
-    refs: u32,
-    info: &'a SegmentInfo,
-}
-
-/// The checked effects of one mutation, not yet written.
-#[derive(Default)]
-struct Plan<'m> {
-    writes: Vec<Write>,
-    /// Net reference change per existing segment (a self-copy nets to zero).
-    refs: BTreeMap<SegmentId, i64>,
-    created: Vec<(SegmentId, &'m SegmentInfo)>,
-    outcome: MutationOutcome,
-}
-
-impl<'m> Plan<'m> {
-    fn put(&mut self, table: TableId, key: impl Into<Vec<u8>>, value: Vec<u8>) {
-        self.writes.push(Write::Put(table, key.into(), value));
-    }
-
-    fn delete(&mut self, table: TableId, key: impl Into<Vec<u8>>) {
-        self.writes.push(Write::Delete(table, key.into()));
-    }
-
-    fn acquire(&mut self, ids: impl IntoIterator<Item = SegmentId>) {
-        for id in ids {
-            *self.refs.entry(id).or_default() += 1;
-        }
-    }
-
-    fn release(&mut self, extents: &[Extent]) {
-        for id in segment_ids(extents) {
-            *self.refs.entry(id).or_default() -= 1;
-        }
-    }
-
-    fn create(&mut self, segments: &'m [(SegmentId, SegmentInfo)]) {
-        self.created
-            .extend(segments.iter().map(|(id, info)| (*id, info)));
-    }
-
-    /// Resolves the reference changes into rows (still only reading), and
-    /// returns the writes, the outcome and the count of dangling releases.
-    fn finish(
-        mut self,
-        t: &WriteTables<'_>,
-    ) -> Result<(Vec<Write>, MutationOutcome, u64), MetaError> {
-        let segments = t.get(TableId::Segments);
-        let gc = t.get(TableId::Gc);
-        for &(id, info) in &self.created {
-            if contains(segments, &id.0)? || contains(gc, &id.0)? {
-                return Err(MetaError::InconsistentMutation(
-                    "a new segment id is already in use",
-                ));
-            }
-            if self.refs.contains_key(&id) {
-                return Err(MetaError::InconsistentMutation(
-                    "a new segment is also shared or released",
-                ));
-            }
-            let row = postcard_row(1, info);
-            self.writes
-                .push(Write::Put(TableId::Segments, id.0.to_vec(), row));
-        }
-        let mut dangling = 0u64;
-        for (&id, &delta) in &self.refs {
-            if delta == 0 {
-                continue;
-            }
-            let Some(row) = get::<_, SegmentRow>(segments, TableId::Segments, &id.0)? else {
-                if delta > 0 {
-                    return Err(MetaError::NoSuchSegment(id));
-                }
-                dangling += delta.unsigned_abs();
-                continue;
-            };
-            let refs = i64::from(row.refs) + delta;
-            if refs > 0 {
-                let refs = u32::try_from(refs).map_err(|_| {
-                    MetaError::InconsistentMutation("segment reference count overflow")
-                })?;
-                self.writes.push(Write::Put(
-                    TableId::Segments,
-                    id.0.to_vec(),
-                    postcard_row(refs, &row.info),
-                ));
-            } else {
-                dangling += refs.unsigned_abs();
-                self.writes
-                    .push(Write::Delete(TableId::Segments, id.0.to_vec()));
-                self.writes
-                    .push(Write::Put(TableId::Gc, id.0.to_vec(), encode(&row.info)));
-                self.outcome.segments_queued_for_gc += 1;
-            }
-        }
-        Ok((self.writes, self.outcome, dangling))
-    }
-}
-
-fn postcard_row(refs: u32, info: &SegmentInfo) -> Vec<u8> {
-    encode(&SegmentRowRef { refs, info })
-}
 
 fn check_bucket_name(name: &str) -> Result<(), MetaError> {
     let reason = if name.is_empty() {
@@ -238,20 +88,6 @@ fn check_segments(
         ));
     }
     Ok(())
-}
-
-fn check_condition(
-    condition: Option<&Precondition>,
-    existing: Option<&ObjectRecord>,
-) -> Result<(), MetaError> {
-    match (condition, existing) {
-        (None, _) | (Some(Precondition::IfNoneMatchStar), None) => Ok(()),
-        (Some(Precondition::IfNoneMatchStar), Some(_)) => Err(MetaError::PreconditionFailed),
-        // S3 answers If-Match on an absent key with 404 NoSuchKey, not 412.
-        (Some(Precondition::IfMatch(_)), None) => Err(MetaError::NoSuchKey),
-        (Some(Precondition::IfMatch(etag)), Some(object)) if object.etag == *etag => Ok(()),
-        (Some(Precondition::IfMatch(_)), Some(_)) => Err(MetaError::PreconditionFailed),
-    }
 }
 
 fn require_bucket(t: &WriteTables<'_>, project: ProjectId, bucket: &str) -> Result<(), MetaError> {
@@ -340,11 +176,28 @@ fn plan<'m>(t: &WriteTables<'_>, mutation: &'m Mutation) -> Result<Plan<'m>, Met
             shared_segments,
             condition.as_ref(),
         )?,
+        Mutation::SetBucketVersioning {
+            project,
+            bucket,
+            state,
+        } => versioned::set_bucket_versioning(t, p, *project, bucket, *state)?,
         Mutation::DeleteObject {
             project,
             bucket,
             key,
-        } => plan_delete_object(t, p, *project, bucket, key)?,
+            which,
+            now_ms,
+        } => {
+            let k = KeyRef {
+                project: *project,
+                bucket,
+                key,
+            };
+            match which {
+                WhichVersion::Latest => versioned::delete_latest(t, p, k, *now_ms)?,
+                which => versioned::delete_version(t, p, k, *which)?,
+            }
+        }
         Mutation::CreateUpload {
             project,
             bucket,
@@ -439,7 +292,7 @@ fn plan_create_bucket(
             max: BUCKETS_PER_PROJECT_MAX,
         });
     }
-    plan.put(TableId::Buckets, key, encode(record));
+    plan.put(TableId::Buckets, key, codec::encode_bucket(record));
     Ok(())
 }
 
@@ -452,7 +305,9 @@ fn plan_delete_bucket(
     bucket: &str,
 ) -> Result<(), MetaError> {
     require_bucket(t, project, bucket)?;
-    if !store::bucket_is_empty(t.get(TableId::Objects), project, bucket)? {
+    if !store::bucket_is_empty(t.get(TableId::Objects), project, bucket)?
+        || !store::bucket_is_empty(t.get(TableId::Versions), project, bucket)?
+    {
         return Err(MetaError::BucketNotEmpty);
     }
     let mut uploads = Vec::new();
@@ -514,30 +369,15 @@ fn plan_put_object<'m>(
     condition: Option<&Precondition>,
 ) -> Result<(), MetaError> {
     check_object_key(key)?;
-    require_bucket(t, project, bucket)?;
     check_segments(&record.extents, new_segments, shared_segments)?;
     plan.create(new_segments);
     plan.acquire(shared_segments.iter().copied());
-    put_object(t, plan, project, bucket, key, record, condition)
-}
-
-fn plan_delete_object(
-    t: &WriteTables<'_>,
-    plan: &mut Plan<'_>,
-    project: ProjectId,
-    bucket: &str,
-    key: &str,
-) -> Result<(), MetaError> {
-    require_bucket(t, project, bucket)?;
-    let object_key = codec::object_key(project, bucket, key);
-    let existing: Option<ObjectRecord> =
-        get(t.get(TableId::Objects), TableId::Objects, &object_key)?;
-    if let Some(existing) = existing {
-        plan.outcome.existed = true;
-        plan.release(&existing.extents);
-        plan.delete(TableId::Objects, object_key);
-    }
-    Ok(())
+    let k = KeyRef {
+        project,
+        bucket,
+        key,
+    };
+    versioned::put_object(t, plan, k, record, condition)
 }
 
 fn plan_create_upload(
@@ -615,15 +455,12 @@ fn plan_complete_upload(
         plan.delete(TableId::Parts, key.clone());
     }
     plan.delete(TableId::Uploads, upload_row);
-    put_object(
-        t,
-        plan,
-        upload.project,
-        &upload.bucket,
-        &upload.key,
-        record,
-        condition,
-    )
+    let k = KeyRef {
+        project: upload.project,
+        bucket: &upload.bucket,
+        key: &upload.key,
+    };
+    versioned::put_object(t, plan, k, record, condition)
 }
 
 /// Each used part still exists with its ETag, and together, in order, they
@@ -773,28 +610,6 @@ fn plan_queue_gc(
         plan.put(TableId::Gc, id.0, encode(info));
         plan.outcome.segments_queued_for_gc += 1;
     }
-    Ok(())
-}
-
-/// The shared tail of PutObject and CompleteUpload: condition, replacement, write.
-fn put_object(
-    t: &WriteTables<'_>,
-    plan: &mut Plan<'_>,
-    project: ProjectId,
-    bucket: &str,
-    key: &str,
-    record: &ObjectRecord,
-    condition: Option<&Precondition>,
-) -> Result<(), MetaError> {
-    let object_key = codec::object_key(project, bucket, key);
-    let existing: Option<ObjectRecord> =
-        get(t.get(TableId::Objects), TableId::Objects, &object_key)?;
-    check_condition(condition, existing.as_ref())?;
-    if let Some(existing) = existing {
-        plan.outcome.existed = true;
-        plan.release(&existing.extents);
-    }
-    plan.put(TableId::Objects, object_key, encode(record));
     Ok(())
 }
 

@@ -42,27 +42,31 @@ pub trait MetaBackend: Send + Sync + 'static {
     fn bucket(&self, project: ProjectId, bucket: &str) -> Result<Option<BucketRecord>, MetaError>;
     /// A project's buckets in name order.
     fn buckets(&self, project: ProjectId) -> Result<Vec<BucketRecord>, MetaError>;
-    /// Whether the bucket holds no objects (uploads in progress do not count).
+    /// Whether the bucket holds no objects, versions or delete markers
+    /// (uploads in progress do not count).
     fn bucket_is_empty(&self, project: ProjectId, bucket: &str) -> Result<bool, MetaError>;
     /// Every configuration document of the bucket, by family name;
     /// `NoSuchBucket` if the bucket is absent.
     fn bucket_configs(&self, project: ProjectId, bucket: &str) -> Result<BucketConfigs, MetaError>;
 
-    /// The object, `None` if the key is absent, `NoSuchBucket` if the bucket is.
+    /// The current object, `None` if there is none (the key is absent or its
+    /// latest version is a delete marker), `NoSuchBucket` if the bucket is absent.
     fn object(
         &self,
         project: ProjectId,
         bucket: &str,
         key: &str,
     ) -> Result<Option<ObjectRecord>, MetaError>;
-    /// The object and the segments its extents reference, in extent order,
-    /// read together so no release can fall between them.
-    fn object_with_segments(
+    /// The version `which` names (`Latest`: the latest, which may be a delete
+    /// marker), an object with the segments its extents reference in extent
+    /// order, read together so no release can fall between them.
+    fn object_version(
         &self,
         project: ProjectId,
         bucket: &str,
         key: &str,
-    ) -> Result<Option<(ObjectRecord, Vec<SegmentInfo>)>, MetaError>;
+        which: WhichVersion,
+    ) -> Result<Option<FoundVersion>, MetaError>;
     /// One page of a bucket's objects in key order (see [`ListQuery`]).
     fn list_objects(
         &self,
@@ -70,6 +74,15 @@ pub trait MetaBackend: Send + Sync + 'static {
         bucket: &str,
         query: &ListQuery,
     ) -> Result<ListPage, MetaError>;
+
+    /// One page of a bucket's versions and delete markers: keys in order, each
+    /// key's versions newest first (see [`VersionListQuery`]).
+    fn list_versions(
+        &self,
+        project: ProjectId,
+        bucket: &str,
+        query: &VersionListQuery,
+    ) -> Result<VersionPage, MetaError>;
 
     fn upload(&self, upload: &UploadRef) -> Result<Option<UploadRecord>, MetaError>;
     /// One part, `None` if absent, `NoSuchUpload` if the upload is.

@@ -7,8 +7,10 @@
 //! projects    project(16)                                          v ‖ ProjectRecord
 //! revoked     API key head id(16)                                  v ‖ revoked at (unix ms)
 //! access      sha256(access key id)(32)                            opaque bytes (auth's ciphertext)
-//! buckets     project(16) ‖ name                                   v ‖ BucketRecord
-//! objects     project(16) ‖ bucket ‖ 00 ‖ key                      v ‖ ObjectRecord
+//! buckets     project(16) ‖ name                                   2 ‖ BucketRecord
+//! objects     project(16) ‖ bucket ‖ 00 ‖ key                      2 ‖ version ‖ ObjectRecord
+//! versions    project(16) ‖ bucket ‖ 00 ‖ key ‖ 00 ‖ version id(16) 2 ‖ version ‖ ObjectRecord or marker
+//! null_versions project(16) ‖ bucket ‖ 00 ‖ key                    version id(16)
 //! segments    segment(16)                                          v ‖ refs (varint) ‖ SegmentInfo
 //! uploads     project(16) ‖ bucket ‖ 00 ‖ key ‖ 00 ‖ upload(16)    v ‖ UploadRecord
 //! parts       upload(16) ‖ part number (u32 BE)                    v ‖ PartRecord
@@ -16,6 +18,16 @@
 //! stores      store id (u32 BE)                                    v ‖ StoreRecord
 //! bucket_configs project(16) ‖ bucket ‖ 00 ‖ family name           opaque bytes (the family's document)
 //! ```
+//!
+//! `objects` holds each key's current version when that is an object, so
+//! ListObjects reads one row per live key whatever the history; `versions`
+//! holds every other version (noncurrent ones, and delete markers, latest or
+//! not), a key's newest first; `null_versions` points at a key's `null` version
+//! while that is in `versions`. `version` is the 16-byte id and one flags byte
+//! (bit 0: the `null` version, bit 1: a delete marker, whose body is its
+//! last-modified time). Version-1 object rows (written before versioning) are
+//! `null` versions whose id is derived from their last-modified time;
+//! version-1 bucket rows are unversioned buckets.
 //!
 //! Keys compare as bytes, so one bucket's objects are one contiguous range in
 //! S3's (UTF-8 byte) order, and one upload's parts are in part-number order.
@@ -26,14 +38,24 @@
 //! self-describing, so a record's fields may never be reordered or changed in place.
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::MetaError;
-use super::types::{ProjectId, UploadId};
+use super::types::{
+    BucketRecord, ObjectRecord, ObjectSummary, ProjectId, UploadId, Version, VersionBody,
+    VersionId, Versioning,
+};
 use crate::pieces::format::SegmentId;
 
-/// The version byte leading every record written by this build.
+/// The version byte leading every record written by this build, except
+/// object, version and bucket rows, which are [`VERSIONED_RECORD`].
 pub const RECORD_VERSION: u8 = 1;
+
+/// The record version of object, version and bucket rows since versioning.
+pub const VERSIONED_RECORD: u8 = 2;
+
+const FLAG_NULL: u8 = 1;
+const FLAG_DELETE_MARKER: u8 = 2;
 
 /// Separates a bucket name from the key that follows, and a key from an upload id.
 pub const SEPARATOR: u8 = 0x00;
@@ -73,18 +95,177 @@ pub fn decode<T: DeserializeOwned>(table: &'static str, bytes: &[u8]) -> Result<
     Ok(value)
 }
 
-/// Decodes the leading fields of a record as `T` and ignores the rest (used to
-/// read an [`super::ObjectSummary`] without the object's extents).
-pub fn decode_prefix<T: DeserializeOwned>(
+fn corrupt(table: &'static str, reason: impl Into<String>) -> MetaError {
+    MetaError::Corrupt {
+        table,
+        reason: reason.into(),
+    }
+}
+
+/// A version-1 bucket row: a bucket from before versioning.
+#[derive(Deserialize)]
+struct BucketRecordV1 {
+    name: String,
+    created_ms: u64,
+    location: String,
+}
+
+pub fn encode_bucket(record: &BucketRecord) -> Vec<u8> {
+    postcard::to_extend(record, vec![VERSIONED_RECORD]).expect("postcard encodes a bucket")
+}
+
+pub fn decode_bucket(bytes: &[u8]) -> Result<BucketRecord, MetaError> {
+    match bytes.first() {
+        Some(&VERSIONED_RECORD) => decode_whole("buckets", &bytes[1..]),
+        _ => {
+            let old: BucketRecordV1 = decode("buckets", bytes)?;
+            Ok(BucketRecord {
+                name: old.name,
+                created_ms: old.created_ms,
+                location: old.location,
+                versioning: Versioning::Unversioned,
+            })
+        }
+    }
+}
+
+/// The id a version-1 object row (a `null` version from before versioning) has.
+pub fn legacy_version(last_modified_ms: u64) -> Version {
+    Version {
+        id: VersionId::new(last_modified_ms.saturating_mul(1000), [0; 8]),
+        is_null: true,
+    }
+}
+
+fn version_header(version: &Version, marker: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    out.push(VERSIONED_RECORD);
+    out.extend_from_slice(&version.id.0);
+    let null = if version.is_null { FLAG_NULL } else { 0 };
+    out.push(null | if marker { FLAG_DELETE_MARKER } else { 0 });
+    out
+}
+
+/// An object row, of `objects` or `versions`.
+pub fn encode_object(version: &Version, record: &ObjectRecord) -> Vec<u8> {
+    postcard::to_extend(record, version_header(version, false)).expect("postcard encodes an object")
+}
+
+/// A delete marker's row in `versions`.
+pub fn encode_delete_marker(version: &Version, last_modified_ms: u64) -> Vec<u8> {
+    postcard::to_extend(&last_modified_ms, version_header(version, true))
+        .expect("postcard encodes a u64")
+}
+
+/// Splits a versioned row into its version, marker flag and postcard body.
+fn split_version<'b>(
+    table: &'static str,
+    bytes: &'b [u8],
+) -> Result<(Version, bool, &'b [u8]), MetaError> {
+    if bytes.len() < 18 {
+        return Err(corrupt(table, "a versioned row shorter than its header"));
+    }
+    let id = VersionId(bytes[1..17].try_into().expect("sixteen bytes"));
+    let flags = bytes[17];
+    if flags & !(FLAG_NULL | FLAG_DELETE_MARKER) != 0 {
+        return Err(corrupt(table, format!("unknown version flags {flags:#x}")));
+    }
+    let version = Version {
+        id,
+        is_null: flags & FLAG_NULL != 0,
+    };
+    Ok((version, flags & FLAG_DELETE_MARKER != 0, &bytes[18..]))
+}
+
+/// A row of `objects` or `versions`, decoded whole (`T` = [`ObjectRecord`])
+/// or as a prefix (`T` = [`ObjectSummary`]).
+pub fn decode_version<T: DeserializeOwned + ObjectTime>(
     table: &'static str,
     bytes: &[u8],
-) -> Result<T, MetaError> {
-    postcard::take_from_bytes(payload(table, bytes)?)
-        .map(|(value, _rest)| value)
-        .map_err(|e| MetaError::Corrupt {
+    whole: bool,
+) -> Result<(Version, VersionBody<T>), MetaError> {
+    let read = |body: &[u8]| {
+        if whole {
+            decode_whole::<T>(table, body)
+        } else {
+            postcard::take_from_bytes(body)
+                .map(|(value, _)| value)
+                .map_err(|e| corrupt(table, e.to_string()))
+        }
+    };
+    match bytes.first() {
+        Some(&VERSIONED_RECORD) => {
+            let (version, marker, body) = split_version(table, bytes)?;
+            if marker {
+                let last_modified_ms = decode_whole(table, body)?;
+                Ok((version, VersionBody::DeleteMarker { last_modified_ms }))
+            } else {
+                Ok((version, VersionBody::Object(read(body)?)))
+            }
+        }
+        _ => {
+            let record: T = read(payload(table, bytes)?)?;
+            Ok((
+                legacy_version(record.last_modified_ms()),
+                VersionBody::Object(record),
+            ))
+        }
+    }
+}
+
+/// The last-modified time every object body starts with.
+pub trait ObjectTime {
+    fn last_modified_ms(&self) -> u64;
+}
+
+impl ObjectTime for ObjectRecord {
+    fn last_modified_ms(&self) -> u64 {
+        self.last_modified_ms
+    }
+}
+
+impl ObjectTime for ObjectSummary {
+    fn last_modified_ms(&self) -> u64 {
+        self.last_modified_ms
+    }
+}
+
+/// A current object row (never a delete marker) decoded whole.
+pub fn decode_object(bytes: &[u8]) -> Result<(Version, ObjectRecord), MetaError> {
+    match decode_version("objects", bytes, true)? {
+        (version, VersionBody::Object(record)) => Ok((version, record)),
+        (_, VersionBody::DeleteMarker { .. }) => {
+            Err(corrupt("objects", "a delete marker as a current object"))
+        }
+    }
+}
+
+fn decode_whole<T: DeserializeOwned>(table: &'static str, body: &[u8]) -> Result<T, MetaError> {
+    let (value, rest) =
+        postcard::take_from_bytes(body).map_err(|e| corrupt(table, e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(corrupt(
             table,
-            reason: e.to_string(),
-        })
+            format!("{} bytes after the record", rest.len()),
+        ));
+    }
+    Ok(value)
+}
+
+/// Where a noncurrent version or delete marker of a key is kept: `key ‖ 00 ‖ id`
+/// under the bucket prefix.
+pub fn version_key(project: ProjectId, bucket: &str, key: &str, id: VersionId) -> Vec<u8> {
+    let mut out = object_key(project, bucket, key);
+    out.push(SEPARATOR);
+    out.extend_from_slice(&id.0);
+    out
+}
+
+/// The prefix of every `versions` row of one key.
+pub fn key_versions_prefix(project: ProjectId, bucket: &str, key: &str) -> Vec<u8> {
+    let mut out = object_key(project, bucket, key);
+    out.push(SEPARATOR);
+    out
 }
 
 pub fn bucket_key(project: ProjectId, bucket: &str) -> Vec<u8> {
@@ -130,7 +311,7 @@ pub fn upload_key(project: ProjectId, bucket: &str, key: &str, upload_id: Upload
     out
 }
 
-/// The object key inside an upload suffix (`key ‖ 00 ‖ id`).
+/// The object key inside an upload or version suffix (`key ‖ 00 ‖ id`).
 pub fn upload_suffix_key(suffix: &[u8]) -> &[u8] {
     &suffix[..suffix.len().saturating_sub(17)]
 }
@@ -191,14 +372,39 @@ pub fn fuzz_decode_records(data: &[u8]) {
     };
     match table % 7 {
         0 => check::<ProjectRecord>("projects", bytes),
-        1 => check::<BucketRecord>("buckets", bytes),
-        2 => check::<ObjectRecord>("objects", bytes),
+        1 => {
+            if let Ok(record) = decode_bucket(bytes) {
+                assert_eq!(decode_bucket(&encode_bucket(&record)).ok(), Some(record));
+            }
+        }
+        2 => check_version(bytes),
         3 => check::<SegmentRow>("segments", bytes),
         4 => check::<UploadRecord>("uploads", bytes),
         5 => check::<PartRecord>("parts", bytes),
         _ => check::<SegmentInfo>("gc", bytes),
     }
-    let _ = decode_prefix::<ObjectSummary>("objects", bytes);
+    let _ = decode_version::<ObjectSummary>("objects", bytes, false);
+}
+
+/// An object or version row decodes to one that re-encodes to the same row's meaning.
+fn check_version(bytes: &[u8]) {
+    use super::types::*;
+    match decode_version::<ObjectRecord>("versions", bytes, true) {
+        Ok((version, VersionBody::Object(record))) => {
+            let again = encode_object(&version, &record);
+            let (v, body) = decode_version::<ObjectRecord>("versions", &again, true).unwrap();
+            assert_eq!((v, body), (version, VersionBody::Object(record)));
+        }
+        Ok((version, VersionBody::DeleteMarker { last_modified_ms })) => {
+            let again = encode_delete_marker(&version, last_modified_ms);
+            let (v, body) = decode_version::<ObjectRecord>("versions", &again, true).unwrap();
+            assert_eq!(
+                (v, body),
+                (version, VersionBody::DeleteMarker { last_modified_ms })
+            );
+        }
+        Err(e) => assert!(matches!(e, MetaError::Corrupt { .. }), "{e:?}"),
+    }
 }
 
 #[cfg(test)]
@@ -244,7 +450,16 @@ mod tests {
         let bytes = encode(&record);
         assert_eq!(bytes[0], RECORD_VERSION);
         assert_eq!(decode::<ObjectRecord>("objects", &bytes).unwrap(), record);
-        let summary: ObjectSummary = decode_prefix("objects", &bytes).unwrap();
+        let version = Version {
+            id: VersionId::new(7, [1; 8]),
+            is_null: false,
+        };
+        let row = encode_object(&version, &record);
+        let (read, summary) = decode_version::<ObjectSummary>("objects", &row, false).unwrap();
+        assert_eq!(read, version);
+        let VersionBody::Object(summary) = summary else {
+            panic!("an object row read as a marker")
+        };
         assert_eq!(
             summary,
             ObjectSummary {

@@ -156,13 +156,24 @@ impl Meta {
         self.read(move |s| s.object(project, &bucket, &key)).await
     }
 
-    pub async fn object_with_segments(
+    pub async fn object_version(
         &self,
         project: ProjectId,
         bucket: String,
         key: String,
-    ) -> Result<Option<(ObjectRecord, Vec<SegmentInfo>)>, MetaError> {
-        self.read(move |s| s.object_with_segments(project, &bucket, &key))
+        which: WhichVersion,
+    ) -> Result<Option<FoundVersion>, MetaError> {
+        self.read(move |s| s.object_version(project, &bucket, &key, which))
+            .await
+    }
+
+    pub async fn list_versions(
+        &self,
+        project: ProjectId,
+        bucket: String,
+        query: VersionListQuery,
+    ) -> Result<VersionPage, MetaError> {
+        self.read(move |s| s.list_versions(project, &bucket, &query))
             .await
     }
 

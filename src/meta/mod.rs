@@ -5,15 +5,18 @@
 //! `Mutation`s, and the async `Meta` facade.
 //!
 //! The contract, backend-neutral:
-//! - `types`: the records. `mutation`: every write, as data.
+//! - `types`: the records; `version`: version ids, how a request names a
+//!   version, a bucket's versioning state (pure). `mutation`: every write, as data.
 //! - `backend`: `MetaBackend`, the trait a backend implements (every read and
 //!   `commit_batch`). `commit`: the group-commit thread in front of any backend.
 //!   `facade`: `Meta`, for executors. `list`: S3 listing as a pure function,
 //!   tested against a model.
 //!
 //! The redb backend: `store` (`RedbStore`, opening and every read), `apply`
-//! (mutations checked then applied, a batch per write transaction), `codec`
-//! (keys and record encoding, the byte layout).
+//! (mutations checked then applied, a batch per write transaction) with
+//! `plan` (a mutation's effects before they are written) and `versioned`
+//! (object writes and deletes under each versioning state), `codec` (keys and
+//! record encoding, the byte layout).
 //!
 //! Invariants: a segment's reference count equals the number of segment extents
 //! in objects and parts that name it; a segment whose count reaches zero leaves
@@ -30,9 +33,12 @@ mod facade;
 mod limits;
 mod list;
 mod mutation;
+mod plan;
 mod serde_with;
 mod store;
 mod types;
+pub mod version;
+mod versioned;
 
 #[cfg(test)]
 mod tests;

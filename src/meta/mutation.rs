@@ -41,7 +41,18 @@ pub enum Mutation {
         family: String,
         document: Option<Vec<u8>>,
     },
-    /// Stores `record` under `key`, replacing (and releasing) any previous object.
+    /// Sets the bucket's versioning to `Enabled` or `Suspended` (never back
+    /// to `Unversioned`: `InconsistentMutation`). `NoSuchBucket`.
+    SetBucketVersioning {
+        project: ProjectId,
+        bucket: String,
+        state: Versioning,
+    },
+    /// Makes `record` the key's newest version, as the bucket's versioning
+    /// says: unversioned, it replaces (and releases) the current object;
+    /// enabled, the current version becomes noncurrent; suspended, it replaces
+    /// the key's `null` version wherever that is. The version id is assigned
+    /// here, newer than every version of the key, and reported in the outcome.
     /// `new_segments` are inserted with one reference; `shared_segments` (a
     /// server-side copy's) gain one each. Together they must be exactly the
     /// record's segment extents. `NoSuchBucket`, `PreconditionFailed`,
@@ -55,11 +66,17 @@ pub enum Mutation {
         shared_segments: Vec<SegmentId>,
         condition: Option<Precondition>,
     },
-    /// `existed` tells whether there was an object; `NoSuchBucket`.
+    /// `Latest` on an unversioned bucket deletes the object (`existed` if there
+    /// was one); on a versioned bucket it adds a delete marker (a `null` one
+    /// when suspended, replacing the `null` version), dated `now_ms`. A version
+    /// named deletes that version (absent: success, nothing done); if it was the
+    /// latest, the next newest becomes the latest. `NoSuchBucket`.
     DeleteObject {
         project: ProjectId,
         bucket: String,
         key: String,
+        which: WhichVersion,
+        now_ms: u64,
     },
     /// `NoSuchBucket`.
     CreateUpload {
@@ -146,4 +163,10 @@ pub struct MutationOutcome {
     /// Segments whose last reference this mutation released; they are now in
     /// the GC queue (a hint to wake the collector).
     pub segments_queued_for_gc: u32,
+    /// The version an object write created or a delete created or removed.
+    pub version: Option<Version>,
+    /// The delete created or removed a delete marker.
+    pub delete_marker: bool,
+    /// The bucket's versioning when an object write or delete ran.
+    pub versioning: Versioning,
 }

@@ -14,7 +14,7 @@ use redb::{
 use serde::de::DeserializeOwned;
 
 use super::backend::MetaBackend;
-use super::codec::{self, decode, decode_prefix};
+use super::codec::{self, decode, decode_version};
 use super::error::{storage, MetaError};
 use super::limits::{LIST_ENTRIES_MAX, PART_NUMBER_MAX};
 use super::list::{list_page, KeyCursor, LastItem, ListSpec, Step};
@@ -47,10 +47,12 @@ pub(crate) enum TableId {
     Revoked,
     Stores,
     BucketConfigs,
+    Versions,
+    NullVersions,
 }
 
 impl TableId {
-    pub const ALL: [TableId; 11] = [
+    pub const ALL: [TableId; 13] = [
         TableId::Projects,
         TableId::Access,
         TableId::Buckets,
@@ -62,6 +64,8 @@ impl TableId {
         TableId::Revoked,
         TableId::Stores,
         TableId::BucketConfigs,
+        TableId::Versions,
+        TableId::NullVersions,
     ];
 
     pub fn name(self) -> &'static str {
@@ -77,6 +81,8 @@ impl TableId {
             TableId::Revoked => "revoked",
             TableId::Stores => "stores",
             TableId::BucketConfigs => "bucket_configs",
+            TableId::Versions => "versions",
+            TableId::NullVersions => "null_versions",
         }
     }
 
@@ -328,11 +334,11 @@ impl MetaBackend for RedbStore {
 
     fn bucket(&self, project: ProjectId, bucket: &str) -> Result<Option<BucketRecord>, MetaError> {
         let table = self.read()?.table(TableId::Buckets)?;
-        get(
-            &table,
-            TableId::Buckets,
-            &codec::bucket_key(project, bucket),
-        )
+        let row = table
+            .get(&codec::bucket_key(project, bucket)[..])
+            .map_err(storage("read"))?;
+        row.map(|guard| codec::decode_bucket(guard.value()))
+            .transpose()
     }
 
     /// A project's buckets in name order (at most `BUCKETS_PER_PROJECT_MAX`).
@@ -340,7 +346,7 @@ impl MetaBackend for RedbStore {
         let table = self.read()?.table(TableId::Buckets)?;
         let mut out = Vec::new();
         scan_prefix(&table, &project.0, |_, value| {
-            out.push(decode(TableId::Buckets.name(), value)?);
+            out.push(codec::decode_bucket(value)?);
             Ok(ControlFlow::Continue(()))
         })?;
         Ok(out)
@@ -360,15 +366,18 @@ impl MetaBackend for RedbStore {
         Ok(configs)
     }
 
-    /// Whether the bucket holds no objects (uploads in progress do not count).
+    /// Whether the bucket holds no objects, versions or delete markers
+    /// (uploads in progress do not count).
     fn bucket_is_empty(&self, project: ProjectId, bucket: &str) -> Result<bool, MetaError> {
         let reader = self.read()?;
         reader.require_bucket(project, bucket)?;
         let objects = reader.table(TableId::Objects)?;
-        bucket_is_empty(&objects, project, bucket)
+        let versions = reader.table(TableId::Versions)?;
+        Ok(bucket_is_empty(&objects, project, bucket)?
+            && bucket_is_empty(&versions, project, bucket)?)
     }
 
-    /// The object, `None` if the key is absent, `NoSuchBucket` if the bucket is.
+    /// The current object, `None` if there is none, `NoSuchBucket` if the bucket is absent.
     fn object(
         &self,
         project: ProjectId,
@@ -378,39 +387,39 @@ impl MetaBackend for RedbStore {
         let reader = self.read()?;
         reader.require_bucket(project, bucket)?;
         let objects = reader.table(TableId::Objects)?;
-        get(
-            &objects,
-            TableId::Objects,
-            &codec::object_key(project, bucket, key),
-        )
+        let row = objects
+            .get(&codec::object_key(project, bucket, key)[..])
+            .map_err(storage("read"))?;
+        Ok(row
+            .map(|guard| codec::decode_object(guard.value()))
+            .transpose()?
+            .map(|(_, record)| record))
     }
 
-    /// The object and the segments its extents reference (in extent order), read
-    /// in one transaction so no release can fall between them.
-    fn object_with_segments(
+    /// One version, with the segments an object's extents reference, read in
+    /// one transaction so no release can fall between them.
+    fn object_version(
         &self,
         project: ProjectId,
         bucket: &str,
         key: &str,
-    ) -> Result<Option<(ObjectRecord, Vec<SegmentInfo>)>, MetaError> {
+        which: WhichVersion,
+    ) -> Result<Option<FoundVersion>, MetaError> {
         let reader = self.read()?;
         reader.require_bucket(project, bucket)?;
-        let objects = reader.table(TableId::Objects)?;
-        let key = codec::object_key(project, bucket, key);
-        let Some(record) = get::<_, ObjectRecord>(&objects, TableId::Objects, &key)? else {
+        let Some((version, body)) = reader.find_version(project, bucket, key, which)? else {
             return Ok(None);
         };
-        let segments = reader.table(TableId::Segments)?;
-        let mut infos = Vec::new();
-        for id in segment_ids(&record.extents) {
-            let row: SegmentRow =
-                get(&segments, TableId::Segments, &id.0)?.ok_or_else(|| MetaError::Corrupt {
-                    table: "segments",
-                    reason: format!("an object references missing segment {}", id.to_hex()),
-                })?;
-            infos.push(row.info);
-        }
-        Ok(Some((record, infos)))
+        let body = match body {
+            VersionBody::DeleteMarker { last_modified_ms } => {
+                VersionBody::DeleteMarker { last_modified_ms }
+            }
+            VersionBody::Object(record) => {
+                let infos = reader.segment_infos_of(&record)?;
+                VersionBody::Object((record, infos))
+            }
+        };
+        Ok(Some(FoundVersion { version, body }))
     }
 
     /// One page of a bucket's objects; see [`ListQuery`] and `list.rs` for the rules.
@@ -437,7 +446,15 @@ impl MetaBackend for RedbStore {
             &spec,
             |k| k,
             |key, value| {
-                let summary: ObjectSummary = decode_prefix(TableId::Objects.name(), value.value())?;
+                let summary = match decode_version(TableId::Objects.name(), value.value(), false)? {
+                    (_, VersionBody::Object(summary)) => summary,
+                    (_, VersionBody::DeleteMarker { .. }) => {
+                        return Err(MetaError::Corrupt {
+                            table: "objects",
+                            reason: "a delete marker as a current object".into(),
+                        })
+                    }
+                };
                 Ok((utf8(TableId::Objects, key.to_vec())?, summary))
             },
         )?;
@@ -451,6 +468,79 @@ impl MetaBackend for RedbStore {
                 }
                 None => None,
             },
+        })
+    }
+
+    /// One page of versions: the listing runs over `key ‖ 00 ‖ id` composites
+    /// of both tables merged ([`VersionCursor`]), so paging and common prefixes
+    /// work as for uploads.
+    fn list_versions(
+        &self,
+        project: ProjectId,
+        bucket: &str,
+        query: &VersionListQuery,
+    ) -> Result<VersionPage, MetaError> {
+        let reader = self.read()?;
+        reader.require_bucket(project, bucket)?;
+        let key_marker = query.key_marker.as_bytes();
+        let after_id = match query.version_id_marker {
+            None => None,
+            Some(WhichVersion::Id(id)) => Some(id),
+            Some(which) => reader
+                .find_version(project, bucket, &query.key_marker, which)?
+                .map(|(version, _)| version.id),
+        };
+        let entries_after = match (key_marker.is_empty(), after_id) {
+            (true, None) => None,
+            (_, Some(id)) => Some(version_suffix(key_marker, id)),
+            (false, None) => Some(version_suffix(key_marker, VersionId([0xff; 16]))),
+        };
+        let spec = ListSpec {
+            prefix: query.prefix.as_bytes(),
+            delimiter: query.delimiter.as_deref().map(str::as_bytes),
+            entries_after: entries_after.as_deref(),
+            prefixes_after: (!key_marker.is_empty()).then_some(key_marker),
+            max_items: query.max_keys.min(LIST_ENTRIES_MAX),
+        };
+        let objects = reader.table(TableId::Objects)?;
+        let versions = reader.table(TableId::Versions)?;
+        let base = codec::bucket_prefix(project, bucket);
+        let mut cursor = VersionCursor::new(&objects, &versions, base);
+        let page = list_page(
+            &mut cursor,
+            &spec,
+            codec::upload_suffix_key,
+            |suffix, (is_latest, value)| {
+                let key = utf8(TableId::Versions, codec::upload_suffix_key(suffix).to_vec())?;
+                let (version, body) =
+                    decode_version(TableId::Versions.name(), value.value(), false)?;
+                Ok(VersionEntry {
+                    key,
+                    version,
+                    is_latest,
+                    body,
+                })
+            },
+        )?;
+        let (next_key_marker, next_version_id_marker) = match &page.last {
+            None => (None, None),
+            Some(LastItem::CommonPrefix(prefix)) => {
+                (Some(utf8(TableId::Versions, prefix.clone())?), None)
+            }
+            Some(LastItem::Entry(_)) => {
+                let last = page
+                    .entries
+                    .last()
+                    .expect("a page ending on an entry has one");
+                (Some(last.key.clone()), Some(last.version))
+            }
+        };
+        Ok(VersionPage {
+            entries: page.entries,
+            common_prefixes: strings(TableId::Versions, page.common_prefixes)?,
+            is_truncated: page.is_truncated,
+            next_key_marker,
+            next_version_id_marker,
         })
     }
 
@@ -685,6 +775,72 @@ impl Reader {
         }
     }
 
+    /// The version `which` names: the current object, else a `versions` row.
+    fn find_version(
+        &self,
+        project: ProjectId,
+        bucket: &str,
+        key: &str,
+        which: WhichVersion,
+    ) -> Result<Option<(Version, VersionBody<ObjectRecord>)>, MetaError> {
+        let objects = self.table(TableId::Objects)?;
+        let current = objects
+            .get(&codec::object_key(project, bucket, key)[..])
+            .map_err(storage("read"))?
+            .map(|guard| codec::decode_object(guard.value()))
+            .transpose()?;
+        if let Some((version, record)) = current {
+            if which == WhichVersion::Latest || which.matches(&version) {
+                return Ok(Some((version, VersionBody::Object(record))));
+            }
+        }
+        let versions = self.table(TableId::Versions)?;
+        let row_key = match which {
+            WhichVersion::Latest => {
+                // No current object: the latest is a delete marker, if anything.
+                let mut first = None;
+                let prefix = codec::key_versions_prefix(project, bucket, key);
+                scan_prefix(&versions, &prefix, |_, value| {
+                    first = Some(decode_version(TableId::Versions.name(), value, true)?);
+                    Ok(ControlFlow::Break(()))
+                })?;
+                return Ok(first);
+            }
+            WhichVersion::Null => {
+                let nulls = self.table(TableId::NullVersions)?;
+                let found = nulls
+                    .get(&codec::object_key(project, bucket, key)[..])
+                    .map_err(storage("read"))?;
+                let Some(id) = found.and_then(|g| <[u8; 16]>::try_from(g.value()).ok()) else {
+                    return Ok(None);
+                };
+                codec::version_key(project, bucket, key, VersionId(id))
+            }
+            WhichVersion::Id(id) => codec::version_key(project, bucket, key, id),
+        };
+        let found = versions.get(&row_key[..]).map_err(storage("read"))?;
+        let Some(guard) = found else {
+            return Ok(None);
+        };
+        let (version, body) = decode_version(TableId::Versions.name(), guard.value(), true)?;
+        Ok(which.matches(&version).then_some((version, body)))
+    }
+
+    /// The segments an object's extents reference, in extent order.
+    fn segment_infos_of(&self, record: &ObjectRecord) -> Result<Vec<SegmentInfo>, MetaError> {
+        let segments = self.table(TableId::Segments)?;
+        let mut infos = Vec::new();
+        for id in segment_ids(&record.extents) {
+            let row: SegmentRow =
+                get(&segments, TableId::Segments, &id.0)?.ok_or_else(|| MetaError::Corrupt {
+                    table: "segments",
+                    reason: format!("an object references missing segment {}", id.to_hex()),
+                })?;
+            infos.push(row.info);
+        }
+        Ok(infos)
+    }
+
     fn require_upload(&self, upload: &UploadRef) -> Result<(), MetaError> {
         let uploads = self.table(TableId::Uploads)?;
         if contains(&uploads, &upload_key(upload))? {
@@ -755,5 +911,159 @@ impl KeyCursor for TableCursor<'_> {
                 Ok(Some((key[self.base.len()..].to_vec(), value)))
             }
         }
+    }
+}
+
+fn version_suffix(key: &[u8], id: VersionId) -> Vec<u8> {
+    let mut out = Vec::with_capacity(key.len() + 17);
+    out.extend_from_slice(key);
+    out.push(codec::SEPARATOR);
+    out.extend_from_slice(&id.0);
+    out
+}
+
+/// The id in a versioned row's header, or derived for a version-1 row.
+fn row_version_id(value: &[u8]) -> Result<VersionId, MetaError> {
+    match value.get(1..17) {
+        Some(id) if value[0] == codec::VERSIONED_RECORD => {
+            Ok(VersionId(id.try_into().expect("sixteen bytes")))
+        }
+        _ => decode_version::<ObjectSummary>(TableId::Objects.name(), value, false)
+            .map(|(version, _)| version.id),
+    }
+}
+
+type Row = (Vec<u8>, AccessGuard<'static, Bytes>);
+
+/// A [`KeyCursor`] over one bucket's versions as `key ‖ 00 ‖ id` composites:
+/// each key's current object (from `objects`, where the key alone is the row
+/// key) merged in front of its `versions` rows, since it is the newest. Each
+/// value says whether it is its key's latest version.
+struct VersionCursor<'t> {
+    objects: &'t ReadOnlyTable<Bytes, Bytes>,
+    current: TableCursor<'t>,
+    others: TableCursor<'t>,
+    next_current: Option<Row>,
+    next_other: Option<Row>,
+    /// The key of the item returned last, since the last seek.
+    last_name: Option<Vec<u8>>,
+}
+
+impl<'t> VersionCursor<'t> {
+    fn new(
+        objects: &'t ReadOnlyTable<Bytes, Bytes>,
+        versions: &'t ReadOnlyTable<Bytes, Bytes>,
+        base: Vec<u8>,
+    ) -> Self {
+        Self {
+            objects,
+            current: TableCursor::new(objects, base.clone()),
+            others: TableCursor::new(versions, base),
+            next_current: None,
+            next_other: None,
+            last_name: None,
+        }
+    }
+
+    /// A current row with its key made a composite.
+    fn composite(row: Option<Row>) -> Result<Option<Row>, MetaError> {
+        let Some((mut key, value)) = row else {
+            return Ok(None);
+        };
+        let id = row_version_id(value.value())?;
+        key.push(codec::SEPARATOR);
+        key.extend_from_slice(&id.0);
+        Ok(Some((key, value)))
+    }
+
+    /// Whether a `versions` row is its key's latest: no current object and no newer row.
+    fn is_latest_other(&self, composite: &[u8]) -> Result<bool, MetaError> {
+        let name = codec::upload_suffix_key(composite);
+        if self.last_name.as_deref() == Some(name) {
+            return Ok(false);
+        }
+        if self.last_name.is_some() {
+            // The previous item was another key's, with no seek since: this
+            // row is the first of its key, and the key has no current object
+            // (that would have come just before).
+            return Ok(true);
+        }
+        let first = {
+            let mut versions = TableCursor::new(self.others.table, self.others.base.clone());
+            let mut prefix = name.to_vec();
+            prefix.push(codec::SEPARATOR);
+            versions.seek(Bound::Included(&prefix))?.map(|(k, _)| k)
+        };
+        Ok(!self.objects_has(name)? && first.as_deref() == Some(composite))
+    }
+
+    fn objects_has(&self, name: &[u8]) -> Result<bool, MetaError> {
+        contains(self.objects, &[&self.current.base[..], name].concat())
+    }
+
+    fn take(&mut self) -> Step<Self> {
+        let from_current = match (&self.next_current, &self.next_other) {
+            (None, None) => return Ok(None),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some((a, _)), Some((b, _))) => a < b,
+        };
+        let (key, value, is_latest) = if from_current {
+            let (key, value) = self.next_current.take().expect("checked");
+            self.next_current = Self::composite(self.current.next()?)?;
+            (key, value, true)
+        } else {
+            let (key, value) = self.next_other.take().expect("checked");
+            let is_latest = self.is_latest_other(&key)?;
+            self.next_other = self.others.next()?;
+            (key, value, is_latest)
+        };
+        self.last_name = Some(codec::upload_suffix_key(&key).to_vec());
+        Ok(Some((key, (is_latest, value))))
+    }
+}
+
+impl KeyCursor for VersionCursor<'_> {
+    type Value = (bool, AccessGuard<'static, Bytes>);
+    type Error = MetaError;
+
+    fn seek(&mut self, from: Bound<&[u8]>) -> Step<Self> {
+        self.last_name = None;
+        self.next_other = self.others.seek(from)?;
+        // Keys hold no 00 byte, so the bound's key part ends at its first one;
+        // a composite satisfies the bound only if its key is at least that.
+        let bound_key = |b: &[u8]| -> Vec<u8> {
+            let end = b
+                .iter()
+                .position(|&c| c == codec::SEPARATOR)
+                .unwrap_or(b.len());
+            b[..end].to_vec()
+        };
+        let lower = match from {
+            Bound::Included(b) | Bound::Excluded(b) => Some(bound_key(b)),
+            Bound::Unbounded => None,
+        };
+        let mut row = match &lower {
+            Some(lower) => self.current.seek(Bound::Included(lower))?,
+            None => self.current.seek(Bound::Unbounded)?,
+        };
+        loop {
+            let candidate = Self::composite(row)?;
+            let satisfies = match (&candidate, from) {
+                (None, _) | (_, Bound::Unbounded) => true,
+                (Some((k, _)), Bound::Included(b)) => k.as_slice() >= b,
+                (Some((k, _)), Bound::Excluded(b)) => k.as_slice() > b,
+            };
+            if satisfies {
+                self.next_current = candidate;
+                break;
+            }
+            row = self.current.next()?;
+        }
+        self.take()
+    }
+
+    fn next(&mut self) -> Step<Self> {
+        self.take()
     }
 }

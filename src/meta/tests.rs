@@ -14,6 +14,8 @@ use crate::pieces::format::SegmentId;
 use crate::pipeline::checksum::ChecksumAlgorithm;
 use crate::pipeline::layout::ErasureParams;
 
+mod versions;
+
 const BUCKET: &str = "photos";
 
 struct Fixture {
@@ -49,6 +51,7 @@ fn create_bucket(project: ProjectId, name: &str) -> Mutation {
             name: name.into(),
             created_ms: 2,
             location: "us-east-1".into(),
+            versioning: Versioning::Unversioned,
         },
     }
 }
@@ -141,6 +144,8 @@ impl Fixture {
             project: self.project,
             bucket: BUCKET.into(),
             key: key.into(),
+            which: WhichVersion::Latest,
+            now_ms: 1,
         }
     }
 
@@ -480,7 +485,10 @@ fn put_object_checks_before_writing() {
     assert!(f.store.referenced_segments().unwrap().is_empty());
 
     let outcome = f.commit(f.put_new("k", "e1", &ids)).unwrap();
-    assert_eq!(outcome, MutationOutcome::default());
+    assert_eq!(
+        (outcome.existed, outcome.segments_queued_for_gc),
+        (false, 0)
+    );
     assert_eq!(f.object("k"), Some(object("e1", &ids)));
     assert_eq!(
         f.store
@@ -488,11 +496,14 @@ fn put_object_checks_before_writing() {
             .unwrap(),
         vec![Some(info(1)), None]
     );
-    let (record, infos) = f
+    let found = f
         .store
-        .object_with_segments(f.project, BUCKET, "k")
+        .object_version(f.project, BUCKET, "k", WhichVersion::Latest)
         .unwrap()
         .unwrap();
+    let VersionBody::Object((record, infos)) = found.body else {
+        panic!("an object read as a delete marker")
+    };
     assert_eq!((record, infos.len()), (object("e1", &ids), 2));
     // A reused segment id is a caller bug, refused.
     assert!(matches!(
@@ -549,13 +560,7 @@ fn copies_share_segments_until_the_last_reference_goes() {
     assert_eq!(f.refs(ids[0]), Some(2));
 
     let outcome = f.commit(f.delete("src")).unwrap();
-    assert_eq!(
-        outcome,
-        MutationOutcome {
-            existed: true,
-            segments_queued_for_gc: 0
-        }
-    );
+    assert_eq!((outcome.existed, outcome.segments_queued_for_gc), (true, 0));
     assert_eq!(f.refs(ids[0]), Some(1));
     assert!(f.gc().is_empty());
 
@@ -625,24 +630,12 @@ fn overwrites_release_the_old_body() {
     let new = segments(1);
     f.commit(f.put_new("k", "e1", &old)).unwrap();
     let outcome = f.commit(f.put_new("k", "e2", &new)).unwrap();
-    assert_eq!(
-        outcome,
-        MutationOutcome {
-            existed: true,
-            segments_queued_for_gc: 2
-        }
-    );
+    assert_eq!((outcome.existed, outcome.segments_queued_for_gc), (true, 2));
     assert_eq!(f.gc(), set(&old));
     assert_eq!(f.refs(new[0]), Some(1));
     // A copy onto itself (a metadata replace) nets to no change.
     let outcome = f.commit(f.copy("k", &new)).unwrap();
-    assert_eq!(
-        outcome,
-        MutationOutcome {
-            existed: true,
-            segments_queued_for_gc: 0
-        }
-    );
+    assert_eq!((outcome.existed, outcome.segments_queued_for_gc), (true, 0));
     assert_eq!(f.refs(new[0]), Some(1));
     assert_eq!(f.object("k").unwrap().etag, "copy");
     // Replacing with an inline object releases the rest.
@@ -656,7 +649,9 @@ fn overwrites_release_the_old_body() {
         f.commit(Mutation::DeleteObject {
             project: f.project,
             bucket: "nope".into(),
-            key: "k".into()
+            key: "k".into(),
+            which: WhichVersion::Latest,
+            now_ms: 1,
         }),
         Err(MetaError::NoSuchBucket)
     ));
@@ -687,6 +682,8 @@ fn a_failing_mutation_leaves_its_batch_mates_applied() {
             project: f.project,
             bucket: "missing".into(),
             key: "x".into(),
+            which: WhichVersion::Latest,
+            now_ms: 1,
         },
         put_c,
         f.copy("b", &a),
@@ -742,13 +739,7 @@ fn multipart_complete_moves_used_parts_and_releases_the_rest() {
     f.commit(f.put_part(&upload, 1, "first", &p1_replaced))
         .unwrap();
     let outcome = f.commit(f.put_part(&upload, 1, "e1", &p1)).unwrap();
-    assert_eq!(
-        outcome,
-        MutationOutcome {
-            existed: true,
-            segments_queued_for_gc: 1
-        }
-    );
+    assert_eq!((outcome.existed, outcome.segments_queued_for_gc), (true, 1));
     f.commit(f.put_part(&upload, 2, "e2", &p2)).unwrap();
     f.commit(f.put_part(&upload, 3, "e3", &p3)).unwrap();
 
@@ -796,11 +787,8 @@ fn multipart_complete_moves_used_parts_and_releases_the_rest() {
         .commit(complete(vec![(1, "e1"), (3, "e3")], &record))
         .unwrap();
     assert_eq!(
-        outcome,
-        MutationOutcome {
-            existed: false,
-            segments_queued_for_gc: 1
-        }
+        (outcome.existed, outcome.segments_queued_for_gc),
+        (false, 1)
     );
     assert_eq!(f.object("video"), Some(record.clone()));
     for id in p1.iter().chain(&p3) {
@@ -871,13 +859,7 @@ fn completion_replaces_an_object_under_its_condition() {
     let outcome = f
         .commit(complete(Precondition::IfMatch("old".into())))
         .unwrap();
-    assert_eq!(
-        outcome,
-        MutationOutcome {
-            existed: true,
-            segments_queued_for_gc: 1
-        }
-    );
+    assert_eq!((outcome.existed, outcome.segments_queued_for_gc), (true, 1));
     assert_eq!(f.gc(), set(&old));
     assert_eq!(f.refs(part[0]), Some(1));
 }
@@ -1255,6 +1237,8 @@ fn facade_reads_on_an_executor() {
             project,
             bucket: BUCKET.into(),
             key: "k".into(),
+            which: WhichVersion::Latest,
+            now_ms: 1,
         })
         .await
         .unwrap();

@@ -10,20 +10,8 @@ use crate::pieces::format::SegmentId;
 use crate::pipeline::checksum::{hex, ChecksumAlgorithm};
 use crate::pipeline::layout::ErasureParams;
 
-fn parse_hex_16(text: &str) -> Option<[u8; 16]> {
-    if text.len() != 32 {
-        return None;
-    }
-    let mut id = [0u8; 16];
-    for (i, byte) in id.iter_mut().enumerate() {
-        let pair = text.get(2 * i..2 * i + 2)?;
-        if !pair.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        *byte = u8::from_str_radix(pair, 16).ok()?;
-    }
-    Some(id)
-}
+use super::version::parse_hex_16;
+pub use super::version::{Version, VersionId, Versioning, WhichVersion};
 
 /// A tenant: owns access keys and buckets. Bucket names are unique per project.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -65,6 +53,21 @@ impl UploadId {
     }
 }
 
+/// What a version is: an object, or a delete marker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VersionBody<T> {
+    Object(T),
+    DeleteMarker { last_modified_ms: u64 },
+}
+
+/// A version read by key and [`WhichVersion`]: an object with the segments
+/// its extents reference (in extent order), or a delete marker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoundVersion {
+    pub version: Version,
+    pub body: VersionBody<(ObjectRecord, Vec<SegmentInfo>)>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProjectRecord {
     pub id: ProjectId,
@@ -81,6 +84,8 @@ pub struct BucketRecord {
     pub created_ms: u64,
     /// The region name given at creation (S3's `LocationConstraint`).
     pub location: String,
+    /// Added in record version 2; version-1 rows read as `Unversioned`.
+    pub versioning: Versioning,
 }
 
 /// A bucket's configuration documents (tagging, CORS, policy, ...), each
@@ -282,6 +287,39 @@ pub struct ListPage {
     /// The last key or common prefix of this page when it is truncated: the
     /// `start_after` of the next page (v1 `NextMarker`, v2 token content).
     pub next_marker: Option<String>,
+}
+
+/// `list_versions`: S3's ListObjectVersions parameters, decoded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VersionListQuery {
+    pub prefix: String,
+    pub delimiter: Option<String>,
+    /// Exclusive: listing starts after this key's versions, unless
+    /// `version_id_marker` is given: then after that version of this key.
+    pub key_marker: String,
+    pub version_id_marker: Option<WhichVersion>,
+    /// Clamped to [`crate::meta::LIST_ENTRIES_MAX`]; 0 answers an empty, complete page.
+    pub max_keys: usize,
+}
+
+/// One row of ListObjectVersions: a version or a delete marker of `key`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionEntry {
+    pub key: String,
+    pub version: Version,
+    pub is_latest: bool,
+    pub body: VersionBody<ObjectSummary>,
+}
+
+/// A key's versions run newest first; keys in S3's order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VersionPage {
+    pub entries: Vec<VersionEntry>,
+    pub common_prefixes: Vec<String>,
+    pub is_truncated: bool,
+    pub next_key_marker: Option<String>,
+    /// `None` when the page ended on a common prefix.
+    pub next_version_id_marker: Option<Version>,
 }
 
 /// `list_uploads`: S3's ListMultipartUploads parameters, decoded.

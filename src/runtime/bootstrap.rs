@@ -323,6 +323,7 @@ mod tests {
                     name: "kept".into(),
                     created_ms: 1,
                     location: String::new(),
+                    versioning: Default::default(),
                 },
             })
             .unwrap();

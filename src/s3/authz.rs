@@ -48,7 +48,8 @@ pub fn check(req: &Request) -> Result<(), S3Error> {
         Op::PutBucketTagging
         | Op::DeleteBucketTagging
         | Op::PutBucketEncryption
-        | Op::DeleteBucketEncryption => p.allows(Action::Write, bucket, "", now),
+        | Op::DeleteBucketEncryption
+        | Op::PutBucketVersioning => p.allows(Action::Write, bucket, "", now),
         // Filtered or checked per key in their handlers.
         Op::ListObjects
         | Op::ListObjectsV2

@@ -1,20 +1,18 @@
 //! Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
-//! GetBucketLocation and GetBucketVersioning. Buckets belong to a project: two
+//! GetBucketLocation and Get/PutBucketVersioning. Buckets belong to a project: two
 //! projects may each own a bucket of the same name.
 
 use crate::clock::unix_now_ms;
 use crate::http::conn::Exchange;
-use crate::meta::{BucketRecord, Mutation};
+use crate::meta::{BucketRecord, Mutation, Versioning};
 use crate::s3::body::read_small_body;
 use crate::s3::common::owner;
 use crate::s3::error::{S3Error, S3ErrorCode as C};
 use crate::s3::gateway::{Gateway, Request};
 use crate::s3::map::{self, io_error};
+use crate::s3::versioning::{parse_versioning_configuration, versioning_configuration_xml};
 use crate::s3::xml::request::parse_create_bucket_configuration;
-use crate::s3::xml::response::{
-    location_constraint_xml, versioning_configuration_never_enabled_xml, BucketEntry,
-    ListAllMyBucketsResult,
-};
+use crate::s3::xml::response::{location_constraint_xml, BucketEntry, ListAllMyBucketsResult};
 
 const XML: (&str, &str) = ("content-type", "application/xml");
 
@@ -83,6 +81,7 @@ pub async fn create_bucket(
                 name: req.bucket().to_string(),
                 created_ms: unix_now_ms(),
                 location: region.clone(),
+                versioning: Versioning::Unversioned,
             },
         })
         .await
@@ -152,8 +151,30 @@ pub async fn get_bucket_versioning(
     ex: &mut Exchange<'_>,
     req: &Request,
 ) -> Result<(), S3Error> {
-    existing(gw, req).await?;
-    ex.respond(200, &[XML], &versioning_configuration_never_enabled_xml())
+    let bucket = existing(gw, req).await?;
+    ex.respond(
+        200,
+        &[XML],
+        &versioning_configuration_xml(bucket.versioning),
+    )
+    .await
+    .map_err(io_error)
+}
+
+pub async fn put_bucket_versioning(
+    gw: &Gateway,
+    ex: &mut Exchange<'_>,
+    req: &Request,
+) -> Result<(), S3Error> {
+    let (body, _) = read_small_body(ex, req, 64 << 10).await?;
+    let state = parse_versioning_configuration(&body)?;
+    gw.meta
+        .commit(Mutation::SetBucketVersioning {
+            project: req.project(),
+            bucket: req.bucket().to_string(),
+            state,
+        })
         .await
-        .map_err(io_error)
+        .map_err(|e| map::meta_error(e).field("BucketName", req.bucket()))?;
+    ex.respond(200, &[], b"").await.map_err(io_error)
 }

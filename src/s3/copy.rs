@@ -9,7 +9,10 @@ use base64::Engine as _;
 use crate::auth::Action;
 use crate::clock::unix_now_ms;
 use crate::http::conn::Exchange;
-use crate::meta::{segment_ids, Mutation, ObjectRecord, PartRecord, SegmentInfo};
+use crate::meta::{
+    segment_ids, FoundVersion, Mutation, ObjectRecord, PartRecord, SegmentInfo, Version,
+    VersionBody, WhichVersion,
+};
 use crate::object_io::{ObjectReader, ObjectWriter};
 use crate::pieces::SegmentId;
 use crate::pipeline::checksum::{ChecksumAlgorithm, DigestRequest};
@@ -23,13 +26,14 @@ use crate::s3::headers::{
     ObjectHeaders, SSE_S3,
 };
 use crate::s3::map::io_error;
+use crate::s3::versioning::version_header;
 use crate::s3::xml::response::{Checksums, CopyResult};
 use crate::s3::{authz, extents, map, write};
 
 const XML: (&str, &str) = ("content-type", "application/xml");
 
-/// `x-amz-copy-source`: `[/]bucket/key[?versionId=null]`, URL-encoded.
-fn copy_source(ex: &Exchange<'_>) -> Result<(String, String), S3Error> {
+/// `x-amz-copy-source`: `[/]bucket/key[?versionId=id]`, URL-encoded.
+fn copy_source(ex: &Exchange<'_>) -> Result<(String, String, WhichVersion), S3Error> {
     let raw = ex.head.header_str("x-amz-copy-source").unwrap_or("");
     let bad = || {
         S3Error::invalid_argument(
@@ -42,14 +46,17 @@ fn copy_source(ex: &Exchange<'_>) -> Result<(String, String), S3Error> {
         Some((path, query)) => (path, Some(query)),
         None => (raw, None),
     };
+    let mut which = WhichVersion::Latest;
     if let Some(query) = query {
         for (name, value) in crate::target::query_pairs(query) {
-            if name == "versionId" && value != "null" {
-                return Err(S3Error::invalid_argument(
-                    "Invalid version id specified",
-                    "x-amz-copy-source",
-                    raw,
-                ));
+            if name == "versionId" {
+                which = WhichVersion::parse(&value).ok_or_else(|| {
+                    S3Error::invalid_argument(
+                        "Invalid version id specified",
+                        "x-amz-copy-source",
+                        raw,
+                    )
+                })?;
             }
         }
     }
@@ -60,31 +67,67 @@ fn copy_source(ex: &Exchange<'_>) -> Result<(String, String), S3Error> {
         return Err(bad());
     }
     crate::s3::names::validate_key(key)?;
-    Ok((bucket.to_string(), key.to_string()))
+    Ok((bucket.to_string(), key.to_string(), which))
+}
+
+/// A copy's source: one version of an object, with its segments.
+struct Source {
+    bucket: String,
+    key: String,
+    /// What the request named (`Latest` when it named no version).
+    which: WhichVersion,
+    version: Version,
+    record: ObjectRecord,
+    infos: Vec<SegmentInfo>,
+}
+
+impl Source {
+    /// `x-amz-copy-source-version-id`, when the source has or was named by a version.
+    fn version_header(&self) -> Option<String> {
+        (!self.version.is_null || self.which != WhichVersion::Latest)
+            .then(|| self.version.display())
+    }
 }
 
 /// Reads the copy source and checks the `x-amz-copy-source-if-*` conditions
 /// (each failing one is 412 for a copy, never 304).
-async fn source(
-    gw: &Gateway,
-    ex: &Exchange<'_>,
-    req: &Request,
-) -> Result<(String, String, ObjectRecord), S3Error> {
-    let (bucket, key) = copy_source(ex)?;
+async fn source(gw: &Gateway, ex: &Exchange<'_>, req: &Request) -> Result<Source, S3Error> {
+    let (bucket, key, which) = copy_source(ex)?;
     authz::allows(req, Action::Read, &bucket, &key)?;
-    let record = gw
+    let found = gw
         .meta
-        .object(req.project(), bucket.clone(), key.clone())
+        .object_version(req.project(), bucket.clone(), key.clone(), which)
         .await
         .map_err(|e| match e {
             crate::meta::MetaError::NoSuchBucket => S3Error::no_such_bucket(&bucket),
             other => map::meta_error(other),
-        })?
-        .ok_or_else(|| S3Error::no_such_key(&key))?;
+        })?;
+    let (version, (record, infos)) = match found {
+        Some(FoundVersion {
+            version,
+            body: VersionBody::Object(object),
+        }) => (version, object),
+        Some(_) if which != WhichVersion::Latest => {
+            return Err(S3Error::invalid_request(
+                "The source of a copy request may not specifically refer to a delete marker by version id.",
+            ))
+        }
+        None if which != WhichVersion::Latest => {
+            return Err(S3Error::no_such_version(&key, &which.text()))
+        }
+        _ => return Err(S3Error::no_such_key(&key)),
+    };
     if copy_conditions_fail(&ex.head, &record) {
         return Err(S3Error::new(C::PreconditionFailed));
     }
-    Ok((bucket, key, record))
+    Ok(Source {
+        bucket,
+        key,
+        which,
+        version,
+        record,
+        infos,
+    })
 }
 
 fn checksums_of(record: &ObjectRecord) -> Checksums {
@@ -104,7 +147,8 @@ pub async fn copy_object(
     req: &Request,
 ) -> Result<(), S3Error> {
     check_write_encryption(&ex.head)?;
-    let (src_bucket, src_key, src) = source(gw, ex, req).await?;
+    let source = source(gw, ex, req).await?;
+    let (src_bucket, src_key, src) = (&source.bucket, &source.key, &source.record);
     let replace = match ex
         .head
         .header_str("x-amz-metadata-directive")
@@ -123,13 +167,16 @@ pub async fn copy_object(
     // Naming an encryption method counts as changing it, as in S3: that is
     // how tools re-encrypt objects in place (`aws s3 cp --sse AES256`).
     let encryption_named = ex.head.header("x-amz-server-side-encryption").is_some();
-    if !replace && !encryption_named && src_bucket == req.bucket() && src_key == req.key() {
+    // Copying an older version over its key restores it: that changes the object.
+    let same_object =
+        src_bucket == req.bucket() && src_key == req.key() && source.which == WhichVersion::Latest;
+    if !replace && !encryption_named && same_object {
         return Err(S3Error::invalid_request(
             "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         ));
     }
     let condition = authz::write_condition(req, write_condition(&ex.head)?)?;
-    let from = extents::object_identity(req.project(), &src_bucket, &src_key);
+    let from = extents::object_identity(req.project(), src_bucket, src_key);
     let to = extents::object_identity(req.project(), req.bucket(), req.key());
     let body = extents::rewrap(
         &src.extents,
@@ -160,7 +207,8 @@ pub async fn copy_object(
         extents: body,
     };
     let last_modified_ms = record.last_modified_ms;
-    gw.meta
+    let outcome = gw
+        .meta
         .commit(Mutation::PutObject {
             project: req.project(),
             bucket: req.bucket().to_string(),
@@ -175,12 +223,19 @@ pub async fn copy_object(
     let xml = CopyResult {
         last_modified_ms: last_modified_ms as i64,
         etag: src.etag.clone(),
-        checksums: checksums_of(&src),
+        checksums: checksums_of(src),
     }
     .to_copy_object_xml();
-    ex.respond(200, &[XML, SSE_S3], &xml)
-        .await
-        .map_err(io_error)
+    let mut headers = vec![XML, SSE_S3];
+    let source_version = source.version_header();
+    if let Some(version) = &source_version {
+        headers.push(("x-amz-copy-source-version-id", version.as_str()));
+    }
+    let version = version_header(outcome.versioning, outcome.version);
+    if let Some(version) = &version {
+        headers.push(("x-amz-version-id", version.as_str()));
+    }
+    ex.respond(200, &headers, &xml).await.map_err(io_error)
 }
 
 /// `x-amz-copy-source-range: bytes=first-last` against a source of `size` bytes.
@@ -231,10 +286,11 @@ pub async fn upload_part_copy(
         .route
         .part_number
         .expect("routed UploadPartCopy has a part number");
-    let (src_bucket, src_key, src) = source(gw, ex, req).await?;
+    let source = source(gw, ex, req).await?;
+    let src = &source.record;
     let range = copy_range(ex, src.size)?.unwrap_or(0..src.size);
     let algorithm = part_algorithm(&record);
-    let from = extents::object_identity(req.project(), &src_bucket, &src_key);
+    let from = extents::object_identity(req.project(), &source.bucket, &source.key);
     let to = extents::part_identity(
         req.project(),
         req.bucket(),
@@ -249,9 +305,8 @@ pub async fn upload_part_copy(
         .filter(|c| c.algorithm == algorithm && c.composite_parts.is_none())
         .map(|c| c.value.clone());
     let copy = PartCopy {
-        src_bucket: &src_bucket,
-        src_key: &src_key,
-        src: &src,
+        src,
+        infos: &source.infos,
         from: &from,
         to: &to,
         part_number,
@@ -290,16 +345,19 @@ pub async fn upload_part_copy(
         checksums,
     }
     .to_copy_part_xml();
-    ex.respond(200, &[XML, SSE_S3], &xml)
-        .await
-        .map_err(io_error)
+    let mut headers = vec![XML, SSE_S3];
+    let source_version = source.version_header();
+    if let Some(version) = &source_version {
+        headers.push(("x-amz-copy-source-version-id", version.as_str()));
+    }
+    ex.respond(200, &headers, &xml).await.map_err(io_error)
 }
 
 /// What UploadPartCopy copies from and to.
 struct PartCopy<'a> {
-    src_bucket: &'a str,
-    src_key: &'a str,
     src: &'a ObjectRecord,
+    /// The segments of the source's extents, read with it.
+    infos: &'a [SegmentInfo],
     /// The source's and the part's identities, which content keys are bound to.
     from: &'a [u8],
     to: &'a [u8],
@@ -338,23 +396,9 @@ async fn reencoded_part(
     copy: &PartCopy<'_>,
     range: std::ops::Range<u64>,
 ) -> Result<(PartRecord, Vec<(SegmentId, SegmentInfo)>), S3Error> {
-    let infos = gw
-        .meta
-        .object_with_segments(
-            req.project(),
-            copy.src_bucket.to_string(),
-            copy.src_key.to_string(),
-        )
-        .await
-        .map_err(map::meta_error)?
-        .filter(|(again, _)| {
-            again.etag == copy.src.etag && again.last_modified_ms == copy.src.last_modified_ms
-        })
-        .ok_or_else(|| S3Error::new(C::OperationAborted))?
-        .1;
     let body = extents::open(
         &copy.src.extents,
-        &infos,
+        copy.infos,
         req.caller.root_key().map_err(map::credential_error)?,
         copy.from,
     )?;

@@ -152,6 +152,8 @@ struct S3ErrorInner {
     resource: Option<String>,
     /// Extra elements written after `<Message>`, in this order.
     fields: Vec<(&'static str, String)>,
+    /// Response headers the error carries (`x-amz-delete-marker`, ...).
+    headers: Vec<(&'static str, String)>,
 }
 
 impl fmt::Display for S3Error {
@@ -170,6 +172,7 @@ impl S3Error {
             message: Cow::Borrowed(code.default_message()),
             resource: None,
             fields: Vec::new(),
+            headers: Vec::new(),
         }))
     }
 
@@ -189,6 +192,17 @@ impl S3Error {
     pub fn field(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.0.fields.push((name, value.into()));
         self
+    }
+
+    /// Adds a response header, e.g. `.header("x-amz-delete-marker", "true")`.
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.0.headers.push((name, value.into()));
+        self
+    }
+
+    /// The response headers the error carries.
+    pub fn headers(&self) -> &[(&'static str, String)] {
+        &self.0.headers
     }
 
     pub fn code(&self) -> S3ErrorCode {

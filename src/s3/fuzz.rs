@@ -209,7 +209,6 @@ pub fn fuzz_route(data: &[u8]) {
     if let Some(part_number) = routed.part_number {
         assert!((1..=10_000).contains(&part_number));
     }
-    assert!(routed.version_id.iter().all(|v| v == "null"));
     if routed.addressing == Addressing::VirtualHosted {
         assert!(host.is_some() && domain.is_some());
     }

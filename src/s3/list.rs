@@ -8,7 +8,8 @@ use base64::Engine as _;
 use crate::auth::ListScope;
 use crate::http::conn::Exchange;
 use crate::meta::{
-    ListPage, ListQuery, ObjectSummary, UploadId, UploadListQuery, UploadPage, LIST_ENTRIES_MAX,
+    ListPage, ListQuery, ObjectSummary, UploadId, UploadListQuery, UploadPage, VersionBody,
+    VersionEntry, VersionListQuery, VersionPage, WhichVersion, LIST_ENTRIES_MAX,
 };
 use crate::pipeline::checksum::ChecksumAlgorithm;
 use crate::s3::common::{owner, part_checksums, upload_ref};
@@ -17,7 +18,7 @@ use crate::s3::gateway::{Gateway, Request};
 use crate::s3::map::io_error;
 use crate::s3::xml::response::{
     Checksums, ListBucketResult, ListMultipartUploadsResult, ListPagination, ListPartsResult,
-    ListVersionsResult, ObjectEntry, PartEntry, UploadEntry, STORAGE_CLASS_STANDARD,
+    ListVersionsResult, ObjectEntry, PartEntry, UploadEntry, VersionRow, STORAGE_CLASS_STANDARD,
 };
 use crate::s3::{authz, map};
 
@@ -178,33 +179,36 @@ pub async fn list_object_versions(
     let delimiter = delimiter(req);
     let key_marker = req.query("key-marker").unwrap_or("").to_string();
     let version_id_marker = req.query("version-id-marker").unwrap_or("").to_string();
-    if !version_id_marker.is_empty() && version_id_marker != "null" {
-        return Err(S3Error::invalid_argument(
-            "Invalid version id specified",
-            "version-id-marker",
-            &version_id_marker,
-        ));
-    }
-    // Every object has exactly one version, null: a key marker with the null
-    // version marker means "after this key", as a key marker alone does.
-    let page = list_page(
-        gw,
-        req,
-        ListQuery {
-            prefix: prefix.clone(),
-            delimiter: delimiter.clone(),
-            start_after: key_marker.clone(),
-            max_keys,
-        },
-    )
-    .await?;
+    let version_marker = match (version_id_marker.as_str(), key_marker.is_empty()) {
+        ("", _) => None,
+        (_, true) => {
+            return Err(S3Error::invalid_argument(
+                "A version-id marker cannot be specified without a key marker.",
+                "version-id-marker",
+                &version_id_marker,
+            ))
+        }
+        (text, false) => Some(WhichVersion::parse(text).ok_or_else(|| {
+            S3Error::invalid_argument("Invalid version id specified", "version-id-marker", text)
+        })?),
+    };
+    let scope = authz::list_scope(req, &prefix)?;
+    let query = VersionListQuery {
+        prefix: prefix.clone(),
+        delimiter: delimiter.clone(),
+        key_marker: key_marker.clone(),
+        version_id_marker: version_marker,
+        max_keys,
+    };
+    let page = versions_within(gw, req, &scope, query).await?;
     let owner = owner(req);
     let xml = ListVersionsResult {
         name: req.bucket().to_string(),
         prefix,
         key_marker,
         version_id_marker,
-        next_key_marker: page.next_marker.clone().filter(|_| page.is_truncated),
+        next_key_marker: page.next_key_marker.clone(),
+        next_version_id_marker: page.next_version_id_marker.map(|v| v.display()),
         max_keys: max_keys as u32,
         delimiter,
         encoding_type_url: url,
@@ -212,12 +216,76 @@ pub async fn list_object_versions(
         versions: page
             .entries
             .into_iter()
-            .map(|(key, summary)| entry(key, summary, Some(owner.clone())))
+            .map(|entry| version_row(entry, &owner))
             .collect(),
         common_prefixes: page.common_prefixes,
     }
     .to_xml();
     ex.respond(200, &[XML], &xml).await.map_err(io_error)
+}
+
+fn version_row(entry: VersionEntry, owner: &crate::s3::xml::response::Owner) -> VersionRow {
+    let version_id = entry.version.display();
+    let (object, delete_marker) = match entry.body {
+        VersionBody::Object(summary) => (summary, false),
+        VersionBody::DeleteMarker { last_modified_ms } => (
+            ObjectSummary {
+                size: 0,
+                etag: String::new(),
+                last_modified_ms,
+                checksum: None,
+            },
+            true,
+        ),
+    };
+    VersionRow {
+        entry: self::entry(entry.key, object, Some(owner.clone())),
+        version_id,
+        is_latest: entry.is_latest,
+        delete_marker,
+    }
+}
+
+/// A page of versions under the caller's grant: the bucket's page with what
+/// the grant does not cover removed, paging on past pages left empty.
+async fn versions_within(
+    gw: &Gateway,
+    req: &Request,
+    scope: &ListScope,
+    mut query: VersionListQuery,
+) -> Result<VersionPage, S3Error> {
+    loop {
+        let mut page = gw
+            .meta
+            .list_versions(req.project(), req.bucket().to_string(), query.clone())
+            .await
+            .map_err(map::meta_error)?;
+        if matches!(scope, ListScope::All) {
+            return Ok(page);
+        }
+        page.entries.retain(|e| scope.includes(&e.key));
+        page.common_prefixes.retain(|p| scope_overlaps(scope, p));
+        let last_entry = page.entries.last().map(|e| (e.key.clone(), e.version));
+        let last_prefix = page.common_prefixes.last().cloned();
+        (page.next_key_marker, page.next_version_id_marker) = match (last_entry, last_prefix) {
+            _ if !page.is_truncated => (None, None),
+            (Some((key, _)), Some(prefix)) if prefix > key => (Some(prefix), None),
+            (Some((key, version)), _) => (Some(key), Some(version)),
+            (None, Some(prefix)) => (Some(prefix), None),
+            (None, None) => match page.next_key_marker {
+                Some(marker) => {
+                    query.key_marker = marker;
+                    query.version_id_marker = page.next_version_id_marker.map(|v| v.which());
+                    continue;
+                }
+                None => {
+                    page.is_truncated = false;
+                    (None, None)
+                }
+            },
+        };
+        return Ok(page);
+    }
 }
 
 pub async fn list_multipart_uploads(

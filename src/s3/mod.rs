@@ -58,5 +58,6 @@ pub mod payload;
 pub mod register;
 pub mod route;
 pub mod service;
+pub mod versioning;
 pub mod write;
 pub mod xml;

@@ -21,6 +21,7 @@ use crate::s3::headers::{
     check_customer_key, check_write_encryption, write_condition, ObjectHeaders, SSE_S3,
 };
 use crate::s3::map::io_error;
+use crate::s3::versioning::version_header;
 use crate::s3::xml::quote_etag;
 use crate::s3::xml::request::{parse_complete_multipart_upload, CompletedPart};
 use crate::s3::xml::response::{CompleteMultipartUploadResult, InitiateMultipartUploadResult};
@@ -265,7 +266,8 @@ pub async fn complete(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Res
         .iter()
         .map(|p| (p.part_number, p.etag.clone()))
         .collect();
-    gw.meta
+    let outcome = gw
+        .meta
         .commit(Mutation::CompleteUpload {
             upload,
             parts_used,
@@ -275,9 +277,12 @@ pub async fn complete(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Res
         .await
         .map_err(map::meta_error)?;
     let xml = complete_result(gw, ex, req, &record, algorithm, &checksum, etag);
-    ex.respond(200, &[XML, SSE_S3], &xml)
-        .await
-        .map_err(io_error)
+    let mut headers = vec![XML, SSE_S3];
+    let version = version_header(outcome.versioning, outcome.version);
+    if let Some(version) = &version {
+        headers.push(("x-amz-version-id", version.as_str()));
+    }
+    ex.respond(200, &headers, &xml).await.map_err(io_error)
 }
 
 /// The uploaded parts a completion names, checked: each exists with the

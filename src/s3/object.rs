@@ -1,11 +1,15 @@
 //! Object operations: PutObject, GetObject and HeadObject (ranges, conditions,
-//! response overrides, checksums), DeleteObject and DeleteObjects. The body
-//! of a write is received by `body::receive`, shared with UploadPart.
+//! response overrides, checksums, versions and delete markers), DeleteObject
+//! and DeleteObjects. The body of a write is received by `body::receive`,
+//! shared with UploadPart.
 
 use crate::auth::Action;
 use crate::clock::unix_now_ms;
 use crate::http::conn::Exchange;
-use crate::meta::{Mutation, ObjectRecord, Precondition};
+use crate::meta::{
+    FoundVersion, Mutation, MutationOutcome, ObjectRecord, Precondition, Version, VersionBody,
+    WhichVersion,
+};
 use crate::object_io::ObjectReader;
 use crate::pipeline::checksum::ChecksumAlgorithm;
 use crate::s3::body::{read_small_body, receive};
@@ -16,8 +20,9 @@ use crate::s3::headers::{
     object_headers, write_condition, ObjectHeaders, SSE_S3,
 };
 use crate::s3::map::io_error;
+use crate::s3::versioning::version_header;
 use crate::s3::xml::quote_etag;
-use crate::s3::xml::request::parse_delete;
+use crate::s3::xml::request::{parse_delete, ObjectIdentifier};
 use crate::s3::xml::response::{DeleteOutcome, DeleteResult};
 use crate::s3::{authz, extents, map, names, write};
 
@@ -87,9 +92,13 @@ pub async fn put_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> R
         shared_segments: Vec::new(),
         condition,
     };
-    write::commit_written(gw, mutation).await?;
+    let outcome = write::commit_written(gw, mutation).await?;
     let etag = quote_etag(&received.etag);
     let mut response = vec![("etag", etag.as_str()), SSE_S3];
+    let version = version_header(outcome.versioning, outcome.version);
+    if let Some(version) = &version {
+        response.push(("x-amz-version-id", version.as_str()));
+    }
     let checksum_header = received
         .claims
         .algorithm
@@ -149,19 +158,58 @@ fn parse_range(header: &str, size: u64) -> RangeSpec {
     }
 }
 
-pub async fn get_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Result<(), S3Error> {
-    let (record, infos) = gw
+/// The version a GET or HEAD reads: an object with its segments, or the
+/// error S3 gives for a missing key or version, or a delete marker (404 when
+/// it is the latest, 405 when named; both with `x-amz-delete-marker`).
+async fn read_version(
+    gw: &Gateway,
+    req: &Request,
+) -> Result<(Version, ObjectRecord, Vec<crate::meta::SegmentInfo>), S3Error> {
+    let which = req.route.version_id.unwrap_or(WhichVersion::Latest);
+    let found = gw
         .meta
-        .object_with_segments(
+        .object_version(
             req.project(),
             req.bucket().to_string(),
             req.key().to_string(),
+            which,
         )
         .await
-        .map_err(map::meta_error)?
-        .ok_or_else(|| S3Error::no_such_key(req.key()))?;
+        .map_err(map::meta_error)?;
+    match found {
+        None if which == WhichVersion::Latest => Err(S3Error::no_such_key(req.key())),
+        None => Err(S3Error::no_such_version(
+            req.key(),
+            req.query("versionId").unwrap_or(""),
+        )),
+        Some(FoundVersion {
+            version,
+            body: VersionBody::Object((record, infos)),
+        }) => Ok((version, record, infos)),
+        Some(FoundVersion {
+            version,
+            body: VersionBody::DeleteMarker { .. },
+        }) => {
+            let error = if which == WhichVersion::Latest {
+                S3Error::no_such_key(req.key())
+            } else {
+                S3Error::new(C::MethodNotAllowed)
+            };
+            Err(error
+                .header("x-amz-delete-marker", "true")
+                .header("x-amz-version-id", version.display()))
+        }
+    }
+}
+
+pub async fn get_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Result<(), S3Error> {
+    let (version, record, infos) = read_version(gw, req).await?;
     check_no_customer_key_on_read(&ex.head)?;
     let mut headers = object_headers(&record);
+    // A `null` version shows its id only when asked for by it.
+    if !version.is_null || req.route.version_id.is_some() {
+        headers.push(("x-amz-version-id".into(), version.display()));
+    }
     if let Some(status) = check_read_conditions(&ex.head, "", &record)? {
         let keep: Vec<(&str, &str)> = headers
             .iter()
@@ -328,20 +376,64 @@ fn part_range(record: &ObjectRecord, part: u32) -> Result<(std::ops::Range<u64>,
     ))
 }
 
+/// What a delete's response says: `x-amz-delete-marker` when it created or
+/// removed a marker, and the version it created or removed.
+fn delete_headers(outcome: &MutationOutcome, which: WhichVersion) -> Vec<(String, String)> {
+    let mut headers = Vec::new();
+    if outcome.delete_marker {
+        headers.push(("x-amz-delete-marker".into(), "true".into()));
+    }
+    let shown = match which {
+        WhichVersion::Latest => version_header(outcome.versioning, outcome.version),
+        // A named version is echoed back, deleted or not.
+        _ => Some(
+            outcome
+                .version
+                .map_or_else(|| which.text(), |v| v.display()),
+        ),
+    };
+    if let Some(version) = shown {
+        headers.push(("x-amz-version-id".into(), version));
+    }
+    headers
+}
+
 pub async fn delete_object(
     gw: &Gateway,
     ex: &mut Exchange<'_>,
     req: &Request,
 ) -> Result<(), S3Error> {
-    gw.meta
+    let which = req.route.version_id.unwrap_or(WhichVersion::Latest);
+    let outcome = gw
+        .meta
         .commit(Mutation::DeleteObject {
             project: req.project(),
             bucket: req.bucket().to_string(),
             key: req.key().to_string(),
+            which,
+            now_ms: unix_now_ms(),
         })
         .await
         .map_err(map::meta_error)?;
-    ex.respond(204, &[], b"").await.map_err(io_error)
+    let headers = delete_headers(&outcome, which);
+    let refs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    ex.respond(204, &refs, b"").await.map_err(io_error)
+}
+
+/// One key's `<Deleted>` entry: the version named, or the marker made or removed.
+fn deleted(object: &ObjectIdentifier, outcome: Option<MutationOutcome>) -> DeleteOutcome {
+    let marker = outcome
+        .filter(|o| o.delete_marker)
+        .and_then(|o| o.version)
+        .map(|v| v.display());
+    DeleteOutcome::Deleted {
+        key: object.key.clone(),
+        version_id: object.version_id.clone(),
+        delete_marker_version_id: marker,
+    }
 }
 
 pub async fn delete_objects(
@@ -365,13 +457,17 @@ pub async fn delete_objects(
             results.push(Some(Err(e)));
             continue;
         }
-        if object.version_id.as_deref().is_some_and(|v| v != "null") {
-            results.push(Some(Err(S3Error::no_such_version(
-                &object.key,
-                object.version_id.as_deref().unwrap_or(""),
-            ))));
-            continue;
-        }
+        let which = match object.version_id.as_deref().map(WhichVersion::parse) {
+            None => WhichVersion::Latest,
+            Some(Some(which)) => which,
+            Some(None) => {
+                results.push(Some(Err(S3Error::no_such_version(
+                    &object.key,
+                    object.version_id.as_deref().unwrap_or(""),
+                ))));
+                continue;
+            }
+        };
         if let Err(e) = authz::allows(req, Action::Delete, req.bucket(), &object.key) {
             results.push(Some(Err(e)));
             continue;
@@ -387,24 +483,23 @@ pub async fn delete_objects(
             project: req.project(),
             bucket: req.bucket().to_string(),
             key: object.key.clone(),
+            which,
+            now_ms: unix_now_ms(),
         });
     }
     let mut committed = gw.meta.commit_all(mutations).await.into_iter();
     let mut outcomes = Vec::with_capacity(request.objects.len());
     for (object, early) in request.objects.iter().zip(results) {
         let result = match early {
-            Some(result) => result,
+            Some(result) => result.map(|()| None),
             None => committed
                 .next()
                 .expect("one result per mutation")
-                .map(|_| ())
+                .map(Some)
                 .map_err(map::meta_error),
         };
         outcomes.push(match result {
-            Ok(()) => DeleteOutcome::Deleted {
-                key: object.key.clone(),
-                version_id: object.version_id.clone(),
-            },
+            Ok(outcome) => deleted(object, outcome),
             Err(e) => {
                 if e.code() == C::NoSuchBucket {
                     return Err(e);

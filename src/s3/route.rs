@@ -18,6 +18,7 @@
 //! `response-*`, `X-Amz-*`, cache busters) are the handlers' or sigv4's and are
 //! ignored here, as S3 ignores parameters it does not know.
 
+use crate::meta::version::WhichVersion;
 use crate::operation::Operation;
 use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::names;
@@ -68,11 +69,10 @@ pub struct Route {
     /// `partNumber`, 1 to 10000: required for UploadPart and UploadPartCopy,
     /// optional for GetObject and HeadObject.
     pub part_number: Option<u32>,
-    /// `versionId` of GetObject, HeadObject and DeleteObject. Always `"null"`
-    /// when present: ringgate never had versioning, so `route` refuses any
-    /// other value with `InvalidArgument`, as S3 does for a version ID it
-    /// cannot have issued.
-    pub version_id: Option<String>,
+    /// `versionId` of GetObject, HeadObject and DeleteObject: `null` or a
+    /// version id ringgate could have issued (`route` refuses any other value
+    /// with `InvalidArgument`, as S3 does).
+    pub version_id: Option<WhichVersion>,
     pub addressing: Addressing,
 }
 
@@ -175,7 +175,7 @@ pub fn query_value<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a 
 ///   HEAD, PUT, POST, DELETE, OPTIONS) and for a subresource used with a
 ///   method or on a level (bucket, object) that does not take it;
 /// - `NotImplemented` for OPTIONS (CORS), POST Object (browser forms),
-///   PutBucketVersioning, unsupported subresources and unknown `x-id`s;
+///   unsupported subresources and unknown `x-id`s;
 /// - `InvalidURI` for a path that does not start with `/`, a bad percent
 ///   escape, bytes that are not UTF-8, or a NUL in the key;
 /// - `InvalidBucketName` when CreateBucket names an invalid bucket, or any
@@ -185,7 +185,7 @@ pub fn query_value<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a 
 ///   created one, so the honest answer is that it does not exist;
 /// - `KeyTooLongError` for a key over 1024 bytes;
 /// - `InvalidArgument` for a repeated routing parameter, a `partNumber`
-///   outside 1..=10000, a `versionId` other than `null`, `list-type` other
+///   outside 1..=10000, a malformed `versionId`, `list-type` other
 ///   than 2, or `uploadId` / `partNumber` missing their partner on PUT;
 /// - `InvalidRequest` for conflicting subresources, or an `x-id` naming
 ///   another supported operation than the one the request's shape selects.
@@ -254,14 +254,9 @@ fn route_inner(input: &RouteInput) -> Result<Route, S3Error> {
         Operation::GetObject | Operation::HeadObject | Operation::DeleteObject => {
             match query_value(query, "versionId") {
                 None => None,
-                Some("null") => Some("null".to_string()),
-                Some(other) => {
-                    return Err(S3Error::invalid_argument(
-                        "Invalid version id specified",
-                        "versionId",
-                        other,
-                    ))
-                }
+                Some(text) => Some(WhichVersion::parse(text).ok_or_else(|| {
+                    S3Error::invalid_argument("Invalid version id specified", "versionId", text)
+                })?),
             }
         }
         _ => None,
@@ -448,9 +443,7 @@ fn select_bucket(method: Method, query: &[(String, String)]) -> Result<Operation
         }
         Method::Put => match selectors.as_slice() {
             [] => Ok(Operation::CreateBucket),
-            ["versioning"] => Err(S3Error::not_implemented(
-                "Versioning is not supported; it stays never enabled",
-            )),
+            ["versioning"] => Ok(Operation::PutBucketVersioning),
             _ => not_allowed(),
         },
         Method::Head if selectors.is_empty() => Ok(Operation::HeadBucket),
@@ -643,6 +636,7 @@ mod tests {
             ("DELETE", P, "/photos/", false, Ok((DeleteBucket, b, None))),
             ("GET", P, "/photos?location", false, Ok((GetBucketLocation, b, None))),
             ("GET", V, "/?versioning", false, Ok((GetBucketVersioning, b, None))),
+            ("PUT", P, "/photos?versioning", false, Ok((PutBucketVersioning, b, None))),
             ("GET", P, "/photos?tagging", false, Ok((GetBucketTagging, b, None))),
             ("PUT", V, "/?tagging", false, Ok((PutBucketTagging, b, None))),
             ("DELETE", P, "/photos?tagging&x-id=DeleteBucketTagging", false, Ok((DeleteBucketTagging, b, None))),
@@ -839,7 +833,6 @@ mod tests {
             ("POST", P, "/photos?tagging", false, MethodNotAllowed),
             ("HEAD", P, "/photos?tagging", false, MethodNotAllowed),
             ("GET", P, "/?tagging", false, MethodNotAllowed),
-            ("PUT", P, "/photos?versioning", false, NotImplemented),
             ("POST", P, "/photos", false, NotImplemented),
             // Operations the SDKs name only by x-id.
             ("GET", P, "/?x-id=ListDirectoryBuckets", false, NotImplemented),
@@ -909,7 +902,7 @@ mod tests {
         assert_eq!(route.addressing, Addressing::Path);
 
         let route = run("GET", V, "/k", "versionId=null&partNumber=3", false).unwrap();
-        assert_eq!(route.version_id.as_deref(), Some("null"));
+        assert_eq!(route.version_id, Some(WhichVersion::Null));
         assert_eq!(route.part_number, Some(3));
         assert_eq!(route.upload_id, None);
         assert_eq!(route.addressing, Addressing::VirtualHosted);

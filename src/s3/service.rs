@@ -96,6 +96,7 @@ impl Gateway {
             Op::DeleteBucket => bucket::delete_bucket(self, ex, req).await,
             Op::GetBucketLocation => bucket::get_bucket_location(self, ex, req).await,
             Op::GetBucketVersioning => bucket::get_bucket_versioning(self, ex, req).await,
+            Op::PutBucketVersioning => bucket::put_bucket_versioning(self, ex, req).await,
             Op::GetBucketTagging => bucket_config::get::<BucketTagging>(self, ex, req).await,
             Op::PutBucketTagging => bucket_config::put::<BucketTagging>(self, ex, req).await,
             Op::DeleteBucketTagging => bucket_config::delete::<BucketTagging>(self, ex, req).await,
@@ -128,13 +129,9 @@ impl Gateway {
             _ => error,
         };
         let body = error.to_xml(&ex.request_id);
-        let _ = ex
-            .respond(
-                error.status(),
-                &[("content-type", "application/xml")],
-                &body,
-            )
-            .await;
+        let mut headers = vec![("content-type", "application/xml")];
+        headers.extend(error.headers().iter().map(|(n, v)| (*n, v.as_str())));
+        let _ = ex.respond(error.status(), &headers, &body).await;
     }
 }
 

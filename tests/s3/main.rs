@@ -13,3 +13,4 @@ mod harness;
 mod real_clients;
 mod stolen;
 mod tls;
+mod versioning;

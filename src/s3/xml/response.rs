@@ -118,8 +118,17 @@ pub struct ListBucketResult {
     pub pagination: ListPagination,
 }
 
-/// ListObjectVersions on a bucket that never had versioning: every object has
-/// one version, `null`, the latest. No delete markers exist.
+/// One row of ListObjectVersions, in key order, a key's versions newest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionRow {
+    /// A delete marker's `etag`, `size` and checksums are not written.
+    pub entry: ObjectEntry,
+    pub version_id: String,
+    pub is_latest: bool,
+    pub delete_marker: bool,
+}
+
+/// ListObjectVersions: versions and delete markers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ListVersionsResult {
     pub name: String,
@@ -128,14 +137,16 @@ pub struct ListVersionsResult {
     pub key_marker: String,
     /// The request's `version-id-marker` (empty when none).
     pub version_id_marker: String,
-    /// Set when truncated. `<NextVersionIdMarker>` is then written as `null`.
+    /// Set when truncated.
     pub next_key_marker: Option<String>,
+    /// Set when truncated on a version (not a common prefix).
+    pub next_version_id_marker: Option<String>,
     pub max_keys: u32,
     pub delimiter: Option<String>,
     /// Url-encodes Key, Prefix, Delimiter, KeyMarker, NextKeyMarker, CommonPrefixes.
     pub encoding_type_url: bool,
     pub is_truncated: bool,
-    pub versions: Vec<ObjectEntry>,
+    pub versions: Vec<VersionRow>,
     pub common_prefixes: Vec<String>,
 }
 
@@ -243,6 +254,9 @@ pub enum DeleteOutcome {
         key: String,
         /// Echoes the request's `<VersionId>` when it had one.
         version_id: Option<String>,
+        /// The delete created a delete marker, or removed one by version id:
+        /// `<DeleteMarker>true</DeleteMarker>` and the marker's version.
+        delete_marker_version_id: Option<String>,
     },
     Error {
         key: String,
@@ -400,29 +414,45 @@ impl ListVersionsResult {
         encoding_type(&mut xml, url);
         if let Some(next_key_marker) = &self.next_key_marker {
             xml.element_encoded("NextKeyMarker", next_key_marker, url);
-            xml.element("NextVersionIdMarker", "null");
         }
+        xml.element_opt(
+            "NextVersionIdMarker",
+            self.next_version_id_marker.as_deref(),
+        );
         xml.element_display("IsTruncated", self.is_truncated);
-        for entry in &self.versions {
-            xml.start("Version");
-            xml.element_encoded("Key", &entry.key, url);
-            xml.element("VersionId", "null");
-            xml.element("IsLatest", "true");
-            xml.element("LastModified", &format_timestamp_ms(entry.last_modified_ms));
-            xml.element("ETag", &quote_etag(&entry.etag));
-            xml.element_opt("ChecksumAlgorithm", entry.checksum_algorithm.as_deref());
-            xml.element_opt("ChecksumType", entry.checksum_type.as_deref());
-            xml.element_display("Size", entry.size);
-            xml.element("StorageClass", &entry.storage_class);
-            if let Some(entry_owner) = &entry.owner {
-                owner(&mut xml, "Owner", entry_owner);
-            }
-            xml.end("Version");
+        for row in &self.versions {
+            version_row(&mut xml, row, url);
         }
         common_prefixes(&mut xml, &self.common_prefixes, url);
         xml.end("ListVersionsResult");
         xml.finish()
     }
+}
+
+/// A `<Version>` or `<DeleteMarker>` of ListObjectVersions.
+fn version_row(xml: &mut XmlWriter, row: &VersionRow, url: bool) {
+    let entry = &row.entry;
+    let name = if row.delete_marker {
+        "DeleteMarker"
+    } else {
+        "Version"
+    };
+    xml.start(name);
+    xml.element_encoded("Key", &entry.key, url);
+    xml.element("VersionId", &row.version_id);
+    xml.element_display("IsLatest", row.is_latest);
+    xml.element("LastModified", &format_timestamp_ms(entry.last_modified_ms));
+    if !row.delete_marker {
+        xml.element("ETag", &quote_etag(&entry.etag));
+        xml.element_opt("ChecksumAlgorithm", entry.checksum_algorithm.as_deref());
+        xml.element_opt("ChecksumType", entry.checksum_type.as_deref());
+        xml.element_display("Size", entry.size);
+        xml.element("StorageClass", &entry.storage_class);
+    }
+    if let Some(entry_owner) = &entry.owner {
+        owner(xml, "Owner", entry_owner);
+    }
+    xml.end(name);
 }
 
 impl InitiateMultipartUploadResult {
@@ -550,13 +580,21 @@ impl DeleteResult {
         xml.start_root("DeleteResult");
         for outcome in &self.outcomes {
             match outcome {
-                DeleteOutcome::Deleted { key, version_id } => {
+                DeleteOutcome::Deleted {
+                    key,
+                    version_id,
+                    delete_marker_version_id,
+                } => {
                     if self.quiet {
                         continue;
                     }
                     xml.start("Deleted");
                     xml.element("Key", key);
                     xml.element_opt("VersionId", version_id.as_deref());
+                    if let Some(marker) = delete_marker_version_id {
+                        xml.element("DeleteMarker", "true");
+                        xml.element("DeleteMarkerVersionId", marker);
+                    }
                     xml.end("Deleted");
                 }
                 DeleteOutcome::Error {
@@ -591,14 +629,6 @@ pub fn location_constraint_xml(region: Option<&str>) -> Vec<u8> {
         }
         _ => xml.empty_root("LocationConstraint"),
     }
-    xml.finish()
-}
-
-/// GetBucketVersioning of a bucket on which versioning was never enabled:
-/// an empty `<VersioningConfiguration>`, no `<Status>`.
-pub fn versioning_configuration_never_enabled_xml() -> Vec<u8> {
-    let mut xml = XmlWriter::new();
-    xml.empty_root("VersioningConfiguration");
     xml.finish()
 }
 
@@ -914,12 +944,18 @@ mod tests {
                 outcomes: vec![DeleteOutcome::Deleted {
                     key: key.into(),
                     version_id: None,
+                    delete_marker_version_id: None,
                 }],
             }
             .to_xml(),
             ListVersionsResult {
                 name: "b".into(),
-                versions: vec![object(key, "e", 1)],
+                versions: vec![VersionRow {
+                    entry: object(key, "e", 1),
+                    version_id: "null".into(),
+                    is_latest: true,
+                    delete_marker: false,
+                }],
                 ..ListVersionsResult::default()
             }
             .to_xml(),
@@ -953,17 +989,32 @@ mod tests {
             key_marker: String::new(),
             version_id_marker: String::new(),
             next_key_marker: None,
+            next_version_id_marker: None,
             max_keys: 5,
             delimiter: None,
             encoding_type_url: false,
             is_truncated: false,
-            versions: vec![ObjectEntry {
-                owner: Some(Owner {
-                    id: "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a".into(),
-                    display_name: Some("mtd@amazon.com".into()),
-                }),
-                ..object("my-image.jpg", "fba9dede5f27731c9771645a39863328", 434_234)
-            }],
+            versions: vec![
+                VersionRow {
+                    entry: ObjectEntry {
+                        owner: Some(Owner {
+                            id: "75aa57f09aa0c8caeab4f8c24e99d10f8e7faeebf76c078efc7c6caea54ba06a"
+                                .into(),
+                            display_name: Some("mtd@amazon.com".into()),
+                        }),
+                        ..object("my-image.jpg", "fba9dede5f27731c9771645a39863328", 434_234)
+                    },
+                    version_id: "null".into(),
+                    is_latest: true,
+                    delete_marker: false,
+                },
+                VersionRow {
+                    entry: object("my-third-image.jpg", "", 0),
+                    version_id: "03jpff543dhffds434rfdsFDN943fdsFkdmqnh892".into(),
+                    is_latest: true,
+                    delete_marker: true,
+                },
+            ],
             common_prefixes: vec![],
         };
         let expected = compact(&format!(
@@ -987,12 +1038,19 @@ mod tests {
                      <DisplayName>mtd@amazon.com</DisplayName>
                    </Owner>
                  </Version>
+                 <DeleteMarker>
+                   <Key>my-third-image.jpg</Key>
+                   <VersionId>03jpff543dhffds434rfdsFDN943fdsFkdmqnh892</VersionId>
+                   <IsLatest>true</IsLatest>
+                   <LastModified>2009-10-12T17:50:30.000Z</LastModified>
+                 </DeleteMarker>
                </ListVersionsResult>"#
         ));
         assert_eq!(text(result.to_xml()), format!("{DECL}{expected}"));
 
         let truncated = ListVersionsResult {
             next_key_marker: Some("a b".into()),
+            next_version_id_marker: Some("null".into()),
             is_truncated: true,
             encoding_type_url: true,
             ..result
@@ -1249,6 +1307,7 @@ mod tests {
             DeleteOutcome::Deleted {
                 key: "sample1.txt".into(),
                 version_id: None,
+                delete_marker_version_id: None,
             },
             DeleteOutcome::Error {
                 key: "sample2.txt".into(),
@@ -1291,6 +1350,7 @@ mod tests {
             outcomes: vec![DeleteOutcome::Deleted {
                 key: "k".into(),
                 version_id: Some("null".into()),
+                delete_marker_version_id: None,
             }],
         };
         assert!(text(versioned.to_xml())
@@ -1306,7 +1366,7 @@ mod tests {
     }
 
     #[test]
-    fn bucket_location_and_versioning() {
+    fn bucket_location() {
         assert_eq!(
             text(location_constraint_xml(Some("Europe"))),
             format!("{DECL}<LocationConstraint {NS}>Europe</LocationConstraint>")
@@ -1318,10 +1378,6 @@ mod tests {
         assert_eq!(
             text(location_constraint_xml(Some(""))),
             format!("{DECL}<LocationConstraint {NS}/>")
-        );
-        assert_eq!(
-            text(versioning_configuration_never_enabled_xml()),
-            format!("{DECL}<VersioningConfiguration {NS}/>")
         );
     }
 
@@ -1337,7 +1393,6 @@ mod tests {
             DeleteResult::default().to_xml(),
             CopyResult::default().to_copy_object_xml(),
             location_constraint_xml(Some("a<b")),
-            versioning_configuration_never_enabled_xml(),
         ];
         for body in bodies {
             let mut reader = quick_xml::Reader::from_reader(body.as_slice());

@@ -1,0 +1,127 @@
+//! Object versions as the contract names them: a version's id and whether it
+//! is the `null` version, how a request selects one, and a bucket's
+//! versioning state. Pure: ids are made by the backend that commits them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::pipeline::checksum::hex;
+
+/// Sixteen bytes from 32 hex digits.
+pub(crate) fn parse_hex_16(text: &str) -> Option<[u8; 16]> {
+    if text.len() != 32 {
+        return None;
+    }
+    let mut id = [0u8; 16];
+    for (i, byte) in id.iter_mut().enumerate() {
+        let pair = text.get(2 * i..2 * i + 2)?;
+        if !pair.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        *byte = u8::from_str_radix(pair, 16).ok()?;
+    }
+    Some(id)
+}
+
+/// A version of an object: its place in the key's history and its identity.
+/// Eight bytes of inverted commit sequence, so that in byte order a key's
+/// versions run newest first, then eight random bytes. Shown as 32 hex digits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct VersionId(pub [u8; 16]);
+
+impl VersionId {
+    /// The version whose commit sequence is `seq`, with `tail` for uniqueness.
+    pub fn new(seq: u64, tail: [u8; 8]) -> Self {
+        let mut id = [0u8; 16];
+        id[..8].copy_from_slice(&(!seq).to_be_bytes());
+        id[8..].copy_from_slice(&tail);
+        Self(id)
+    }
+
+    /// The commit sequence: larger is newer.
+    pub fn seq(&self) -> u64 {
+        !u64::from_be_bytes(self.0[..8].try_into().expect("eight bytes"))
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex(&self.0)
+    }
+
+    pub fn from_hex(text: &str) -> Option<Self> {
+        parse_hex_16(text).map(Self)
+    }
+}
+
+/// One stored version: its id, and whether S3 calls it the `null` version
+/// (written while the bucket was unversioned or suspended).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Version {
+    pub id: VersionId,
+    pub is_null: bool,
+}
+
+impl Version {
+    /// How a request names this version.
+    pub fn which(&self) -> WhichVersion {
+        if self.is_null {
+            WhichVersion::Null
+        } else {
+            WhichVersion::Id(self.id)
+        }
+    }
+
+    /// As S3 shows it in `x-amz-version-id` and `VersionId`.
+    pub fn display(&self) -> String {
+        if self.is_null {
+            "null".into()
+        } else {
+            self.id.to_hex()
+        }
+    }
+}
+
+/// Which version of a key a request names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhichVersion {
+    /// No `versionId`: the latest version (which may be a delete marker).
+    Latest,
+    /// `versionId=null`.
+    Null,
+    Id(VersionId),
+}
+
+impl WhichVersion {
+    /// `versionId` as a request gives it; `None` if it is malformed.
+    pub fn parse(text: &str) -> Option<Self> {
+        if text == "null" {
+            Some(Self::Null)
+        } else {
+            VersionId::from_hex(text).map(Self::Id)
+        }
+    }
+
+    /// As the request gave it (empty for `Latest`).
+    pub fn text(&self) -> String {
+        match self {
+            WhichVersion::Latest => String::new(),
+            WhichVersion::Null => "null".into(),
+            WhichVersion::Id(id) => id.to_hex(),
+        }
+    }
+
+    pub fn matches(&self, version: &Version) -> bool {
+        match self {
+            WhichVersion::Latest => false,
+            WhichVersion::Null => version.is_null,
+            WhichVersion::Id(id) => !version.is_null && version.id == *id,
+        }
+    }
+}
+
+/// A bucket's versioning state (S3's: a bucket never returns to unversioned).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Versioning {
+    #[default]
+    Unversioned,
+    Enabled,
+    Suspended,
+}
