@@ -124,6 +124,7 @@ pub fn decode_bucket(bytes: &[u8]) -> Result<BucketRecord, MetaError> {
                 created_ms: old.created_ms,
                 location: old.location,
                 versioning: Versioning::Unversioned,
+                object_lock: None,
             })
         }
     }
@@ -484,6 +485,40 @@ mod tests {
             }],
         };
         assert_eq!(decode::<SegmentInfo>("gc", &encode(&info)).unwrap(), info);
+    }
+
+    /// Rows written before versioning: buckets read as unversioned, objects
+    /// as `null` versions placed by their last-modified time.
+    #[test]
+    fn version_one_rows_read_as_unversioned() {
+        #[derive(Serialize)]
+        struct OldBucket<'a>(&'a str, u64, &'a str);
+        let old = encode(&OldBucket("photos", 5, "us-east-1"));
+        assert_eq!(old[0], 1);
+        let bucket = decode_bucket(&old).unwrap();
+        assert_eq!(bucket.name, "photos");
+        assert_eq!(bucket.versioning, Versioning::Unversioned);
+        assert_eq!(bucket.object_lock, None);
+        let again = encode_bucket(&bucket);
+        assert_eq!((again[0], decode_bucket(&again).unwrap()), (2, bucket));
+
+        let record = object();
+        let (version, body) =
+            decode_version::<ObjectRecord>("objects", &encode(&record), true).unwrap();
+        assert_eq!(version, legacy_version(record.last_modified_ms));
+        assert!(version.is_null);
+        assert_eq!(body, VersionBody::Object(record));
+        let marker = encode_delete_marker(&version, 77);
+        assert!(
+            decode_object(&marker).is_err(),
+            "a marker is never a current object"
+        );
+        let mut flags = encode_object(&version, &object());
+        flags[17] |= 0x80;
+        assert!(matches!(
+            decode_object(&flags),
+            Err(MetaError::Corrupt { .. })
+        ));
     }
 
     #[test]

@@ -52,6 +52,7 @@ fn create_bucket(project: ProjectId, name: &str) -> Mutation {
             created_ms: 2,
             location: "us-east-1".into(),
             versioning: Versioning::Unversioned,
+            object_lock: None,
         },
     }
 }

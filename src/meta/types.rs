@@ -11,7 +11,10 @@ use crate::pipeline::checksum::{hex, ChecksumAlgorithm};
 use crate::pipeline::layout::ErasureParams;
 
 use super::version::parse_hex_16;
-pub use super::version::{Version, VersionId, Versioning, WhichVersion};
+pub use super::version::{
+    DefaultRetention, ObjectLock, RetentionMode, RetentionPeriod, Version, VersionId, Versioning,
+    WhichVersion,
+};
 
 /// A tenant: owns access keys and buckets. Bucket names are unique per project.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -86,6 +89,8 @@ pub struct BucketRecord {
     pub location: String,
     /// Added in record version 2; version-1 rows read as `Unversioned`.
     pub versioning: Versioning,
+    /// Added in record version 2; `None` (no object lock) for version-1 rows.
+    pub object_lock: Option<ObjectLock>,
 }
 
 /// A bucket's configuration documents (tagging, CORS, policy, ...), each

@@ -125,3 +125,32 @@ pub enum Versioning {
     Enabled,
     Suspended,
 }
+
+/// How a retention protects a version: GOVERNANCE may be bypassed by a caller
+/// allowed to; COMPLIANCE by no one until its date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RetentionMode {
+    Governance,
+    Compliance,
+}
+
+/// A default retention's length, as S3 states it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RetentionPeriod {
+    Days(u32),
+    Years(u32),
+}
+
+/// The retention a bucket gives new versions that ask for none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultRetention {
+    pub mode: RetentionMode,
+    pub period: RetentionPeriod,
+}
+
+/// A bucket's object lock: enabled at creation (or later, on a versioned
+/// bucket), never disabled; with an optional default retention.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectLock {
+    pub default_retention: Option<DefaultRetention>,
+}

@@ -324,6 +324,7 @@ mod tests {
                     created_ms: 1,
                     location: String::new(),
                     versioning: Default::default(),
+                    object_lock: None,
                 },
             })
             .unwrap();

@@ -82,6 +82,7 @@ pub async fn create_bucket(
                 created_ms: unix_now_ms(),
                 location: region.clone(),
                 versioning: Versioning::Unversioned,
+                object_lock: None,
             },
         })
         .await

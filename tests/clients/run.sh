@@ -108,6 +108,31 @@ if aws_ s3 rb "s3://$b" 2>/dev/null; then fail "rb of a non-empty bucket succeed
 aws_ s3 rm $q --recursive "s3://$b"
 aws_ s3 rb "s3://$b"
 
+step "aws cli: s3api versioning"
+vb="versions-$run_id"
+aws_ s3 mb "s3://$vb"
+aws_ s3api put-bucket-versioning --bucket "$vb" --versioning-configuration Status=Enabled
+status="$(aws_ s3api get-bucket-versioning --bucket "$vb" --query Status --output text)"
+[ "$status" = Enabled ] || fail "get-bucket-versioning answered $status"
+printf one >"$work/v1"
+printf two >"$work/v2"
+v1="$(aws_ s3api put-object --bucket "$vb" --key k --body "$work/v1" --query VersionId --output text)"
+v2="$(aws_ s3api put-object --bucket "$vb" --key k --body "$work/v2" --query VersionId --output text)"
+[ "$v1" != "$v2" ] || fail "two puts got one version id $v1"
+aws_ s3api get-object --bucket "$vb" --key k --version-id "$v1" "$work/down/v1" >/dev/null
+same "$work/v1" "$work/down/v1"
+marker="$(aws_ s3api delete-object --bucket "$vb" --key k --query VersionId --output text)"
+if aws_ s3api head-object --bucket "$vb" --key k >/dev/null 2>&1; then fail "head-object saw a deleted key"; fi
+listed="$(aws_ s3api list-object-versions --bucket "$vb" --query '[length(Versions), length(DeleteMarkers)]' --output text)"
+[ "$listed" = "2	1" ] || fail "list-object-versions listed $listed"
+aws_ s3api delete-object --bucket "$vb" --key k --version-id "$marker" >/dev/null
+aws_ s3api get-object --bucket "$vb" --key k "$work/down/v2" >/dev/null
+same "$work/v2" "$work/down/v2"
+for version in "$v1" "$v2"; do
+    aws_ s3api delete-object --bucket "$vb" --key k --version-id "$version" >/dev/null
+done
+aws_ s3 rb "s3://$vb"
+
 # ---------------------------------------------------------------- boto3
 step "boto3 over HTTP"
 "$venv/bin/python" "$here/boto3_check.py" "$endpoint" "" "$work"
