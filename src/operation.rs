@@ -32,6 +32,8 @@ operations! {
     GetBucketLocation,
     GetBucketVersioning,
     PutBucketVersioning,
+    GetObjectLockConfiguration,
+    PutObjectLockConfiguration,
     GetBucketTagging,
     PutBucketTagging,
     DeleteBucketTagging,
@@ -42,6 +44,10 @@ operations! {
     ListObjects,
     ListObjectsV2,
     ListObjectVersions,
+    GetObjectRetention,
+    PutObjectRetention,
+    GetObjectLegalHold,
+    PutObjectLegalHold,
     ListMultipartUploads,
     DeleteObjects,
     PutObject,
@@ -78,6 +84,10 @@ impl Operation {
                 | Operation::CompleteMultipartUpload
                 | Operation::AbortMultipartUpload
                 | Operation::ListParts
+                | Operation::GetObjectRetention
+                | Operation::PutObjectRetention
+                | Operation::GetObjectLegalHold
+                | Operation::PutObjectLegalHold
         )
     }
 }

@@ -161,6 +161,7 @@ const PURE: &[&str] = &[
     "s3::bucket_config::tagging",
     "s3::bucket_config::encryption",
     "s3::versioning",
+    "s3::lock",
     "meta::version",
     "s3::xml",
     "s3::fuzz",

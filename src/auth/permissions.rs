@@ -154,6 +154,11 @@ impl Permissions {
         self
     }
 
+    /// Whether no caveat narrows anything: the project's own key.
+    pub fn is_unrestricted(&self) -> bool {
+        *self == Self::unrestricted()
+    }
+
     pub fn actions(&self) -> ActionSet {
         self.actions
     }

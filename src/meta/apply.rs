@@ -21,7 +21,7 @@ use super::mutation::{BatchResults, Mutation};
 use super::plan::{postcard_row, Plan, WriteTables};
 use super::store::{self, contains, get, scan_prefix, RedbStore, TableId};
 use super::types::*;
-use super::versioned::{self, KeyRef};
+use super::versioned::{self, DeleteAsk, KeyRef, ObjectWrite};
 use crate::pieces::format::SegmentId;
 use crate::pipeline::layout::{ErasureParams, PIECES_MAX};
 
@@ -167,37 +167,22 @@ fn plan<'m>(t: &WriteTables<'_>, mutation: &'m Mutation) -> Result<Plan<'m>, Met
             new_segments,
             shared_segments,
             condition,
+            lock,
         } => plan_put_object(
             t,
             p,
             (*project, bucket, key),
-            record,
-            new_segments,
-            shared_segments,
-            condition.as_ref(),
+            (new_segments, shared_segments),
+            ObjectWrite {
+                record,
+                condition: condition.as_ref(),
+                lock: *lock,
+            },
         )?,
-        Mutation::SetBucketVersioning {
-            project,
-            bucket,
-            state,
-        } => versioned::set_bucket_versioning(t, p, *project, bucket, *state)?,
-        Mutation::DeleteObject {
-            project,
-            bucket,
-            key,
-            which,
-            now_ms,
-        } => {
-            let k = KeyRef {
-                project: *project,
-                bucket,
-                key,
-            };
-            match which {
-                WhichVersion::Latest => versioned::delete_latest(t, p, k, *now_ms)?,
-                which => versioned::delete_version(t, p, k, *which)?,
-            }
-        }
+        m @ (Mutation::SetBucketVersioning { .. }
+        | Mutation::SetBucketObjectLock { .. }
+        | Mutation::DeleteObject { .. }
+        | Mutation::SetObjectLock { .. }) => plan_versions(t, p, m)?,
         Mutation::CreateUpload {
             project,
             bucket,
@@ -214,7 +199,18 @@ fn plan<'m>(t: &WriteTables<'_>, mutation: &'m Mutation) -> Result<Plan<'m>, Met
             parts_used,
             record,
             condition,
-        } => plan_complete_upload(t, p, upload, parts_used, record, condition.as_ref())?,
+            lock,
+        } => plan_complete_upload(
+            t,
+            p,
+            upload,
+            parts_used,
+            ObjectWrite {
+                record,
+                condition: condition.as_ref(),
+                lock: *lock,
+            },
+        )?,
         Mutation::AbortUpload { upload } => plan_abort_upload(t, p, upload)?,
         Mutation::DeleteProject { id } => plan_delete_project(t, p, *id)?,
         Mutation::RevokeApiKey { head, revoked_ms } => {
@@ -230,6 +226,60 @@ fn plan<'m>(t: &WriteTables<'_>, mutation: &'m Mutation) -> Result<Plan<'m>, Met
         Mutation::QueueGc { segments } => plan_queue_gc(t, p, segments)?,
     }
     Ok(plan)
+}
+
+/// The mutations of versions and their protection (`versioned`).
+fn plan_versions(t: &WriteTables<'_>, p: &mut Plan<'_>, m: &Mutation) -> Result<(), MetaError> {
+    match m {
+        Mutation::SetBucketVersioning {
+            project,
+            bucket,
+            state,
+        } => versioned::set_bucket_versioning(t, p, *project, bucket, *state),
+        Mutation::SetBucketObjectLock {
+            project,
+            bucket,
+            config,
+        } => versioned::set_bucket_object_lock(t, p, *project, bucket, *config),
+        Mutation::DeleteObject {
+            project,
+            bucket,
+            key,
+            which,
+            now_ms,
+            bypass_governance,
+            condition,
+        } => {
+            let ask = DeleteAsk {
+                which: *which,
+                now_ms: *now_ms,
+                bypass_governance: *bypass_governance,
+                condition: condition.as_ref(),
+            };
+            let k = KeyRef {
+                project: *project,
+                bucket,
+                key,
+            };
+            versioned::delete_object(t, p, k, ask)
+        }
+        Mutation::SetObjectLock {
+            project,
+            bucket,
+            key,
+            which,
+            change,
+            now_ms,
+        } => {
+            let k = KeyRef {
+                project: *project,
+                bucket,
+                key,
+            };
+            versioned::set_object_lock(t, p, k, *which, *change, *now_ms)
+        }
+        _ => unreachable!("plan routes only version mutations here"),
+    }
 }
 
 fn plan_create_project(
@@ -363,13 +413,11 @@ fn plan_put_object<'m>(
     t: &WriteTables<'_>,
     plan: &mut Plan<'m>,
     (project, bucket, key): (ProjectId, &str, &str),
-    record: &ObjectRecord,
-    new_segments: &'m [(SegmentId, SegmentInfo)],
-    shared_segments: &[SegmentId],
-    condition: Option<&Precondition>,
+    (new_segments, shared_segments): (&'m [(SegmentId, SegmentInfo)], &[SegmentId]),
+    write: ObjectWrite<'_>,
 ) -> Result<(), MetaError> {
     check_object_key(key)?;
-    check_segments(&record.extents, new_segments, shared_segments)?;
+    check_segments(&write.record.extents, new_segments, shared_segments)?;
     plan.create(new_segments);
     plan.acquire(shared_segments.iter().copied());
     let k = KeyRef {
@@ -377,7 +425,7 @@ fn plan_put_object<'m>(
         bucket,
         key,
     };
-    versioned::put_object(t, plan, k, record, condition)
+    versioned::put_object(t, plan, k, write)
 }
 
 fn plan_create_upload(
@@ -432,9 +480,9 @@ fn plan_complete_upload(
     plan: &mut Plan<'_>,
     upload: &UploadRef,
     parts_used: &[(u32, String)],
-    record: &ObjectRecord,
-    condition: Option<&Precondition>,
+    write: ObjectWrite<'_>,
 ) -> Result<(), MetaError> {
+    let record = write.record;
     let upload_row = require_upload(t, upload)?;
     if parts_used.windows(2).any(|w| w[0].0 >= w[1].0) {
         return Err(MetaError::InvalidPartOrder);
@@ -460,7 +508,7 @@ fn plan_complete_upload(
         bucket: &upload.bucket,
         key: &upload.key,
     };
-    versioned::put_object(t, plan, k, record, condition)
+    versioned::put_object(t, plan, k, write)
 }
 
 /// Each used part still exists with its ETag, and together, in order, they

@@ -42,8 +42,8 @@ use serde::{Deserialize, Serialize};
 
 use super::error::MetaError;
 use super::types::{
-    BucketRecord, ObjectRecord, ObjectSummary, ProjectId, UploadId, Version, VersionBody,
-    VersionId, Versioning,
+    BucketRecord, Lock, ObjectRecord, ObjectSummary, ProjectId, Retention, RetentionMode, UploadId,
+    Version, VersionBody, VersionId, Versioning,
 };
 use crate::pieces::format::SegmentId;
 
@@ -56,6 +56,9 @@ pub const VERSIONED_RECORD: u8 = 2;
 
 const FLAG_NULL: u8 = 1;
 const FLAG_DELETE_MARKER: u8 = 2;
+/// Followed by the mode (0 GOVERNANCE, 1 COMPLIANCE) and retain-until (u64 BE, unix ms).
+const FLAG_RETENTION: u8 = 4;
+const FLAG_LEGAL_HOLD: u8 = 8;
 
 /// Separates a bucket name from the key that follows, and a key from an upload id.
 pub const SEPARATOR: u8 = 0x00;
@@ -135,6 +138,7 @@ pub fn legacy_version(last_modified_ms: u64) -> Version {
     Version {
         id: VersionId::new(last_modified_ms.saturating_mul(1000), [0; 8]),
         is_null: true,
+        lock: Lock::default(),
     }
 }
 
@@ -142,8 +146,23 @@ fn version_header(version: &Version, marker: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     out.push(VERSIONED_RECORD);
     out.extend_from_slice(&version.id.0);
-    let null = if version.is_null { FLAG_NULL } else { 0 };
-    out.push(null | if marker { FLAG_DELETE_MARKER } else { 0 });
+    let lock = version.lock;
+    let mut flags = if version.is_null { FLAG_NULL } else { 0 };
+    flags |= if marker { FLAG_DELETE_MARKER } else { 0 };
+    flags |= if lock.retention.is_some() {
+        FLAG_RETENTION
+    } else {
+        0
+    };
+    flags |= if lock.legal_hold { FLAG_LEGAL_HOLD } else { 0 };
+    out.push(flags);
+    if let Some(retention) = lock.retention {
+        out.push(match retention.mode {
+            RetentionMode::Governance => 0,
+            RetentionMode::Compliance => 1,
+        });
+        out.extend_from_slice(&retention.until_ms.to_be_bytes());
+    }
     out
 }
 
@@ -163,19 +182,42 @@ fn split_version<'b>(
     table: &'static str,
     bytes: &'b [u8],
 ) -> Result<(Version, bool, &'b [u8]), MetaError> {
+    let short = || corrupt(table, "a versioned row shorter than its header");
     if bytes.len() < 18 {
-        return Err(corrupt(table, "a versioned row shorter than its header"));
+        return Err(short());
     }
     let id = VersionId(bytes[1..17].try_into().expect("sixteen bytes"));
     let flags = bytes[17];
-    if flags & !(FLAG_NULL | FLAG_DELETE_MARKER) != 0 {
+    let known = FLAG_NULL | FLAG_DELETE_MARKER | FLAG_RETENTION | FLAG_LEGAL_HOLD;
+    if flags & !known != 0 {
         return Err(corrupt(table, format!("unknown version flags {flags:#x}")));
     }
+    let mut rest = &bytes[18..];
+    let retention = if flags & FLAG_RETENTION != 0 {
+        let (&mode, after) = rest.split_first().ok_or_else(short)?;
+        let until: [u8; 8] = after.get(..8).ok_or_else(short)?.try_into().expect("eight");
+        rest = &after[8..];
+        let mode = match mode {
+            0 => RetentionMode::Governance,
+            1 => RetentionMode::Compliance,
+            _ => return Err(corrupt(table, format!("unknown retention mode {mode}"))),
+        };
+        Some(Retention {
+            mode,
+            until_ms: u64::from_be_bytes(until),
+        })
+    } else {
+        None
+    };
     let version = Version {
         id,
         is_null: flags & FLAG_NULL != 0,
+        lock: Lock {
+            retention,
+            legal_hold: flags & FLAG_LEGAL_HOLD != 0,
+        },
     };
-    Ok((version, flags & FLAG_DELETE_MARKER != 0, &bytes[18..]))
+    Ok((version, flags & FLAG_DELETE_MARKER != 0, rest))
 }
 
 /// A row of `objects` or `versions`, decoded whole (`T` = [`ObjectRecord`])
@@ -454,6 +496,13 @@ mod tests {
         let version = Version {
             id: VersionId::new(7, [1; 8]),
             is_null: false,
+            lock: Lock {
+                retention: Some(Retention {
+                    mode: RetentionMode::Compliance,
+                    until_ms: 1 << 40,
+                }),
+                legal_hold: true,
+            },
         };
         let row = encode_object(&version, &record);
         let (read, summary) = decode_version::<ObjectSummary>("objects", &row, false).unwrap();

@@ -42,6 +42,19 @@ pub enum MetaError {
     InvalidPartNumber(u32),
     #[error("precondition failed")]
     PreconditionFailed,
+    #[error("no such version")]
+    NoSuchVersion,
+    /// The version named is a delete marker, which has no lock or body.
+    #[error("the version is a delete marker")]
+    DeleteMarker,
+    /// Object lock protects the version (a retention or a legal hold).
+    #[error("the object is protected by object lock")]
+    ObjectLocked,
+    #[error("the bucket has no object lock configuration")]
+    NoObjectLockConfiguration,
+    /// The bucket's state forbids the change (versioning and object lock).
+    #[error("invalid bucket state: {0}")]
+    InvalidBucketState(&'static str),
     /// A segment a copy meant to share was released in the meantime.
     #[error("segment {} no longer exists", .0.to_hex())]
     NoSuchSegment(SegmentId),

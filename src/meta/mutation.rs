@@ -43,16 +43,40 @@ pub enum Mutation {
     },
     /// Sets the bucket's versioning to `Enabled` or `Suspended` (never back
     /// to `Unversioned`: `InconsistentMutation`). `NoSuchBucket`.
+    /// Suspending a bucket with object lock is `InvalidBucketState`.
     SetBucketVersioning {
         project: ProjectId,
         bucket: String,
         state: Versioning,
+    },
+    /// Turns object lock on (it never goes off) with a default retention, or
+    /// replaces the default. Only on a versioning-enabled bucket
+    /// (`InvalidBucketState`). `NoSuchBucket`.
+    SetBucketObjectLock {
+        project: ProjectId,
+        bucket: String,
+        config: ObjectLock,
+    },
+    /// Changes one version's retention or legal hold (`ObjectLocked` when a
+    /// retention may not be shortened; `NoObjectLockConfiguration` on a
+    /// bucket without object lock; `NoSuchKey`/`NoSuchVersion`; `DeleteMarker`).
+    SetObjectLock {
+        project: ProjectId,
+        bucket: String,
+        key: String,
+        which: WhichVersion,
+        change: LockChange,
+        now_ms: u64,
     },
     /// Makes `record` the key's newest version, as the bucket's versioning
     /// says: unversioned, it replaces (and releases) the current object;
     /// enabled, the current version becomes noncurrent; suspended, it replaces
     /// the key's `null` version wherever that is. The version id is assigned
     /// here, newer than every version of the key, and reported in the outcome.
+    /// `lock` is what the request asked (`Lock::default()`: nothing); on a
+    /// bucket with object lock a retention not asked for is the bucket's
+    /// default, dated from the record's time; asking on a bucket without it is
+    /// `NoObjectLockConfiguration`.
     /// `new_segments` are inserted with one reference; `shared_segments` (a
     /// server-side copy's) gain one each. Together they must be exactly the
     /// record's segment extents. `NoSuchBucket`, `PreconditionFailed`,
@@ -65,18 +89,25 @@ pub enum Mutation {
         new_segments: Vec<(SegmentId, SegmentInfo)>,
         shared_segments: Vec<SegmentId>,
         condition: Option<Precondition>,
+        lock: Lock,
     },
     /// `Latest` on an unversioned bucket deletes the object (`existed` if there
     /// was one); on a versioned bucket it adds a delete marker (a `null` one
     /// when suspended, replacing the `null` version), dated `now_ms`. A version
     /// named deletes that version (absent: success, nothing done); if it was the
-    /// latest, the next newest becomes the latest. `NoSuchBucket`.
+    /// latest, the next newest becomes the latest. A version object lock
+    /// protects at `now_ms` is `ObjectLocked` (`bypass_governance` lifts a
+    /// GOVERNANCE retention). `condition` is checked against the version
+    /// deleted (the current object for `Latest`): `PreconditionFailed`, or
+    /// `NoSuchKey` when there is none. `NoSuchBucket`.
     DeleteObject {
         project: ProjectId,
         bucket: String,
         key: String,
         which: WhichVersion,
         now_ms: u64,
+        bypass_governance: bool,
+        condition: Option<DeleteCondition>,
     },
     /// `NoSuchBucket`.
     CreateUpload {
@@ -103,6 +134,7 @@ pub enum Mutation {
         parts_used: Vec<(u32, String)>,
         record: ObjectRecord,
         condition: Option<Precondition>,
+        lock: Lock,
     },
     /// `NoSuchUpload`; releases every part.
     AbortUpload {

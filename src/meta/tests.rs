@@ -125,6 +125,7 @@ impl Fixture {
             new_segments: ids.iter().map(|&id| (id, info(1))).collect(),
             shared_segments: vec![],
             condition: None,
+            lock: Lock::default(),
         }
     }
 
@@ -137,6 +138,7 @@ impl Fixture {
             new_segments: vec![],
             shared_segments: ids.to_vec(),
             condition: None,
+            lock: Lock::default(),
         }
     }
 
@@ -147,6 +149,8 @@ impl Fixture {
             key: key.into(),
             which: WhichVersion::Latest,
             now_ms: 1,
+            bypass_governance: false,
+            condition: None,
         }
     }
 
@@ -653,6 +657,8 @@ fn overwrites_release_the_old_body() {
             key: "k".into(),
             which: WhichVersion::Latest,
             now_ms: 1,
+            bypass_governance: false,
+            condition: None,
         }),
         Err(MetaError::NoSuchBucket)
     ));
@@ -685,6 +691,8 @@ fn a_failing_mutation_leaves_its_batch_mates_applied() {
             key: "x".into(),
             which: WhichVersion::Latest,
             now_ms: 1,
+            bypass_governance: false,
+            condition: None,
         },
         put_c,
         f.copy("b", &a),
@@ -771,6 +779,7 @@ fn multipart_complete_moves_used_parts_and_releases_the_rest() {
             .collect(),
         record: record.clone(),
         condition: None,
+        lock: Lock::default(),
     };
     assert!(matches!(
         f.commit(complete(vec![(1, "e1"), (3, "stale")], &record)),
@@ -826,6 +835,7 @@ fn completion_refuses_a_part_replaced_with_the_same_etag() {
         parts_used: vec![(1, "same".into())],
         record,
         condition: None,
+        lock: Lock::default(),
     };
     assert!(matches!(
         f.commit(complete),
@@ -848,6 +858,7 @@ fn completion_replaces_an_object_under_its_condition() {
         parts_used: vec![(1, "e1".into())],
         record: object("m-1", &part),
         condition: Some(condition),
+        lock: Lock::default(),
     };
     assert!(matches!(
         f.commit(complete(Precondition::IfNoneMatchStar)),
@@ -1092,6 +1103,7 @@ fn group_commit_batches_concurrent_puts_from_several_executors() {
                                     new_segments: vec![(id, info(1))],
                                     shared_segments: vec![],
                                     condition: None,
+                                    lock: Lock::default(),
                                 })
                                 .await
                             })
@@ -1240,6 +1252,8 @@ fn facade_reads_on_an_executor() {
             key: "k".into(),
             which: WhichVersion::Latest,
             now_ms: 1,
+            bypass_governance: false,
+            condition: None,
         })
         .await
         .unwrap();
@@ -1301,6 +1315,7 @@ fn group_commit_throughput() {
                                     new_segments: vec![(id, info(1))],
                                     shared_segments: vec![],
                                     condition: None,
+                                    lock: Lock::default(),
                                 })
                                 .await
                                 .unwrap();
@@ -1500,6 +1515,7 @@ mod refcount_model {
                                     parts_used: chosen.iter().map(|(n, _)| (*n, format!("p{n}"))).collect(),
                                     record: object("m", &ids),
                                     condition: None,
+                                    lock: Lock::default(),
                                 }
                             };
                             batch.push(mutation);

@@ -12,8 +12,8 @@ use crate::pipeline::layout::ErasureParams;
 
 use super::version::parse_hex_16;
 pub use super::version::{
-    DefaultRetention, ObjectLock, RetentionMode, RetentionPeriod, Version, VersionId, Versioning,
-    WhichVersion,
+    DefaultRetention, Lock, ObjectLock, Retention, RetentionMode, RetentionPeriod, Version,
+    VersionId, Versioning, WhichVersion,
 };
 
 /// A tenant: owns access keys and buckets. Bucket names are unique per project.
@@ -270,6 +270,41 @@ pub enum Precondition {
     IfNoneMatchStar,
     /// `If-Match: <etag>` (without quotes): only if the current object has this ETag.
     IfMatch(String),
+}
+
+/// The conditions of a conditional delete, each on the version deleted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DeleteCondition {
+    /// `If-Match`, without quotes; `*` matches any object.
+    pub etag: Option<String>,
+    /// `x-amz-if-match-last-modified-time`, in unix ms (S3's precision: seconds).
+    pub last_modified_ms: Option<u64>,
+    /// `x-amz-if-match-size`.
+    pub size: Option<u64>,
+}
+
+impl DeleteCondition {
+    pub fn matches(&self, record: &ObjectRecord) -> bool {
+        self.etag
+            .as_deref()
+            .is_none_or(|etag| etag == "*" || etag == record.etag)
+            && self
+                .last_modified_ms
+                .is_none_or(|t| t / 1000 == record.last_modified_ms / 1000)
+            && self.size.is_none_or(|size| size == record.size)
+    }
+}
+
+/// A change to one version's object lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LockChange {
+    /// PutObjectRetention: `None` removes it (GOVERNANCE, with the bypass).
+    Retention {
+        retention: Option<Retention>,
+        bypass_governance: bool,
+    },
+    /// PutObjectLegalHold: ON or OFF.
+    LegalHold(bool),
 }
 
 /// `list_objects`: S3's ListObjects (v1 and v2) parameters, decoded.

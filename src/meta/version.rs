@@ -51,12 +51,69 @@ impl VersionId {
     }
 }
 
-/// One stored version: its id, and whether S3 calls it the `null` version
-/// (written while the bucket was unversioned or suspended).
+/// One stored version: its id, whether S3 calls it the `null` version
+/// (written while the bucket was unversioned or suspended), and the object
+/// lock protecting it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Version {
     pub id: VersionId,
     pub is_null: bool,
+    pub lock: Lock,
+}
+
+/// A retention: the version may not be deleted before `until_ms` (unix ms).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    pub mode: RetentionMode,
+    pub until_ms: u64,
+}
+
+/// What protects one version from deletion: a retention and a legal hold.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lock {
+    pub retention: Option<Retention>,
+    pub legal_hold: bool,
+}
+
+impl Lock {
+    /// Whether deleting the version at `now_ms` is refused; `bypass_governance`
+    /// lifts a GOVERNANCE retention (never COMPLIANCE, never a legal hold).
+    pub fn forbids_delete(&self, now_ms: u64, bypass_governance: bool) -> bool {
+        let retained = self.retention.is_some_and(|r| {
+            r.until_ms > now_ms && !(r.mode == RetentionMode::Governance && bypass_governance)
+        });
+        retained || self.legal_hold
+    }
+
+    /// Whether `next` may replace this retention at `now_ms`: extending (or
+    /// keeping) it always; shortening, removing or changing the mode of an
+    /// unexpired one only for GOVERNANCE with the bypass, never for COMPLIANCE.
+    pub fn allows_retention(&self, next: Option<Retention>, now_ms: u64, bypass: bool) -> bool {
+        let Some(current) = self.retention.filter(|r| r.until_ms > now_ms) else {
+            return true;
+        };
+        let extends =
+            next.is_some_and(|n| n.mode == current.mode && n.until_ms >= current.until_ms);
+        let compliance_stays = next
+            .is_some_and(|n| n.mode == RetentionMode::Compliance && n.until_ms >= current.until_ms);
+        match current.mode {
+            RetentionMode::Compliance => extends,
+            // A GOVERNANCE retention may become COMPLIANCE for as long or longer.
+            RetentionMode::Governance => extends || compliance_stays || bypass,
+        }
+    }
+}
+
+impl RetentionPeriod {
+    /// Milliseconds from a version's creation to the end of its default
+    /// retention (a year counts 365 days, as S3's does).
+    pub fn millis(self) -> u64 {
+        const DAY_MS: u64 = 86_400_000;
+        match self {
+            RetentionPeriod::Days(days) => u64::from(days) * DAY_MS,
+            RetentionPeriod::Years(years) => u64::from(years) * 365 * DAY_MS,
+        }
+    }
 }
 
 impl Version {

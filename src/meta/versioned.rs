@@ -49,23 +49,24 @@ fn raw<T: ReadableTable<Bytes, Bytes>>(
         .map(|guard| guard.value().to_vec()))
 }
 
-/// The bucket's versioning state; `NoSuchBucket` if it is absent.
-pub(super) fn bucket_versioning(
+/// The bucket's record (its versioning and object lock); `NoSuchBucket`.
+fn bucket(
     t: &WriteTables<'_>,
     project: ProjectId,
     bucket: &str,
-) -> Result<Versioning, MetaError> {
+) -> Result<BucketRecord, MetaError> {
     let row = raw(t.get(TableId::Buckets), &codec::bucket_key(project, bucket))?
         .ok_or(MetaError::NoSuchBucket)?;
-    Ok(codec::decode_bucket(&row)?.versioning)
+    codec::decode_bucket(&row)
 }
 
-/// Sets Enabled or Suspended; a bucket never returns to Unversioned.
+/// Sets Enabled or Suspended; a bucket never returns to Unversioned, and one
+/// with object lock stays Enabled.
 pub(super) fn set_bucket_versioning(
     t: &WriteTables<'_>,
     plan: &mut Plan<'_>,
     project: ProjectId,
-    bucket: &str,
+    name: &str,
     state: Versioning,
 ) -> Result<(), MetaError> {
     if state == Versioning::Unversioned {
@@ -73,13 +74,59 @@ pub(super) fn set_bucket_versioning(
             "a bucket never returns to unversioned",
         ));
     }
-    let key = codec::bucket_key(project, bucket);
-    let row = raw(t.get(TableId::Buckets), &key)?.ok_or(MetaError::NoSuchBucket)?;
-    let mut record = codec::decode_bucket(&row)?;
+    let mut record = bucket(t, project, name)?;
+    if record.object_lock.is_some() && state != Versioning::Enabled {
+        return Err(MetaError::InvalidBucketState(
+            "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.",
+        ));
+    }
     plan.outcome.versioning = record.versioning;
     record.versioning = state;
+    let key = codec::bucket_key(project, name);
     plan.put(TableId::Buckets, key, codec::encode_bucket(&record));
     Ok(())
+}
+
+/// Turns object lock on (or replaces its default retention) on a bucket
+/// whose versioning is enabled.
+pub(super) fn set_bucket_object_lock(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    project: ProjectId,
+    name: &str,
+    config: ObjectLock,
+) -> Result<(), MetaError> {
+    let mut record = bucket(t, project, name)?;
+    if record.versioning != Versioning::Enabled {
+        return Err(MetaError::InvalidBucketState(
+            "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration",
+        ));
+    }
+    plan.outcome.existed = record.object_lock.is_some();
+    record.object_lock = Some(config);
+    let key = codec::bucket_key(project, name);
+    plan.put(TableId::Buckets, key, codec::encode_bucket(&record));
+    Ok(())
+}
+
+/// The lock a new version gets: what the request asked, the bucket's
+/// default retention where it asked none; nothing without object lock.
+fn new_version_lock(bucket: &BucketRecord, asked: Lock, time_ms: u64) -> Result<Lock, MetaError> {
+    let Some(config) = bucket.object_lock else {
+        return if asked == Lock::default() {
+            Ok(asked)
+        } else {
+            Err(MetaError::NoObjectLockConfiguration)
+        };
+    };
+    let default = config.default_retention.map(|d| Retention {
+        mode: d.mode,
+        until_ms: time_ms.saturating_add(d.period.millis()),
+    });
+    Ok(Lock {
+        retention: asked.retention.or(default),
+        legal_hold: asked.legal_hold,
+    })
 }
 
 /// The key's current object, if it has one.
@@ -157,6 +204,7 @@ fn next_version(newest: Option<Version>, time_ms: u64, is_null: bool) -> Version
     Version {
         id: VersionId::new(time_ms.saturating_mul(1000).max(after), tail),
         is_null,
+        lock: Lock::default(),
     }
 }
 
@@ -202,6 +250,9 @@ fn retire_current(
             Versioning::Enabled => false,
         };
         if replaced {
+            if version.lock.forbids_delete(record.last_modified_ms, false) {
+                return Err(MetaError::ObjectLocked);
+            }
             plan.release(&record.extents);
         } else {
             demote(plan, k, version, &record);
@@ -209,6 +260,9 @@ fn retire_current(
     }
     if versioning == Versioning::Suspended {
         if let Some((version, body)) = noncurrent_null(t, k)? {
+            if version.lock.forbids_delete(0, false) {
+                return Err(MetaError::ObjectLocked);
+            }
             drop_noncurrent(plan, k, version, &body);
         }
     }
@@ -229,29 +283,42 @@ fn check_condition(
     }
 }
 
-/// The shared tail of PutObject and CompleteUpload: condition, then `record`
-/// as the key's newest version.
+/// A new object version as PutObject and CompleteUpload ask for it.
+#[derive(Clone, Copy)]
+pub(super) struct ObjectWrite<'a> {
+    pub record: &'a ObjectRecord,
+    pub condition: Option<&'a Precondition>,
+    pub lock: Lock,
+}
+
+/// The shared tail of PutObject and CompleteUpload: condition, then the
+/// record as the key's newest version, with its lock.
 pub(super) fn put_object(
     t: &WriteTables<'_>,
     plan: &mut Plan<'_>,
     k: KeyRef<'_>,
-    record: &ObjectRecord,
-    condition: Option<&Precondition>,
+    write: ObjectWrite<'_>,
 ) -> Result<(), MetaError> {
-    let versioning = bucket_versioning(t, k.project, k.bucket)?;
+    let record = write.record;
+    let bucket = bucket(t, k.project, k.bucket)?;
+    let versioning = bucket.versioning;
+    let lock = new_version_lock(&bucket, write.lock, record.last_modified_ms)?;
     let current = current(t, k)?;
-    check_condition(condition, current.as_ref().map(|(_, record)| record))?;
+    check_condition(write.condition, current.as_ref().map(|(_, record)| record))?;
     let newest = match versioning {
         // An unversioned bucket has no `versions` rows.
         Versioning::Unversioned => current.as_ref().map(|(v, _)| *v),
         _ => newest(t, k, current.as_ref())?,
     };
     retire_current(t, plan, k, versioning, current)?;
-    let version = next_version(
-        newest,
-        record.last_modified_ms,
-        versioning != Versioning::Enabled,
-    );
+    let version = Version {
+        lock,
+        ..next_version(
+            newest,
+            record.last_modified_ms,
+            versioning != Versioning::Enabled,
+        )
+    };
     plan.put(
         TableId::Objects,
         k.object_key(),
@@ -262,16 +329,55 @@ pub(super) fn put_object(
     Ok(())
 }
 
-/// DeleteObject without a version id.
-pub(super) fn delete_latest(
+/// What a DeleteObject asks beyond its key.
+#[derive(Clone, Copy)]
+pub(super) struct DeleteAsk<'a> {
+    pub which: WhichVersion,
+    pub now_ms: u64,
+    pub bypass_governance: bool,
+    pub condition: Option<&'a DeleteCondition>,
+}
+
+/// A conditional delete's check against the object it would delete: none
+/// (or a delete marker) is `NoSuchKey`, a mismatch `PreconditionFailed`.
+fn check_delete_condition(
+    condition: Option<&DeleteCondition>,
+    target: Option<&ObjectRecord>,
+) -> Result<(), MetaError> {
+    match (condition, target) {
+        (None, _) => Ok(()),
+        (Some(_), None) => Err(MetaError::NoSuchKey),
+        (Some(condition), Some(record)) if condition.matches(record) => Ok(()),
+        (Some(_), Some(_)) => Err(MetaError::PreconditionFailed),
+    }
+}
+
+/// DeleteObject, by version id or not.
+pub(super) fn delete_object(
     t: &WriteTables<'_>,
     plan: &mut Plan<'_>,
     k: KeyRef<'_>,
-    now_ms: u64,
+    ask: DeleteAsk<'_>,
 ) -> Result<(), MetaError> {
-    let versioning = bucket_versioning(t, k.project, k.bucket)?;
+    let versioning = bucket(t, k.project, k.bucket)?.versioning;
     plan.outcome.versioning = versioning;
+    match ask.which {
+        WhichVersion::Latest => delete_latest(t, plan, k, versioning, ask),
+        which => delete_version(t, plan, k, which, ask),
+    }
+}
+
+/// Without a version id: unversioned, the object goes; versioned, a delete
+/// marker (a `null` one while suspended) becomes the latest version.
+fn delete_latest(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    k: KeyRef<'_>,
+    versioning: Versioning,
+    ask: DeleteAsk<'_>,
+) -> Result<(), MetaError> {
     let current = current(t, k)?;
+    check_delete_condition(ask.condition, current.as_ref().map(|(_, r)| r))?;
     if versioning == Versioning::Unversioned {
         if let Some((_, record)) = current {
             plan.outcome.existed = true;
@@ -285,11 +391,11 @@ pub(super) fn delete_latest(
         plan.delete(TableId::Objects, k.object_key());
     }
     retire_current(t, plan, k, versioning, current)?;
-    let marker = next_version(newest, now_ms, versioning == Versioning::Suspended);
+    let marker = next_version(newest, ask.now_ms, versioning == Versioning::Suspended);
     plan.put(
         TableId::Versions,
         k.version_key(marker.id),
-        encode_delete_marker(&marker, now_ms),
+        encode_delete_marker(&marker, ask.now_ms),
     );
     if marker.is_null {
         plan.put(TableId::NullVersions, k.object_key(), marker.id.0.to_vec());
@@ -299,40 +405,137 @@ pub(super) fn delete_latest(
     Ok(())
 }
 
-/// DeleteObject with a version id: that version goes; if it was the latest,
-/// the next newest becomes the latest (an object moves back to `objects`).
-pub(super) fn delete_version(
+/// Where a version named by id is kept.
+enum Place {
+    Current,
+    Noncurrent,
+}
+
+/// The version `which` (never `Latest`) names, and where it is.
+fn locate(
     t: &WriteTables<'_>,
-    plan: &mut Plan<'_>,
     k: KeyRef<'_>,
     which: WhichVersion,
-) -> Result<(), MetaError> {
-    plan.outcome.versioning = bucket_versioning(t, k.project, k.bucket)?;
-    let current = current(t, k)?;
-    if let Some((version, record)) = current.as_ref().filter(|(v, _)| which.matches(v)) {
-        plan.outcome.existed = true;
-        plan.outcome.version = Some(*version);
-        plan.release(&record.extents);
-        plan.delete(TableId::Objects, k.object_key());
-        return promote(t, plan, k, None);
+    current: Option<&(Version, ObjectRecord)>,
+) -> Result<Option<(Place, Version, Body)>, MetaError> {
+    if let Some((version, record)) = current.filter(|(v, _)| which.matches(v)) {
+        let body = VersionBody::Object(record.clone());
+        return Ok(Some((Place::Current, *version, body)));
     }
-    let target = match which {
+    let found = match which {
         WhichVersion::Latest => None,
         WhichVersion::Null => noncurrent_null(t, k)?,
         WhichVersion::Id(id) => noncurrent_by_id(t, k, id)?.filter(|(v, _)| !v.is_null),
     };
-    let Some((version, body)) = target else {
+    Ok(found.map(|(version, body)| (Place::Noncurrent, version, body)))
+}
+
+/// With a version id: that version goes unless object lock protects it; if
+/// it was the latest, the next newest becomes the latest (an object moves
+/// back to `objects`). An absent version is success, nothing done.
+fn delete_version(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    k: KeyRef<'_>,
+    which: WhichVersion,
+    ask: DeleteAsk<'_>,
+) -> Result<(), MetaError> {
+    let current = current(t, k)?;
+    let found = locate(t, k, which, current.as_ref())?;
+    let target = found.as_ref().and_then(|(_, _, body)| match body {
+        VersionBody::Object(record) => Some(record),
+        VersionBody::DeleteMarker { .. } => None,
+    });
+    check_delete_condition(ask.condition, target)?;
+    let Some((place, version, body)) = found else {
         return Ok(());
     };
+    if version
+        .lock
+        .forbids_delete(ask.now_ms, ask.bypass_governance)
+    {
+        return Err(MetaError::ObjectLocked);
+    }
     plan.outcome.existed = true;
     plan.outcome.version = Some(version);
     plan.outcome.delete_marker = matches!(body, VersionBody::DeleteMarker { .. });
-    drop_noncurrent(plan, k, version, &body);
-    let was_latest =
-        current.is_none() && noncurrent(t, k, 1)?.first().map(|(v, _)| v.id) == Some(version.id);
-    if was_latest {
-        promote(t, plan, k, Some(version.id))?;
+    match place {
+        Place::Current => {
+            if let VersionBody::Object(record) = &body {
+                plan.release(&record.extents);
+            }
+            plan.delete(TableId::Objects, k.object_key());
+            promote(t, plan, k, None)
+        }
+        Place::Noncurrent => {
+            drop_noncurrent(plan, k, version, &body);
+            let newest = noncurrent(t, k, 1)?.first().map(|(v, _)| v.id);
+            if current.is_none() && newest == Some(version.id) {
+                promote(t, plan, k, Some(version.id))?;
+            }
+            Ok(())
+        }
     }
+}
+
+/// PutObjectRetention and PutObjectLegalHold: one version's lock, rewritten
+/// in place (its row keeps its table and key).
+pub(super) fn set_object_lock(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    k: KeyRef<'_>,
+    which: WhichVersion,
+    change: LockChange,
+    now_ms: u64,
+) -> Result<(), MetaError> {
+    if bucket(t, k.project, k.bucket)?.object_lock.is_none() {
+        return Err(MetaError::NoObjectLockConfiguration);
+    }
+    let current = current(t, k)?;
+    let found = match which {
+        WhichVersion::Latest => match &current {
+            Some((version, record)) => Some((
+                Place::Current,
+                *version,
+                VersionBody::Object(record.clone()),
+            )),
+            None => noncurrent(t, k, 1)?
+                .into_iter()
+                .next()
+                .map(|(version, body)| (Place::Noncurrent, version, body)),
+        },
+        which => locate(t, k, which, current.as_ref())?,
+    };
+    let missing = match which {
+        WhichVersion::Latest => MetaError::NoSuchKey,
+        _ => MetaError::NoSuchVersion,
+    };
+    let (place, mut version, body) = found.ok_or(missing)?;
+    let VersionBody::Object(record) = body else {
+        return Err(MetaError::DeleteMarker);
+    };
+    match change {
+        LockChange::Retention {
+            retention,
+            bypass_governance,
+        } => {
+            if !version
+                .lock
+                .allows_retention(retention, now_ms, bypass_governance)
+            {
+                return Err(MetaError::ObjectLocked);
+            }
+            version.lock.retention = retention;
+        }
+        LockChange::LegalHold(on) => version.lock.legal_hold = on,
+    }
+    let (table, key) = match place {
+        Place::Current => (TableId::Objects, k.object_key()),
+        Place::Noncurrent => (TableId::Versions, k.version_key(version.id)),
+    };
+    plan.put(table, key, encode_object(&version, &record));
+    plan.outcome.existed = true;
+    plan.outcome.version = Some(version);
     Ok(())
 }
 

@@ -24,7 +24,14 @@ pub fn check(req: &Request) -> Result<(), S3Error> {
     let p = &req.caller.permissions;
     let (bucket, key, now) = (req.bucket(), req.key(), now_unix());
     let result = match req.route.operation {
-        Op::GetObject | Op::HeadObject => p.allows(Action::Read, bucket, key, now),
+        Op::GetObject | Op::HeadObject | Op::GetObjectRetention | Op::GetObjectLegalHold => {
+            p.allows(Action::Read, bucket, key, now)
+        }
+        // Protecting a version is writing to it; lifting a protection early
+        // asks for the governance bypass as well (`bypass_governance`).
+        Op::PutObjectRetention | Op::PutObjectLegalHold => {
+            p.allows(Action::Write, bucket, key, now)
+        }
         Op::PutObject
         | Op::CopyObject
         | Op::CreateMultipartUpload
@@ -42,6 +49,7 @@ pub fn check(req: &Request) -> Result<(), S3Error> {
         Op::HeadBucket
         | Op::GetBucketLocation
         | Op::GetBucketVersioning
+        | Op::GetObjectLockConfiguration
         | Op::GetBucketTagging
         | Op::GetBucketEncryption => p.allows_bucket(bucket, now),
         // Configuration speaks for the whole bucket: a grant must write all of it.
@@ -49,7 +57,8 @@ pub fn check(req: &Request) -> Result<(), S3Error> {
         | Op::DeleteBucketTagging
         | Op::PutBucketEncryption
         | Op::DeleteBucketEncryption
-        | Op::PutBucketVersioning => p.allows(Action::Write, bucket, "", now),
+        | Op::PutBucketVersioning
+        | Op::PutObjectLockConfiguration => p.allows(Action::Write, bucket, "", now),
         // Filtered or checked per key in their handlers.
         Op::ListObjects
         | Op::ListObjectsV2
@@ -66,6 +75,25 @@ pub fn allows(req: &Request, action: Action, bucket: &str, key: &str) -> Result<
         .permissions
         .allows(action, bucket, key, now_unix())
         .map_err(denied)
+}
+
+/// `x-amz-bypass-governance-retention: true`, which only an unrestricted key
+/// may send: a grant with any caveat cannot lift a GOVERNANCE retention (its
+/// holder may only delete what no retention protects).
+pub fn bypass_governance(
+    req: &Request,
+    head: &crate::http::head::RequestHead,
+) -> Result<bool, S3Error> {
+    let asked = head
+        .header_str("x-amz-bypass-governance-retention")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    if asked && !req.caller.permissions.is_unrestricted() {
+        return Err(S3Error::with_message(
+            S3ErrorCode::AccessDenied,
+            "Access Denied: only an unrestricted key may bypass governance retention",
+        ));
+    }
+    Ok(asked)
 }
 
 /// How a listing under `prefix` is filtered.

@@ -4,7 +4,7 @@
 
 use crate::clock::unix_now_ms;
 use crate::http::conn::Exchange;
-use crate::meta::{BucketRecord, Mutation, Versioning};
+use crate::meta::{BucketRecord, Mutation, ObjectLock, Versioning};
 use crate::s3::body::read_small_body;
 use crate::s3::common::owner;
 use crate::s3::error::{S3Error, S3ErrorCode as C};
@@ -74,6 +74,24 @@ pub async fn create_bucket(
             .field("LocationConstraint", asked))
         }
     }
+    // Object lock at creation turns versioning on with it, as in S3.
+    let locked = match ex.head.header_str("x-amz-bucket-object-lock-enabled") {
+        None => false,
+        Some(v) if v.trim().eq_ignore_ascii_case("true") => true,
+        Some(v) if v.trim().eq_ignore_ascii_case("false") => false,
+        Some(other) => {
+            return Err(S3Error::invalid_argument(
+                "x-amz-bucket-object-lock-enabled must be true or false",
+                "x-amz-bucket-object-lock-enabled",
+                other,
+            ))
+        }
+    };
+    let (versioning, object_lock) = if locked {
+        (Versioning::Enabled, Some(ObjectLock::default()))
+    } else {
+        (Versioning::Unversioned, None)
+    };
     gw.meta
         .commit(Mutation::CreateBucket {
             project: req.project(),
@@ -81,8 +99,8 @@ pub async fn create_bucket(
                 name: req.bucket().to_string(),
                 created_ms: unix_now_ms(),
                 location: region.clone(),
-                versioning: Versioning::Unversioned,
-                object_lock: None,
+                versioning,
+                object_lock,
             },
         })
         .await
@@ -93,7 +111,7 @@ pub async fn create_bucket(
         .map_err(io_error)
 }
 
-async fn existing(gw: &Gateway, req: &Request) -> Result<BucketRecord, S3Error> {
+pub async fn existing(gw: &Gateway, req: &Request) -> Result<BucketRecord, S3Error> {
     gw.meta
         .bucket(req.project(), req.bucket().to_string())
         .await

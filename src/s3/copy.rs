@@ -25,6 +25,7 @@ use crate::s3::headers::{
     check_customer_key, check_write_encryption, copy_conditions_fail, write_condition,
     ObjectHeaders, SSE_S3,
 };
+use crate::s3::lock::lock_from_headers;
 use crate::s3::map::io_error;
 use crate::s3::versioning::version_header;
 use crate::s3::xml::response::{Checksums, CopyResult};
@@ -176,6 +177,7 @@ pub async fn copy_object(
         ));
     }
     let condition = authz::write_condition(req, write_condition(&ex.head)?)?;
+    let lock = lock_from_headers(&ex.head, unix_now_ms())?;
     let from = extents::object_identity(req.project(), src_bucket, src_key);
     let to = extents::object_identity(req.project(), req.bucket(), req.key());
     let body = extents::rewrap(
@@ -217,6 +219,7 @@ pub async fn copy_object(
             new_segments: Vec::new(),
             shared_segments: shared,
             condition,
+            lock,
         })
         .await
         .map_err(map::meta_error)?;

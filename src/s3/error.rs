@@ -78,10 +78,12 @@ error_table! {
     MissingSecurityHeader => 400, "Your request is missing a required header.";
     NoSuchBucket => 404, "The specified bucket does not exist";
     NoSuchKey => 404, "The specified key does not exist.";
+    NoSuchObjectLockConfiguration => 404, "The specified object does not have a ObjectLock configuration";
     NoSuchTagSet => 404, "The TagSet does not exist";
     NoSuchUpload => 404, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.";
     NoSuchVersion => 404, "The specified version does not exist.";
     NotImplemented => 501, "A header you provided implies functionality that is not implemented";
+    ObjectLockConfigurationNotFoundError => 404, "Object Lock configuration does not exist for this bucket";
     OperationAborted => 409, "A conflicting conditional operation is currently in progress against this resource. Please try again.";
     PreconditionFailed => 412, "At least one of the pre-conditions you specified did not hold";
     RequestHeaderSectionTooLarge => 400, "Your request header section exceeds the maximum allowed size.";

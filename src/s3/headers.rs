@@ -3,7 +3,7 @@
 //! conditional headers of reads (`If-*`, `x-amz-copy-source-if-*`) and writes.
 
 use crate::http::head::RequestHead;
-use crate::meta::{ObjectRecord, Precondition, StoredChecksum};
+use crate::meta::{DeleteCondition, ObjectRecord, Precondition, StoredChecksum};
 use crate::s3::error::{S3Error, S3ErrorCode as C};
 use crate::s3::names;
 use crate::s3::xml::{quote_etag, unquote_etag};
@@ -175,6 +175,53 @@ fn parse_http_date(value: &str) -> Option<u64> {
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_secs())
+}
+
+/// A conditional delete's conditions from their texts (headers, or a
+/// DeleteObjects entry): an ETag (quotes optional, `*` for any object), a
+/// last-modified time (an HTTP date or RFC 3339) and a size.
+pub fn delete_condition(
+    etag: Option<&str>,
+    last_modified: Option<&str>,
+    size: Option<&str>,
+) -> Result<Option<DeleteCondition>, S3Error> {
+    if etag.is_none() && last_modified.is_none() && size.is_none() {
+        return Ok(None);
+    }
+    let last_modified_ms = match last_modified {
+        None => None,
+        Some(text) => Some(
+            parse_http_date(text)
+                .or_else(|| {
+                    let text = text.trim();
+                    let rfc3339 = text.starts_with(|c: char| c.is_ascii_digit());
+                    rfc3339
+                        .then(|| crate::auth::parse_time(text, 0).ok())
+                        .flatten()
+                        .and_then(|secs| u64::try_from(secs).ok())
+                })
+                .map(|secs| secs * 1000)
+                .ok_or_else(|| {
+                    S3Error::invalid_argument(
+                        "Invalid last modified time",
+                        "x-amz-if-match-last-modified-time",
+                        text,
+                    )
+                })?,
+        ),
+    };
+    let size =
+        match size {
+            None => None,
+            Some(text) => Some(text.trim().parse::<u64>().map_err(|_| {
+                S3Error::invalid_argument("Invalid size", "x-amz-if-match-size", text)
+            })?),
+        };
+    Ok(Some(DeleteCondition {
+        etag: etag.map(|e| unquote_etag(e.trim()).to_string()),
+        last_modified_ms,
+        size,
+    }))
 }
 
 /// RFC 9110 §13.2.2 order: If-Match, If-Unmodified-Since, If-None-Match,

@@ -156,6 +156,20 @@ pub fn meta_error(e: MetaError) -> S3Error {
             &n.to_string(),
         ),
         MetaError::PreconditionFailed => S3Error::new(C::PreconditionFailed),
+        MetaError::NoSuchVersion => S3Error::new(C::NoSuchVersion),
+        MetaError::DeleteMarker => {
+            S3Error::new(C::MethodNotAllowed).header("x-amz-delete-marker", "true")
+        }
+        MetaError::ObjectLocked => S3Error::with_message(
+            C::AccessDenied,
+            "Access Denied because object protected by object lock.",
+        ),
+        MetaError::NoObjectLockConfiguration => {
+            S3Error::invalid_request("Bucket is missing Object Lock Configuration")
+        }
+        MetaError::InvalidBucketState(reason) => {
+            S3Error::with_message(C::InvalidBucketState, reason)
+        }
         // A copy source released while the copy ran: S3 would have copied
         // first; asking the client to retry is the honest answer.
         MetaError::NoSuchSegment(_) => S3Error::new(C::OperationAborted),

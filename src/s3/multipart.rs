@@ -20,6 +20,7 @@ use crate::s3::gateway::{Gateway, Request};
 use crate::s3::headers::{
     check_customer_key, check_write_encryption, write_condition, ObjectHeaders, SSE_S3,
 };
+use crate::s3::lock::{lock_from, lock_from_headers, LOCK_HEADERS};
 use crate::s3::map::io_error;
 use crate::s3::versioning::version_header;
 use crate::s3::xml::quote_etag;
@@ -52,6 +53,15 @@ pub async fn create(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Resul
             )));
         }
     }
+    // The lock asked for is checked now and applied at completion: its
+    // headers travel with the upload's stored headers.
+    lock_from_headers(&ex.head, unix_now_ms())?;
+    let mut stored_headers = headers.headers;
+    for name in LOCK_HEADERS {
+        if let Some(value) = ex.head.header_str(name) {
+            stored_headers.push((name.to_string(), value.trim().to_string()));
+        }
+    }
     let upload_id = UploadId::random();
     gw.meta
         .commit(Mutation::CreateUpload {
@@ -62,7 +72,7 @@ pub async fn create(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Resul
                 key: req.key().to_string(),
                 initiated_ms: unix_now_ms(),
                 content_type: headers.content_type,
-                headers: headers.headers,
+                headers: stored_headers,
                 user_metadata: headers.user_metadata,
                 checksum_algorithm,
             },
@@ -251,13 +261,26 @@ pub async fn complete(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Res
     let used = parts_used(&upload, &request.parts, &page.parts, algorithm)?;
     let etag = multipart_etag(&used);
     let checksum = object_checksum(algorithm, &used)?;
+    let (lock_pairs, object_headers): (Vec<_>, Vec<_>) = record
+        .headers
+        .iter()
+        .cloned()
+        .partition(|(name, _)| LOCK_HEADERS.contains(&name.as_str()));
+    let find = |name: &str| {
+        lock_pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    // Checked against the clock when the upload was created.
+    let lock = lock_from(find, 0)?;
     let object = ObjectRecord {
         size: used.iter().map(|p| p.size).sum(),
         etag: etag.clone(),
         last_modified_ms: unix_now_ms(),
         checksum: Some(checksum.clone()),
         content_type: record.content_type.clone(),
-        headers: record.headers.clone(),
+        headers: object_headers,
         user_metadata: record.user_metadata.clone(),
         part_sizes: used.iter().map(|p| p.size).collect(),
         extents: object_extents(req, &upload, &used)?,
@@ -273,6 +296,7 @@ pub async fn complete(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Res
             parts_used,
             record: object,
             condition,
+            lock,
         })
         .await
         .map_err(map::meta_error)?;

@@ -17,8 +17,9 @@ use crate::s3::error::{S3Error, S3ErrorCode as C};
 use crate::s3::gateway::{Gateway, Request};
 use crate::s3::headers::{
     check_no_customer_key_on_read, check_read_conditions, check_write_encryption, checksum_headers,
-    object_headers, write_condition, ObjectHeaders, SSE_S3,
+    delete_condition, object_headers, write_condition, ObjectHeaders, SSE_S3,
 };
+use crate::s3::lock::{lock_from_headers, lock_headers};
 use crate::s3::map::io_error;
 use crate::s3::versioning::version_header;
 use crate::s3::xml::quote_etag;
@@ -34,6 +35,7 @@ pub async fn put_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> R
     check_write_encryption(&ex.head)?;
     let headers = ObjectHeaders::from_request(&ex.head)?;
     let condition = authz::write_condition(req, write_condition(&ex.head)?)?;
+    let lock = lock_from_headers(&ex.head, unix_now_ms())?;
     // Fail fast, before a large body travels (the commit checks both again);
     // for a small body the extra metadata read would cost more than it saves.
     let large = ex.declared_length().is_none_or(|n| n > PRECHECK_BYTES_MIN);
@@ -91,6 +93,7 @@ pub async fn put_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> R
         new_segments,
         shared_segments: Vec::new(),
         condition,
+        lock,
     };
     let outcome = write::commit_written(gw, mutation).await?;
     let etag = quote_etag(&received.etag);
@@ -210,6 +213,7 @@ pub async fn get_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> R
     if !version.is_null || req.route.version_id.is_some() {
         headers.push(("x-amz-version-id".into(), version.display()));
     }
+    headers.extend(lock_headers(&version.lock));
     if let Some(status) = check_read_conditions(&ex.head, "", &record)? {
         let keep: Vec<(&str, &str)> = headers
             .iter()
@@ -404,6 +408,11 @@ pub async fn delete_object(
     req: &Request,
 ) -> Result<(), S3Error> {
     let which = req.route.version_id.unwrap_or(WhichVersion::Latest);
+    let condition = delete_condition(
+        ex.head.header_str("if-match"),
+        ex.head.header_str("x-amz-if-match-last-modified-time"),
+        ex.head.header_str("x-amz-if-match-size"),
+    )?;
     let outcome = gw
         .meta
         .commit(Mutation::DeleteObject {
@@ -412,6 +421,8 @@ pub async fn delete_object(
             key: req.key().to_string(),
             which,
             now_ms: unix_now_ms(),
+            bypass_governance: authz::bypass_governance(req, &ex.head)?,
+            condition,
         })
         .await
         .map_err(map::meta_error)?;
@@ -448,6 +459,7 @@ pub async fn delete_objects(
         ));
     }
     let request = parse_delete(&body)?;
+    let bypass_governance = authz::bypass_governance(req, &ex.head)?;
     // One mutation per key, submitted together so they share group commits.
     let mut results = Vec::with_capacity(request.objects.len());
     let mut mutations = Vec::new();
@@ -472,12 +484,18 @@ pub async fn delete_objects(
             results.push(Some(Err(e)));
             continue;
         }
-        if object.etag.is_some() || object.last_modified_time.is_some() || object.size.is_some() {
-            results.push(Some(Err(S3Error::not_implemented(
-                "conditional deletes (ETag, LastModifiedTime, Size) are not supported",
-            ))));
-            continue;
-        }
+        let size = object.size.map(|s| s.to_string());
+        let condition = match delete_condition(
+            object.etag.as_deref(),
+            object.last_modified_time.as_deref(),
+            size.as_deref(),
+        ) {
+            Ok(condition) => condition,
+            Err(e) => {
+                results.push(Some(Err(e)));
+                continue;
+            }
+        };
         results.push(None);
         mutations.push(Mutation::DeleteObject {
             project: req.project(),
@@ -485,6 +503,8 @@ pub async fn delete_objects(
             key: object.key.clone(),
             which,
             now_ms: unix_now_ms(),
+            bypass_governance,
+            condition,
         });
     }
     let mut committed = gw.meta.commit_all(mutations).await.into_iter();

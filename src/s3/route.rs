@@ -100,7 +100,6 @@ pub const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
     "cors",
     "intelligent-tiering",
     "inventory",
-    "legal-hold",
     "lifecycle",
     "logging",
     "metadataConfiguration",
@@ -109,7 +108,6 @@ pub const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
     "metadataTable",
     "metrics",
     "notification",
-    "object-lock",
     "ownershipControls",
     "policy",
     "policyStatus",
@@ -118,7 +116,6 @@ pub const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
     "replication",
     "requestPayment",
     "restore",
-    "retention",
     "select",
     "select-type",
     "session",
@@ -155,7 +152,29 @@ const CONFIG_ROUTES: &[ConfigRoute] = &[
 const UNSUPPORTED_OBJECT_SUBRESOURCES: &[&str] = &["tagging"];
 
 /// Subresources that select a bucket-level operation.
-const BUCKET_SELECTORS: &[&str] = &["delete", "location", "uploads", "versioning", "versions"];
+const BUCKET_SELECTORS: &[&str] = &[
+    "delete",
+    "location",
+    "object-lock",
+    "uploads",
+    "versioning",
+    "versions",
+];
+
+/// Subresources that select an object-level operation (GET and PUT), with
+/// the two operations.
+const OBJECT_SELECTORS: &[(&str, Operation, Operation)] = &[
+    (
+        "retention",
+        Operation::GetObjectRetention,
+        Operation::PutObjectRetention,
+    ),
+    (
+        "legal-hold",
+        Operation::GetObjectLegalHold,
+        Operation::PutObjectLegalHold,
+    ),
+];
 
 /// Parameters whose repetition would make the request ambiguous.
 const SINGLE_VALUED: &[&str] = &["list-type", "partNumber", "uploadId", "versionId", "x-id"];
@@ -251,14 +270,18 @@ fn route_inner(input: &RouteInput) -> Result<Route, S3Error> {
         _ => None,
     };
     let version_id = match operation {
-        Operation::GetObject | Operation::HeadObject | Operation::DeleteObject => {
-            match query_value(query, "versionId") {
-                None => None,
-                Some(text) => Some(WhichVersion::parse(text).ok_or_else(|| {
-                    S3Error::invalid_argument("Invalid version id specified", "versionId", text)
-                })?),
-            }
-        }
+        Operation::GetObject
+        | Operation::HeadObject
+        | Operation::DeleteObject
+        | Operation::GetObjectRetention
+        | Operation::PutObjectRetention
+        | Operation::GetObjectLegalHold
+        | Operation::PutObjectLegalHold => match query_value(query, "versionId") {
+            None => None,
+            Some(text) => Some(WhichVersion::parse(text).ok_or_else(|| {
+                S3Error::invalid_argument("Invalid version id specified", "versionId", text)
+            })?),
+        },
         _ => None,
     };
 
@@ -401,6 +424,9 @@ fn select_bucket(method: Method, query: &[(String, String)]) -> Result<Operation
         .filter(|name| has(query, name))
         .collect();
     let not_allowed = || Err(S3Error::new(S3ErrorCode::MethodNotAllowed));
+    if OBJECT_SELECTORS.iter().any(|(name, ..)| has(query, name)) {
+        return not_allowed();
+    }
     let families: Vec<&ConfigRoute> = CONFIG_ROUTES
         .iter()
         .filter(|family| has(query, family.subresource))
@@ -435,6 +461,7 @@ fn select_bucket(method: Method, query: &[(String, String)]) -> Result<Operation
                     other,
                 )),
                 (Some("location"), _) => Ok(Operation::GetBucketLocation),
+                (Some("object-lock"), _) => Ok(Operation::GetObjectLockConfiguration),
                 (Some("versioning"), _) => Ok(Operation::GetBucketVersioning),
                 (Some("versions"), _) => Ok(Operation::ListObjectVersions),
                 (Some("uploads"), _) => Ok(Operation::ListMultipartUploads),
@@ -444,6 +471,7 @@ fn select_bucket(method: Method, query: &[(String, String)]) -> Result<Operation
         Method::Put => match selectors.as_slice() {
             [] => Ok(Operation::CreateBucket),
             ["versioning"] => Ok(Operation::PutBucketVersioning),
+            ["object-lock"] => Ok(Operation::PutObjectLockConfiguration),
             _ => not_allowed(),
         },
         Method::Head if selectors.is_empty() => Ok(Operation::HeadBucket),
@@ -480,6 +508,23 @@ fn select_object(
         .any(|name| *name != "uploads" && has(query, name))
     {
         return not_allowed();
+    }
+    let selected: Vec<_> = OBJECT_SELECTORS
+        .iter()
+        .filter(|(name, ..)| has(query, name))
+        .collect();
+    if let Some((_, get, put)) = selected.first() {
+        let others = ["uploads", "uploadId", "partNumber"];
+        if selected.len() > 1 || others.iter().any(|name| has(query, name)) {
+            return Err(S3Error::invalid_request(
+                "The request names more than one subresource",
+            ));
+        }
+        return match method {
+            Method::Get => Ok(*get),
+            Method::Put if !has_copy_source => Ok(*put),
+            _ => not_allowed(),
+        };
     }
     let uploads = has(query, "uploads");
     let upload_id = has(query, "uploadId");
@@ -670,6 +715,12 @@ mod tests {
             ("DELETE", P, "/photos/a/b.jpg?uploadId=u1", false, Ok((AbortMultipartUpload, b, k))),
             ("GET", P, "/photos/a/b.jpg?uploadId=u1", false, Ok((ListParts, b, k))),
             ("GET", P, "/photos/a/b.jpg?uploadId=u1&max-parts=2&x-id=ListParts", false, Ok((ListParts, b, k))),
+            ("GET", P, "/photos?object-lock", false, Ok((GetObjectLockConfiguration, b, None))),
+            ("PUT", V, "/?object-lock", false, Ok((PutObjectLockConfiguration, b, None))),
+            ("GET", P, "/photos/a/b.jpg?retention", false, Ok((GetObjectRetention, b, k))),
+            ("PUT", P, "/photos/a/b.jpg?retention&versionId=null", false, Ok((PutObjectRetention, b, k))),
+            ("GET", V, "/a/b.jpg?legal-hold", false, Ok((GetObjectLegalHold, b, k))),
+            ("PUT", P, "/photos/a/b.jpg?legal-hold", false, Ok((PutObjectLegalHold, b, k))),
         ];
         for (method, host, path_query, copy, expected) in cases {
             check(method, host, path_query, *copy, *expected);
@@ -800,8 +851,15 @@ mod tests {
             ("PUT", P, "/photos/k?acl", true, NotImplemented),
             ("GET", P, "/photos/k?attributes", false, NotImplemented),
             ("GET", P, "/photos/k?torrent", false, NotImplemented),
-            ("PUT", P, "/photos/k?retention", false, NotImplemented),
-            ("PUT", P, "/photos/k?legal-hold", false, NotImplemented),
+            // Object lock subresources on the wrong level or with the wrong method.
+            ("GET", P, "/photos?retention", false, MethodNotAllowed),
+            ("PUT", P, "/photos?legal-hold", false, MethodNotAllowed),
+            ("DELETE", P, "/photos/k?retention", false, MethodNotAllowed),
+            ("PUT", P, "/photos/k?retention", true, MethodNotAllowed),
+            ("GET", P, "/photos/k?object-lock", false, MethodNotAllowed),
+            ("GET", P, "/photos/k?retention&legal-hold", false, InvalidRequest),
+            ("PUT", P, "/photos/k?retention&uploadId=u", false, InvalidRequest),
+            ("DELETE", P, "/photos?object-lock", false, MethodNotAllowed),
             ("POST", P, "/photos/k?restore", false, NotImplemented),
             ("POST", P, "/photos/k?select&select-type=2", false, NotImplemented),
             ("DELETE", P, "/photos/k?tagging", false, NotImplemented),
@@ -811,7 +869,6 @@ mod tests {
             ("PUT", P, "/photos?lifecycle", false, NotImplemented),
             ("GET", P, "/photos?website", false, NotImplemented),
             ("PUT", P, "/photos?replication", false, NotImplemented),
-            ("PUT", P, "/photos?object-lock", false, NotImplemented),
             ("GET", P, "/photos?notification", false, NotImplemented),
             ("GET", P, "/photos?logging", false, NotImplemented),
             ("GET", P, "/photos?ownershipControls", false, NotImplemented),
@@ -877,6 +934,7 @@ mod tests {
             ("GET", P, "/photos/k?versionId=", false, InvalidArgument),
             ("HEAD", P, "/photos/k?versionId=NULL", false, InvalidArgument),
             ("DELETE", P, "/photos/k?versionId=v2", false, InvalidArgument),
+            ("PUT", P, "/photos/k?retention&versionId=x", false, InvalidArgument),
             ("GET", P, "/photos/k?uploadId=a&uploadId=b", false, InvalidArgument),
             ("GET", P, "/photos/k?versionId=null&versionId=null", false, InvalidArgument),
             ("GET", P, "/photos?list-type=2&list-type=2", false, InvalidArgument),

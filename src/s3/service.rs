@@ -15,7 +15,7 @@ use crate::s3::bucket_config::{self, encryption::BucketEncryption, tagging::Buck
 use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::gateway::{Gateway, Request};
 use crate::s3::route::{route, RouteInput};
-use crate::s3::{authz, bucket, copy, list, map, multipart, object, register};
+use crate::s3::{authz, bucket, copy, list, map, multipart, object, object_lock, register};
 use crate::sigv4::RequestParts;
 use crate::target::{query_pairs, Target};
 
@@ -97,6 +97,12 @@ impl Gateway {
             Op::GetBucketLocation => bucket::get_bucket_location(self, ex, req).await,
             Op::GetBucketVersioning => bucket::get_bucket_versioning(self, ex, req).await,
             Op::PutBucketVersioning => bucket::put_bucket_versioning(self, ex, req).await,
+            Op::GetObjectLockConfiguration => object_lock::get_configuration(self, ex, req).await,
+            Op::PutObjectLockConfiguration => object_lock::put_configuration(self, ex, req).await,
+            Op::GetObjectRetention => object_lock::get_retention(self, ex, req).await,
+            Op::PutObjectRetention => object_lock::put_lock(self, ex, req, true).await,
+            Op::GetObjectLegalHold => object_lock::get_legal_hold(self, ex, req).await,
+            Op::PutObjectLegalHold => object_lock::put_lock(self, ex, req, false).await,
             Op::GetBucketTagging => bucket_config::get::<BucketTagging>(self, ex, req).await,
             Op::PutBucketTagging => bucket_config::put::<BucketTagging>(self, ex, req).await,
             Op::DeleteBucketTagging => bucket_config::delete::<BucketTagging>(self, ex, req).await,

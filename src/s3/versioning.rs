@@ -127,6 +127,7 @@ mod tests {
             is_null: true,
             ..Version::default()
         };
+
         assert_eq!(version_header(Versioning::Unversioned, Some(null)), None);
         assert_eq!(
             version_header(Versioning::Suspended, Some(null)).as_deref(),

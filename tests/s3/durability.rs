@@ -101,9 +101,32 @@ async fn reads_survive_lost_and_corrupt_piece_stores() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_during_put_keeps_the_old_version_and_leaks_nothing() {
+    kill_during_put(false).await;
+}
+
+/// On a versioned bucket: exactly the versions before the crash, none half made.
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_during_a_versioned_put_keeps_exactly_the_old_versions() {
+    kill_during_put(true).await;
+}
+
+async fn kill_during_put(versioned: bool) {
     let mut server = Server::start(&[]);
     let s3 = server.client();
     s3.create_bucket().bucket("chk").send().await.unwrap();
+    let older = bytes(1 << 20, 13);
+    if versioned {
+        let enabled = aws_sdk_s3::types::VersioningConfiguration::builder()
+            .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+            .build();
+        s3.put_bucket_versioning()
+            .bucket("chk")
+            .versioning_configuration(enabled)
+            .send()
+            .await
+            .unwrap();
+        put_bytes(&s3, "chk", "k", &older).await;
+    }
     let old = bytes(20 << 20, 14);
     put_bytes(&s3, "chk", "k", &old).await;
     let pieces_of_old = server.piece_files();
@@ -138,6 +161,28 @@ async fn kill_during_put_keeps_the_old_version_and_leaks_nothing() {
     assert_eq!(get_bytes(&s3, "chk", "k", None).await, old);
     let listed = s3.list_objects_v2().bucket("chk").send().await.unwrap();
     assert_eq!(listed.key_count(), Some(1));
+    let versions = s3
+        .list_object_versions()
+        .bucket("chk")
+        .send()
+        .await
+        .unwrap();
+    let sizes: Vec<_> = versions.versions().iter().map(|v| v.size()).collect();
+    if versioned {
+        assert_eq!(sizes, [Some(old.len() as i64), Some(older.len() as i64)]);
+        let first = versions.versions()[1].version_id().unwrap().to_string();
+        let body = s3
+            .get_object()
+            .bucket("chk")
+            .key("k")
+            .version_id(first)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(body.body.collect().await.unwrap().into_bytes(), older);
+    } else {
+        assert_eq!(sizes, [Some(old.len() as i64)]);
+    }
     // The start-up sweep removed every piece the dead upload had written.
     assert_eq!(server.piece_files(), pieces_of_old);
 }

@@ -10,6 +10,7 @@ mod cluster;
 mod durability;
 mod grants;
 mod harness;
+mod object_lock;
 mod real_clients;
 mod stolen;
 mod tls;

@@ -36,6 +36,8 @@ impl Fixture {
             key: key.into(),
             which,
             now_ms: 9,
+            bypass_governance: false,
+            condition: None,
         })
         .unwrap()
     }
@@ -363,4 +365,285 @@ proptest! {
         let referenced = f.store.referenced_segments().unwrap().len();
         prop_assert_eq!(live, referenced);
     }
+}
+
+impl Fixture {
+    fn lock_bucket(&self, default_retention: Option<DefaultRetention>) {
+        self.set_versioning(Versioning::Enabled);
+        self.commit(Mutation::SetBucketObjectLock {
+            project: self.project,
+            bucket: BUCKET.into(),
+            config: ObjectLock { default_retention },
+        })
+        .unwrap();
+    }
+
+    fn put_locked(&self, key: &str, lock: Lock, time_ms: u64) -> Result<Version, MetaError> {
+        let mut put = self.put_new(key, "e", &[]);
+        if let Mutation::PutObject {
+            record,
+            lock: asked,
+            ..
+        } = &mut put
+        {
+            record.last_modified_ms = time_ms;
+            *asked = lock;
+        }
+        Ok(self.commit(put)?.version.unwrap())
+    }
+
+    fn delete_at(
+        &self,
+        key: &str,
+        which: WhichVersion,
+        now_ms: u64,
+        bypass_governance: bool,
+    ) -> Result<MutationOutcome, MetaError> {
+        self.commit(Mutation::DeleteObject {
+            project: self.project,
+            bucket: BUCKET.into(),
+            key: key.into(),
+            which,
+            now_ms,
+            bypass_governance,
+            condition: None,
+        })
+    }
+
+    fn change_lock(&self, which: WhichVersion, change: LockChange) -> Result<Version, MetaError> {
+        let outcome = self.commit(Mutation::SetObjectLock {
+            project: self.project,
+            bucket: BUCKET.into(),
+            key: "k".into(),
+            which,
+            change,
+            now_ms: 50,
+        })?;
+        Ok(outcome.version.unwrap())
+    }
+}
+
+fn retention(mode: RetentionMode, until_ms: u64) -> Lock {
+    Lock {
+        retention: Some(Retention { mode, until_ms }),
+        legal_hold: false,
+    }
+}
+
+#[test]
+fn compliance_refuses_every_delete_until_its_date() {
+    let f = fixture();
+    f.lock_bucket(None);
+    let v = f
+        .put_locked("k", retention(RetentionMode::Compliance, 100), 5)
+        .unwrap();
+    let by_id = WhichVersion::Id(v.id);
+    for bypass in [false, true] {
+        assert!(matches!(
+            f.delete_at("k", by_id, 99, bypass),
+            Err(MetaError::ObjectLocked)
+        ));
+    }
+    // Without a version id: a marker, the version stays.
+    assert!(
+        f.delete_at("k", WhichVersion::Latest, 99, false)
+            .unwrap()
+            .delete_marker
+    );
+    assert!(f
+        .store
+        .object_version(f.project, BUCKET, "k", by_id)
+        .unwrap()
+        .is_some());
+    // Shortening is refused, even with the bypass; extending is not.
+    let shorter = LockChange::Retention {
+        retention: Some(Retention {
+            mode: RetentionMode::Compliance,
+            until_ms: 80,
+        }),
+        bypass_governance: true,
+    };
+    assert!(matches!(
+        f.change_lock(by_id, shorter),
+        Err(MetaError::ObjectLocked)
+    ));
+    let longer = LockChange::Retention {
+        retention: Some(Retention {
+            mode: RetentionMode::Compliance,
+            until_ms: 150,
+        }),
+        bypass_governance: false,
+    };
+    assert_eq!(
+        f.change_lock(by_id, longer)
+            .unwrap()
+            .lock
+            .retention
+            .unwrap()
+            .until_ms,
+        150
+    );
+    assert!(matches!(
+        f.delete_at("k", by_id, 120, false),
+        Err(MetaError::ObjectLocked)
+    ));
+    assert!(f.delete_at("k", by_id, 150, false).unwrap().existed);
+}
+
+#[test]
+fn governance_yields_to_the_bypass_and_legal_holds_to_nothing() {
+    let f = fixture();
+    f.lock_bucket(None);
+    let v = f
+        .put_locked("k", retention(RetentionMode::Governance, 100), 5)
+        .unwrap();
+    let by_id = WhichVersion::Id(v.id);
+    assert!(matches!(
+        f.delete_at("k", by_id, 10, false),
+        Err(MetaError::ObjectLocked)
+    ));
+    let remove = |bypass_governance| LockChange::Retention {
+        retention: None,
+        bypass_governance,
+    };
+    assert!(matches!(
+        f.change_lock(by_id, remove(false)),
+        Err(MetaError::ObjectLocked)
+    ));
+    let held = f.change_lock(by_id, LockChange::LegalHold(true)).unwrap();
+    assert!(held.lock.legal_hold);
+    assert!(matches!(
+        f.delete_at("k", by_id, 10, true),
+        Err(MetaError::ObjectLocked)
+    ));
+    f.change_lock(by_id, LockChange::LegalHold(false)).unwrap();
+    assert!(f.delete_at("k", by_id, 10, true).unwrap().existed);
+    assert_eq!(f.latest("k"), None);
+}
+
+#[test]
+fn default_retention_dates_new_versions() {
+    let f = fixture();
+    let default = DefaultRetention {
+        mode: RetentionMode::Governance,
+        period: RetentionPeriod::Days(2),
+    };
+    f.lock_bucket(Some(default));
+    let v = f.put_locked("k", Lock::default(), 1_000).unwrap();
+    let want = Retention {
+        mode: RetentionMode::Governance,
+        until_ms: 1_000 + 2 * 86_400_000,
+    };
+    assert_eq!(v.lock.retention, Some(want));
+    // What the write asks for wins over the default; a legal hold adds to it.
+    let asked = Lock {
+        retention: Some(Retention {
+            mode: RetentionMode::Compliance,
+            until_ms: 7,
+        }),
+        legal_hold: true,
+    };
+    assert_eq!(f.put_locked("k", asked, 2_000).unwrap().lock, asked);
+    let held = Lock {
+        retention: None,
+        legal_hold: true,
+    };
+    let v = f.put_locked("k", held, 3_000).unwrap();
+    assert_eq!(
+        (v.lock.retention.unwrap().until_ms, v.lock.legal_hold),
+        (3_000 + 2 * 86_400_000, true)
+    );
+}
+
+#[test]
+fn object_lock_needs_versioning_and_keeps_it() {
+    let f = fixture();
+    let asked = retention(RetentionMode::Governance, 100);
+    assert!(matches!(
+        f.put_locked("k", asked, 5),
+        Err(MetaError::NoObjectLockConfiguration)
+    ));
+    let lock = |f: &Fixture| {
+        f.commit(Mutation::SetBucketObjectLock {
+            project: f.project,
+            bucket: BUCKET.into(),
+            config: ObjectLock::default(),
+        })
+    };
+    assert!(matches!(lock(&f), Err(MetaError::InvalidBucketState(_))));
+    f.set_versioning(Versioning::Enabled);
+    lock(&f).unwrap();
+    let suspend = f.commit(Mutation::SetBucketVersioning {
+        project: f.project,
+        bucket: BUCKET.into(),
+        state: Versioning::Suspended,
+    });
+    assert!(matches!(suspend, Err(MetaError::InvalidBucketState(_))));
+    let bucket = f.store.bucket(f.project, BUCKET).unwrap().unwrap();
+    assert_eq!(
+        (bucket.versioning, bucket.object_lock),
+        (Versioning::Enabled, Some(ObjectLock::default()))
+    );
+    // A marker has no lock to change.
+    f.put_locked("k", Lock::default(), 5).unwrap();
+    let marker = f
+        .delete_at("k", WhichVersion::Latest, 9, false)
+        .unwrap()
+        .version
+        .unwrap();
+    let hold = LockChange::LegalHold(true);
+    assert!(matches!(
+        f.change_lock(WhichVersion::Id(marker.id), hold),
+        Err(MetaError::DeleteMarker)
+    ));
+    let missing = WhichVersion::Id(VersionId([3; 16]));
+    assert!(matches!(
+        f.change_lock(missing, hold),
+        Err(MetaError::NoSuchVersion)
+    ));
+}
+
+#[test]
+fn conditional_deletes_check_the_version_they_delete() {
+    let f = fixture();
+    f.commit(f.put_new("k", "e1", &[])).unwrap();
+    let delete = |key: &str, condition: DeleteCondition| {
+        f.commit(Mutation::DeleteObject {
+            project: f.project,
+            bucket: BUCKET.into(),
+            key: key.into(),
+            which: WhichVersion::Latest,
+            now_ms: 9,
+            bypass_governance: false,
+            condition: Some(condition),
+        })
+    };
+    let etag = |e: &str| DeleteCondition {
+        etag: Some(e.into()),
+        ..DeleteCondition::default()
+    };
+    assert!(matches!(
+        delete("k", etag("other")),
+        Err(MetaError::PreconditionFailed)
+    ));
+    assert!(matches!(
+        delete("absent", etag("*")),
+        Err(MetaError::NoSuchKey)
+    ));
+    let size = DeleteCondition {
+        size: Some(1),
+        ..DeleteCondition::default()
+    };
+    assert!(matches!(
+        delete("k", size),
+        Err(MetaError::PreconditionFailed)
+    ));
+    assert!(f.object("k").is_some());
+    let time = DeleteCondition {
+        etag: Some("e1".into()),
+        last_modified_ms: Some(3),
+        size: Some(0),
+    };
+    assert!(delete("k", time).unwrap().existed);
+    assert_eq!(f.object("k"), None);
 }
