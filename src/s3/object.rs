@@ -164,7 +164,7 @@ fn parse_range(header: &str, size: u64) -> RangeSpec {
 /// The version a GET or HEAD reads: an object with its segments, or the
 /// error S3 gives for a missing key or version, or a delete marker (404 when
 /// it is the latest, 405 when named; both with `x-amz-delete-marker`).
-async fn read_version(
+pub async fn read_version(
     gw: &Gateway,
     req: &Request,
 ) -> Result<(Version, ObjectRecord, Vec<crate::meta::SegmentInfo>), S3Error> {

@@ -5,7 +5,7 @@
 
 use crate::clock::unix_now_ms;
 use crate::http::conn::Exchange;
-use crate::meta::{FoundVersion, LockChange, Mutation, Version, VersionBody, WhichVersion};
+use crate::meta::{LockChange, Mutation, Version, WhichVersion};
 use crate::s3::body::read_small_body;
 use crate::s3::error::{S3Error, S3ErrorCode as C};
 use crate::s3::gateway::{Gateway, Request};
@@ -14,7 +14,7 @@ use crate::s3::lock::{
     parse_object_lock_configuration, parse_retention, retention_xml,
 };
 use crate::s3::map::{self, io_error};
-use crate::s3::{authz, bucket};
+use crate::s3::{authz, bucket, object};
 
 const XML: (&str, &str) = ("content-type", "application/xml");
 /// Object lock documents are a few hundred bytes.
@@ -52,29 +52,12 @@ pub async fn put_configuration(
     ex.respond(200, &[], b"").await.map_err(io_error)
 }
 
-/// The version a retention or legal hold request names; a delete marker is
-/// `MethodNotAllowed`.
+/// The version a retention or legal hold request names, read as a GET
+/// reads it (a delete marker answers as it does there).
 async fn version(gw: &Gateway, req: &Request) -> Result<Version, S3Error> {
-    let which = req.route.version_id.unwrap_or(WhichVersion::Latest);
-    let found = gw
-        .meta
-        .object_version(
-            req.project(),
-            req.bucket().to_string(),
-            req.key().to_string(),
-            which,
-        )
+    object::read_version(gw, req)
         .await
-        .map_err(map::meta_error)?;
-    match found {
-        Some(FoundVersion {
-            version,
-            body: VersionBody::Object(_),
-        }) => Ok(version),
-        Some(_) => Err(map::meta_error(crate::meta::MetaError::DeleteMarker)),
-        None if which == WhichVersion::Latest => Err(S3Error::no_such_key(req.key())),
-        None => Err(S3Error::no_such_version(req.key(), &which.text())),
-    }
+        .map(|(version, ..)| version)
 }
 
 pub async fn get_retention(
