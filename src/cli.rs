@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use crate::auth::{parse_time, ActionSet, Caveat, Grant};
+use crate::auth::{parse_time, ActionSet, Caveat, Grant, Privileges};
 
 #[derive(Args, Clone, Debug)]
 pub struct AdminTarget {
@@ -50,6 +50,36 @@ pub enum ProjectCommand {
     },
 }
 
+/// What one `grant restrict` takes away: the caveat its flags describe.
+#[derive(Args, Debug)]
+pub struct Restriction {
+    /// Allowed bucket (repeatable); with --prefix, only keys under it
+    #[arg(long, value_name = "BUCKET")]
+    bucket: Vec<String>,
+    /// Key prefix within each --bucket
+    #[arg(long, value_name = "PREFIX", requires = "bucket")]
+    prefix: Option<String>,
+    /// Allowed bucket/prefix pair, e.g. photos/2024/ (repeatable)
+    #[arg(long, value_name = "BUCKET/PREFIX")]
+    path: Vec<String>,
+    /// Only read and list
+    #[arg(long, conflicts_with = "allow")]
+    read_only: bool,
+    /// Allowed operations: a comma-separated subset of read,write,list,delete
+    #[arg(long, value_name = "OPS")]
+    allow: Option<String>,
+    /// Not valid before: RFC 3339 or relative (+1h, -15m, now)
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    not_before: Option<String>,
+    /// Not valid after: RFC 3339 or relative (+24h, +7d)
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    not_after: Option<String>,
+    /// Keep the privilege to bypass GOVERNANCE object-lock retention
+    /// (x-amz-bypass-governance-retention), which every restriction drops otherwise
+    #[arg(long)]
+    keep_bypass_governance: bool,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum GrantCommand {
     /// Show what a grant allows (offline)
@@ -61,27 +91,8 @@ pub enum GrantCommand {
     Restrict {
         /// The grant, @FILE to read it from a file, or - for standard input
         grant: String,
-        /// Allowed bucket (repeatable); with --prefix, only keys under it
-        #[arg(long, value_name = "BUCKET")]
-        bucket: Vec<String>,
-        /// Key prefix within each --bucket
-        #[arg(long, value_name = "PREFIX", requires = "bucket")]
-        prefix: Option<String>,
-        /// Allowed bucket/prefix pair, e.g. photos/2024/ (repeatable)
-        #[arg(long, value_name = "BUCKET/PREFIX")]
-        path: Vec<String>,
-        /// Only read and list
-        #[arg(long, conflicts_with = "allow")]
-        read_only: bool,
-        /// Allowed operations: a comma-separated subset of read,write,list,delete
-        #[arg(long, value_name = "OPS")]
-        allow: Option<String>,
-        /// Not valid before: RFC 3339 or relative (+1h, -15m, now)
-        #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
-        not_before: Option<String>,
-        /// Not valid after: RFC 3339 or relative (+24h, +7d)
-        #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
-        not_after: Option<String>,
+        #[command(flatten)]
+        restriction: Restriction,
     },
     /// Register a grant with a gateway and print S3 credentials for it
     Register {
@@ -130,20 +141,9 @@ pub fn run_grant(command: GrantCommand) -> ExitCode {
         GrantCommand::Inspect { grant } => {
             read_grant(&grant).map(|grant| println!("{}", grant.describe()))
         }
-        GrantCommand::Restrict {
-            grant,
-            bucket,
-            prefix,
-            path,
-            read_only,
-            allow,
-            not_before,
-            not_after,
-        } => read_grant(&grant)
+        GrantCommand::Restrict { grant, restriction } => read_grant(&grant)
             .and_then(|grant| {
-                let caveat = caveat_of(
-                    &bucket, prefix, &path, read_only, allow, not_before, not_after,
-                )?;
+                let caveat = caveat_of(&restriction)?;
                 grant.restrict(caveat).map_err(|e| e.to_string())
             })
             .map(|grant| println!("{}", &*grant.encode())),
@@ -166,42 +166,37 @@ pub fn run_grant(command: GrantCommand) -> ExitCode {
 }
 
 /// The caveat that `grant restrict`'s flags describe; not an empty one.
-fn caveat_of(
-    bucket: &[String],
-    prefix: Option<String>,
-    path: &[String],
-    read_only: bool,
-    allow: Option<String>,
-    not_before: Option<String>,
-    not_after: Option<String>,
-) -> Result<Caveat, String> {
+fn caveat_of(r: &Restriction) -> Result<Caveat, String> {
     let mut caveat = Caveat::default();
-    if read_only {
+    if r.read_only {
         caveat = caveat.allow_actions(ActionSet::READ_ONLY);
     }
-    if let Some(allow) = allow {
+    if let Some(allow) = &r.allow {
         caveat = caveat.allow_actions(
             allow
                 .parse::<ActionSet>()
                 .map_err(|e| format!("--allow: {e}"))?,
         );
     }
-    for b in bucket {
-        caveat = caveat.allow_path(b.clone(), prefix.clone().unwrap_or_default());
+    for b in &r.bucket {
+        caveat = caveat.allow_path(b.clone(), r.prefix.clone().unwrap_or_default());
     }
-    for p in path {
+    for p in &r.path {
         let (b, rest) = p.split_once('/').unwrap_or((p.as_str(), ""));
         caveat = caveat.allow_path(b.to_string(), rest.to_string());
     }
     let now = crate::clock::unix_now_secs_signed();
-    if let Some(t) = not_before {
-        caveat = caveat.not_before(parse_time(&t, now).map_err(|e| e.to_string())?);
+    if let Some(t) = &r.not_before {
+        caveat = caveat.not_before(parse_time(t, now).map_err(|e| e.to_string())?);
     }
-    if let Some(t) = not_after {
-        caveat = caveat.not_after(parse_time(&t, now).map_err(|e| e.to_string())?);
+    if let Some(t) = &r.not_after {
+        caveat = caveat.not_after(parse_time(t, now).map_err(|e| e.to_string())?);
     }
     if caveat.is_empty() {
         return Err("nothing to restrict: give --bucket, --path, --read-only, --allow, --not-before or --not-after".into());
+    }
+    if r.keep_bypass_governance {
+        caveat = caveat.keep(Privileges::BYPASS_GOVERNANCE);
     }
     Ok(caveat)
 }

@@ -4,6 +4,12 @@
 //! leaves out it does not restrict. Each caveat can only narrow: what a key
 //! allows is what every one of its caveats allows (see `permissions`).
 //!
+//! Privileges are the exception to "left out restricts nothing": powers beyond
+//! the four operations (today one, bypassing GOVERNANCE object-lock retention)
+//! that every caveat *drops* unless it keeps them by name, as Storj's shares
+//! drop every permission they do not list. So a project's own key holds them,
+//! and a restricted grant holds them only where each restriction kept them.
+//!
 //! A caveat's bytes are what the API key's HMAC chain covers, so the encoding
 //! is canonical: one value has exactly one encoding, and `from_bytes` accepts
 //! nothing else (fields in increasing tag order, each at most once, fixed
@@ -18,7 +24,9 @@
 //!                  ‖ prefix length (u16 LE, 0..=1024) ‖ prefix (UTF-8)
 //! 0x03 not before  i64 LE               unix seconds
 //! 0x04 not after   i64 LE               unix seconds
+//! 0x05 keeps       1 byte, not zero     privileges kept: bit 0 bypass governance; bits 1–7 zero
 //! ```
+//! A caveat must hold one of fields 1–4: keeping privileges alone restricts nothing.
 
 use std::fmt;
 
@@ -40,6 +48,7 @@ const TAG_ACTIONS: u8 = 0x01;
 const TAG_PATHS: u8 = 0x02;
 const TAG_NOT_BEFORE: u8 = 0x03;
 const TAG_NOT_AFTER: u8 = 0x04;
+const TAG_KEEPS: u8 = 0x05;
 
 /// What a request does to the data it names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -157,6 +166,53 @@ impl std::str::FromStr for ActionSet {
     }
 }
 
+/// Powers beyond the four operations, which a caveat drops unless it keeps
+/// them (see the module documentation).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Privileges(u8);
+
+impl Privileges {
+    pub const NONE: Privileges = Privileges(0);
+    /// `x-amz-bypass-governance-retention`: delete or shorten a version under
+    /// GOVERNANCE retention.
+    pub const BYPASS_GOVERNANCE: Privileges = Privileges(1);
+    pub const ALL: Privileges = Privileges(1);
+
+    pub fn contains(self, other: Privileges) -> bool {
+        self.0 & other.0 == other.0
+    }
+    pub fn intersect(self, other: Privileges) -> Self {
+        Self(self.0 & other.0)
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    /// The encoded byte.
+    pub fn bits(self) -> u8 {
+        self.0
+    }
+    /// The set these bits encode, or `None` if an unknown bit is set.
+    pub fn from_bits(bits: u8) -> Option<Self> {
+        (bits & !Self::ALL.0 == 0).then_some(Self(bits))
+    }
+}
+
+impl fmt::Display for Privileges {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.contains(Self::BYPASS_GOVERNANCE) {
+            "bypass governance retention"
+        } else {
+            "none"
+        })
+    }
+}
+
+impl fmt::Debug for Privileges {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Privileges({self})")
+    }
+}
+
 /// One bucket and a key prefix inside it; the empty prefix is the whole bucket.
 /// A key matches when it is in the bucket and begins with the prefix (bytes;
 /// no wildcard, and `/` is an ordinary byte).
@@ -215,12 +271,14 @@ fn check_bucket(name: &[u8]) -> Result<(), &'static str> {
 /// its operation is in `actions`, its (bucket, key) matches at least one of
 /// `paths`, and `not_before <= now <= not_after` (unix seconds, both inclusive).
 /// `Some(vec![])` as paths and `Some(ActionSet::NONE)` are valid and allow nothing.
+/// Every privilege not in `keeps` is dropped.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Caveat {
     pub actions: Option<ActionSet>,
     pub paths: Option<Vec<PathRule>>,
     pub not_before: Option<i64>,
     pub not_after: Option<i64>,
+    pub keeps: Privileges,
 }
 
 impl Caveat {
@@ -251,7 +309,13 @@ impl Caveat {
         self
     }
 
-    /// Whether the caveat restricts nothing (such a caveat is refused).
+    /// Keeps `privileges` (every other one is dropped).
+    pub fn keep(mut self, privileges: Privileges) -> Self {
+        self.keeps = Privileges(self.keeps.0 | privileges.0);
+        self
+    }
+
+    /// Whether the caveat restricts no dimension (such a caveat is refused).
     pub fn is_empty(&self) -> bool {
         self.actions.is_none()
             && self.paths.is_none()
@@ -319,6 +383,9 @@ impl Caveat {
             out.push(TAG_NOT_AFTER);
             out.extend_from_slice(&t.to_le_bytes());
         }
+        if !self.keeps.is_empty() {
+            out.extend_from_slice(&[TAG_KEEPS, self.keeps.bits()]);
+        }
         out
     }
 
@@ -334,6 +401,7 @@ impl Caveat {
             + paths
             + self.not_before.map_or(0, |_| 9)
             + self.not_after.map_or(0, |_| 9)
+            + if self.keeps.is_empty() { 0 } else { 2 }
     }
 
     /// Parses exactly one caveat's canonical bytes; anything else is refused.
@@ -379,6 +447,14 @@ impl Caveat {
                 }
                 TAG_NOT_BEFORE => caveat.not_before = Some(r.i64_le()?),
                 TAG_NOT_AFTER => caveat.not_after = Some(r.i64_le()?),
+                TAG_KEEPS => {
+                    let bits = r.u8()?;
+                    let kept = Privileges::from_bits(bits).ok_or("unknown privilege bits")?;
+                    if kept.is_empty() {
+                        return Err("a caveat keeps an empty set of privileges");
+                    }
+                    caveat.keeps = kept;
+                }
                 _ => return Err("unknown caveat field"),
             }
         }
@@ -412,6 +488,9 @@ impl fmt::Display for Caveat {
         }
         if let Some(t) = self.not_after {
             parts.push(format!("not after {}", format_time(t)));
+        }
+        if !self.keeps.is_empty() {
+            parts.push(format!("keeps {}", self.keeps));
         }
         f.write_str(&parts.join("; "))
     }
@@ -500,6 +579,12 @@ mod tests {
                 .allow_path("abc", "")
                 .not_after(7)),
         );
+        check(
+            &[1, 0b0001, 5, 1],
+            Ok(Caveat::default()
+                .allow_actions(ActionSet::of(&[Action::Read]))
+                .keep(Privileges::BYPASS_GOVERNANCE)),
+        );
     }
 
     #[test]
@@ -507,7 +592,14 @@ mod tests {
         check(&[], Err("a caveat restricts nothing"));
         check(&[1], Err("truncated"));
         check(&[1, 0x10], Err("unknown operation bits"));
-        check(&[5, 0], Err("unknown caveat field"));
+        check(&[6, 0], Err("unknown caveat field"));
+        check(&[5, 1], Err("a caveat restricts nothing"));
+        check(
+            &[1, 0, 5, 0],
+            Err("a caveat keeps an empty set of privileges"),
+        );
+        check(&[1, 0, 5, 2], Err("unknown privilege bits"));
+        check(&[5, 1, 1, 0], Err("caveat fields out of order or repeated"));
         check(&[0, 0], Err("caveat fields out of order or repeated"));
         check(&[1, 1, 1, 1], Err("caveat fields out of order or repeated"));
         check(

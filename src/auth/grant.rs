@@ -310,7 +310,7 @@ impl Grant {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::caveat::{Action, ActionSet, PathRule};
+    use crate::auth::caveat::{Action, ActionSet, PathRule, Privileges};
     use crate::auth::permissions::Denied;
     use crate::entropy::Os;
     use proptest::prelude::*;
@@ -660,7 +660,8 @@ mod tests {
              caveat 3    paths photos/\"2024/jan/\"*; not after 1970-01-01T00:25:00Z\n\
              operations  read, write, list\n\
              paths       photos/\"2024/jan/\"*\n\
-             valid       from 1970-01-01T00:16:40Z until 1970-01-01T00:25:00Z",
+             valid       from 1970-01-01T00:16:40Z until 1970-01-01T00:25:00Z\n\
+             privileges  none",
             grant.head_id()
         );
         assert_eq!(grant.describe(), expected);
@@ -673,12 +674,18 @@ mod tests {
             prop::option::of(prop::collection::vec(rule, 0..5)),
             prop::option::of(any::<i64>()),
             prop::option::of(any::<i64>()),
+            any::<bool>(),
         )
-            .prop_map(|(actions, paths, not_before, not_after)| Caveat {
+            .prop_map(|(actions, paths, not_before, not_after, keep)| Caveat {
                 actions,
                 paths,
                 not_before,
                 not_after,
+                keeps: if keep {
+                    Privileges::ALL
+                } else {
+                    Privileges::NONE
+                },
             })
             .prop_filter("a caveat restricts something", |c| !c.is_empty())
     }

@@ -21,7 +21,7 @@ pub mod permissions;
 pub mod server_key;
 pub mod time;
 
-pub use caveat::{Action, ActionSet, Caveat, PathRule};
+pub use caveat::{Action, ActionSet, Caveat, PathRule, Privileges};
 pub use credentials::{AccessKeyId, AccessRecord, CredentialError};
 pub use error::GrantError;
 pub use grant::{Grant, GRANT_PREFIX};

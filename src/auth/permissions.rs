@@ -16,6 +16,9 @@
 //! - **times**: the latest not-before and the earliest not-after; a request at
 //!   `now` passes when `not_before <= now <= not_after` (inclusive, unix seconds).
 //!
+//! - **privileges**: the privileges every caveat keeps (a caveat drops those
+//!   it does not name; see `caveat`).
+//!
 //! An empty intersection (no operation, no bucket, or not-before after
 //! not-after) allows nothing; that is not an error.
 //!
@@ -59,7 +62,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::caveat::{Action, ActionSet, Caveat, PathRule};
+use super::caveat::{Action, ActionSet, Caveat, PathRule, Privileges};
 use super::time::format_time;
 
 /// Why a request is refused.
@@ -108,6 +111,7 @@ pub struct Permissions {
     paths: Option<BTreeMap<String, Vec<String>>>,
     not_before: Option<i64>,
     not_after: Option<i64>,
+    privileges: Privileges,
 }
 
 impl Default for Permissions {
@@ -124,6 +128,7 @@ impl Permissions {
             paths: None,
             not_before: None,
             not_after: None,
+            privileges: Privileges::ALL,
         }
     }
 
@@ -151,6 +156,7 @@ impl Permissions {
         if let Some(t) = caveat.not_after {
             self.not_after = Some(self.not_after.map_or(t, |ours| ours.min(t)));
         }
+        self.privileges = self.privileges.intersect(caveat.keeps);
         self
     }
 
@@ -172,6 +178,15 @@ impl Permissions {
     }
     pub fn not_after(&self) -> Option<i64> {
         self.not_after
+    }
+    pub fn privileges(&self) -> Privileges {
+        self.privileges
+    }
+
+    /// `x-amz-bypass-governance-retention`: held by a project's own key and by
+    /// grants whose every restriction kept it.
+    pub fn allows_bypass_governance(&self) -> bool {
+        self.privileges.contains(Privileges::BYPASS_GOVERNANCE)
     }
 
     /// Whether no request at any time can pass.
@@ -309,7 +324,8 @@ impl fmt::Display for Permissions {
             (None, Some(a)) => format!("until {}", format_time(a)),
             (Some(b), Some(a)) => format!("from {} until {}", format_time(b), format_time(a)),
         };
-        write!(f, "valid       {times}")?;
+        writeln!(f, "valid       {times}")?;
+        write!(f, "privileges  {}", self.privileges)?;
         if self.allows_nothing() {
             write!(f, "\nallows nothing")?;
         }
@@ -559,13 +575,15 @@ mod tests {
              paths       logs/*\n            \
              photos/\"2024/\"*\n            \
              photos/\"2025/\"*\n\
-             valid       until 1970-01-01T00:00:00Z"
+             valid       until 1970-01-01T00:00:00Z\n\
+             privileges  none"
         );
         assert_eq!(
             Permissions::unrestricted().to_string(),
             "operations  read, write, list, delete\n\
              paths       every bucket, every key\n\
-             valid       always"
+             valid       always\n\
+             privileges  bypass governance retention"
         );
         let nothing = perms(&[
             paths(&[("abc", "a")]),
@@ -577,6 +595,7 @@ mod tests {
             "operations  read, write, list, delete\n\
              paths       none\n\
              valid       from 1970-01-01T00:00:00Z\n\
+             privileges  none\n\
              allows nothing"
         );
     }
@@ -596,12 +615,18 @@ mod tests {
             prop::option::weighted(0.8, prop::collection::vec(rule, 0..4)),
             prop::option::weighted(0.2, -5i64..5),
             prop::option::weighted(0.2, -5i64..5),
+            prop::bool::weighted(0.3),
         )
-            .prop_map(|(actions, paths, not_before, not_after)| Caveat {
+            .prop_map(|(actions, paths, not_before, not_after, keep)| Caveat {
                 actions,
                 paths,
                 not_before,
                 not_after,
+                keeps: if keep {
+                    Privileges::ALL
+                } else {
+                    Privileges::NONE
+                },
             })
             .prop_filter("a caveat restricts something", |c| !c.is_empty())
     }
@@ -665,6 +690,9 @@ mod tests {
             }
             if after.bucket_visible(bucket) {
                 prop_assert!(before.bucket_visible(bucket));
+            }
+            if after.allows_bypass_governance() {
+                prop_assert!(before.allows_bypass_governance() && more.keeps == Privileges::ALL);
             }
             if let Ok(scope) = after.list_scope(bucket, &prefix, now) {
                 let wider = before.list_scope(bucket, &prefix, now);

@@ -406,7 +406,12 @@ impl MetaBackend for RedbStore {
         which: WhichVersion,
     ) -> Result<Option<FoundVersion>, MetaError> {
         let reader = self.read()?;
-        reader.require_bucket(project, bucket)?;
+        let buckets = reader.table(TableId::Buckets)?;
+        let bucket_row = buckets
+            .get(&codec::bucket_key(project, bucket)[..])
+            .map_err(storage("read"))?
+            .ok_or(MetaError::NoSuchBucket)?;
+        let versioning = codec::decode_bucket(bucket_row.value())?.versioning;
         let Some((version, body)) = reader.find_version(project, bucket, key, which)? else {
             return Ok(None);
         };
@@ -419,7 +424,11 @@ impl MetaBackend for RedbStore {
                 VersionBody::Object((record, infos))
             }
         };
-        Ok(Some(FoundVersion { version, body }))
+        Ok(Some(FoundVersion {
+            version,
+            versioning,
+            body,
+        }))
     }
 
     /// One page of a bucket's objects; see [`ListQuery`] and `list.rs` for the rules.

@@ -64,10 +64,13 @@ pub enum VersionBody<T> {
 }
 
 /// A version read by key and [`WhichVersion`]: an object with the segments
-/// its extents reference (in extent order), or a delete marker.
+/// its extents reference (in extent order), or a delete marker; with its
+/// bucket's versioning (S3 shows a `null` version's id only in a bucket that
+/// has been versioned).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FoundVersion {
     pub version: Version,
+    pub versioning: Versioning,
     pub body: VersionBody<(ObjectRecord, Vec<SegmentInfo>)>,
 }
 

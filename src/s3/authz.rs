@@ -77,9 +77,9 @@ pub fn allows(req: &Request, action: Action, bucket: &str, key: &str) -> Result<
         .map_err(denied)
 }
 
-/// `x-amz-bypass-governance-retention: true`, which only an unrestricted key
-/// may send: a grant with any caveat cannot lift a GOVERNANCE retention (its
-/// holder may only delete what no retention protects).
+/// `x-amz-bypass-governance-retention: true`, which needs the grant's bypass
+/// privilege: a project's own key holds it, and a restricted grant only where
+/// every restriction kept it (`grant restrict --keep-bypass-governance`).
 pub fn bypass_governance(
     req: &Request,
     head: &crate::http::head::RequestHead,
@@ -87,10 +87,10 @@ pub fn bypass_governance(
     let asked = head
         .header_str("x-amz-bypass-governance-retention")
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    if asked && !req.caller.permissions.is_unrestricted() {
+    if asked && !req.caller.permissions.allows_bypass_governance() {
         return Err(S3Error::with_message(
             S3ErrorCode::AccessDenied,
-            "Access Denied: only an unrestricted key may bypass governance retention",
+            "Access Denied: this grant may not bypass governance retention",
         ));
     }
     Ok(asked)

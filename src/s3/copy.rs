@@ -11,7 +11,7 @@ use crate::clock::unix_now_ms;
 use crate::http::conn::Exchange;
 use crate::meta::{
     segment_ids, FoundVersion, Mutation, ObjectRecord, PartRecord, SegmentInfo, Version,
-    VersionBody, WhichVersion,
+    VersionBody, Versioning, WhichVersion,
 };
 use crate::object_io::{ObjectReader, ObjectWriter};
 use crate::pieces::SegmentId;
@@ -27,7 +27,7 @@ use crate::s3::headers::{
 };
 use crate::s3::lock::lock_from_headers;
 use crate::s3::map::io_error;
-use crate::s3::versioning::version_header;
+use crate::s3::versioning::{read_version_header, version_header};
 use crate::s3::xml::response::{Checksums, CopyResult};
 use crate::s3::{authz, extents, map, write};
 
@@ -78,6 +78,7 @@ struct Source {
     /// What the request named (`Latest` when it named no version).
     which: WhichVersion,
     version: Version,
+    versioning: Versioning,
     record: ObjectRecord,
     infos: Vec<SegmentInfo>,
 }
@@ -85,8 +86,11 @@ struct Source {
 impl Source {
     /// `x-amz-copy-source-version-id`, when the source has or was named by a version.
     fn version_header(&self) -> Option<String> {
-        (!self.version.is_null || self.which != WhichVersion::Latest)
-            .then(|| self.version.display())
+        read_version_header(
+            self.versioning,
+            &self.version,
+            self.which != WhichVersion::Latest,
+        )
     }
 }
 
@@ -103,11 +107,12 @@ async fn source(gw: &Gateway, ex: &Exchange<'_>, req: &Request) -> Result<Source
             crate::meta::MetaError::NoSuchBucket => S3Error::no_such_bucket(&bucket),
             other => map::meta_error(other),
         })?;
-    let (version, (record, infos)) = match found {
+    let (version, versioning, (record, infos)) = match found {
         Some(FoundVersion {
             version,
+            versioning,
             body: VersionBody::Object(object),
-        }) => (version, object),
+        }) => (version, versioning, object),
         Some(_) if which != WhichVersion::Latest => {
             return Err(S3Error::invalid_request(
                 "The source of a copy request may not specifically refer to a delete marker by version id.",
@@ -126,6 +131,7 @@ async fn source(gw: &Gateway, ex: &Exchange<'_>, req: &Request) -> Result<Source
         key,
         which,
         version,
+        versioning,
         record,
         infos,
     })

@@ -21,7 +21,7 @@ use crate::s3::headers::{
 };
 use crate::s3::lock::{lock_from_headers, lock_headers};
 use crate::s3::map::io_error;
-use crate::s3::versioning::version_header;
+use crate::s3::versioning::{read_version_header, version_header};
 use crate::s3::xml::quote_etag;
 use crate::s3::xml::request::{parse_delete, ObjectIdentifier};
 use crate::s3::xml::response::{DeleteOutcome, DeleteResult};
@@ -161,13 +161,19 @@ fn parse_range(header: &str, size: u64) -> RangeSpec {
     }
 }
 
+/// An object version as a GET or HEAD reads it.
+pub struct ReadVersion {
+    pub version: Version,
+    /// The `x-amz-version-id` the response shows, if any.
+    pub version_header: Option<String>,
+    pub record: ObjectRecord,
+    pub infos: Vec<crate::meta::SegmentInfo>,
+}
+
 /// The version a GET or HEAD reads: an object with its segments, or the
 /// error S3 gives for a missing key or version, or a delete marker (404 when
 /// it is the latest, 405 when named; both with `x-amz-delete-marker`).
-pub async fn read_version(
-    gw: &Gateway,
-    req: &Request,
-) -> Result<(Version, ObjectRecord, Vec<crate::meta::SegmentInfo>), S3Error> {
+pub async fn read_version(gw: &Gateway, req: &Request) -> Result<ReadVersion, S3Error> {
     let which = req.route.version_id.unwrap_or(WhichVersion::Latest);
     let found = gw
         .meta
@@ -187,11 +193,22 @@ pub async fn read_version(
         )),
         Some(FoundVersion {
             version,
+            versioning,
             body: VersionBody::Object((record, infos)),
-        }) => Ok((version, record, infos)),
+        }) => Ok(ReadVersion {
+            version_header: read_version_header(
+                versioning,
+                &version,
+                which != WhichVersion::Latest,
+            ),
+            version,
+            record,
+            infos,
+        }),
         Some(FoundVersion {
             version,
             body: VersionBody::DeleteMarker { .. },
+            ..
         }) => {
             let error = if which == WhichVersion::Latest {
                 S3Error::no_such_key(req.key())
@@ -206,12 +223,16 @@ pub async fn read_version(
 }
 
 pub async fn get_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Result<(), S3Error> {
-    let (version, record, infos) = read_version(gw, req).await?;
+    let ReadVersion {
+        version,
+        version_header,
+        record,
+        infos,
+    } = read_version(gw, req).await?;
     check_no_customer_key_on_read(&ex.head)?;
     let mut headers = object_headers(&record);
-    // A `null` version shows its id only when asked for by it.
-    if !version.is_null || req.route.version_id.is_some() {
-        headers.push(("x-amz-version-id".into(), version.display()));
+    if let Some(id) = version_header {
+        headers.push(("x-amz-version-id".into(), id));
     }
     headers.extend(lock_headers(&version.lock));
     if let Some(status) = check_read_conditions(&ex.head, "", &record)? {

@@ -55,9 +55,7 @@ pub async fn put_configuration(
 /// The version a retention or legal hold request names, read as a GET
 /// reads it (a delete marker answers as it does there).
 async fn version(gw: &Gateway, req: &Request) -> Result<Version, S3Error> {
-    object::read_version(gw, req)
-        .await
-        .map(|(version, ..)| version)
+    object::read_version(gw, req).await.map(|read| read.version)
 }
 
 pub async fn get_retention(

@@ -75,6 +75,17 @@ pub fn version_header(versioning: Versioning, version: Option<Version>) -> Optio
     }
 }
 
+/// The `x-amz-version-id` of a read (GET, HEAD, a copy's source): a version's
+/// id in a bucket that has been versioned, and whatever the request named;
+/// nothing for the `null` version of a never-versioned bucket read unnamed.
+pub fn read_version_header(
+    versioning: Versioning,
+    version: &Version,
+    named: bool,
+) -> Option<String> {
+    (versioning != Versioning::Unversioned || named).then(|| version.display())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

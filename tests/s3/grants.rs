@@ -45,7 +45,7 @@ fn ok(args: &[&str]) -> String {
 }
 
 /// `ringgate grant restrict GRANT ARGS…`: the derived grant.
-fn restrict(grant: &str, args: &[&str]) -> String {
+pub(crate) fn restrict(grant: &str, args: &[&str]) -> String {
     let mut all = vec!["grant", "restrict", grant];
     all.extend_from_slice(args);
     ok(&all).trim().to_string()
@@ -68,7 +68,7 @@ fn try_register(server: &Server, grant: &str) -> Result<(String, String), String
 }
 
 /// A client for a grant, registered with `ringgate grant register`.
-fn client_for(server: &Server, grant: &str) -> Client {
+pub(crate) fn client_for(server: &Server, grant: &str) -> Client {
     let (key, secret) = try_register(server, grant).expect("registration");
     server.client_with(&key, &secret)
 }

@@ -18,6 +18,7 @@ use aws_sdk_s3::types::{
 };
 use aws_sdk_s3::Client;
 
+use crate::grants::{client_for, restrict};
 use crate::harness::{code, Server};
 
 /// Seconds since the epoch, now.
@@ -452,6 +453,53 @@ async fn governance_yields_only_to_bypass() {
         .send()
         .await;
     assert_eq!(code(gone), "NoSuchVersion");
+}
+
+/// The bypass is a privilege every restriction drops unless it keeps it, so
+/// a grant narrowed to the bucket may not bypass, and one narrowed with
+/// `--keep-bypass-governance` at every step may.
+#[tokio::test(flavor = "multi_thread")]
+async fn bypass_needs_a_grant_that_kept_the_privilege() {
+    let server = Server::start(&[]);
+    let s3 = server.client();
+    let bucket = "lock-privilege";
+    lock_bucket(&s3, bucket).await;
+    let grant = server.grant();
+    let narrowed = restrict(&grant, &["--bucket", bucket]);
+    let kept = restrict(&grant, &["--bucket", bucket, "--keep-bypass-governance"]);
+    let kept_then_dropped = restrict(&kept, &["--allow", "read,write,list,delete"]);
+    let kept_twice = restrict(&kept, &["--allow", "delete", "--keep-bypass-governance"]);
+
+    for refused in [&narrowed, &kept_then_dropped] {
+        let version =
+            put_locked(&s3, bucket, "k", ObjectLockMode::Governance, from_now(3600)).await;
+        let tenant = client_for(&server, refused);
+        assert_eq!(
+            delete_version(&tenant, bucket, "k", &version, true).await,
+            "AccessDenied"
+        );
+        let shorter = retention(RetentionMode::Governance, from_now(60));
+        let at = (bucket, "k", version.as_str());
+        assert_eq!(
+            set_retention(&tenant, at, shorter, true).await,
+            "AccessDenied"
+        );
+        // Without the header the grant is an ordinary deleter: the lock holds.
+        assert_eq!(
+            delete_version(&tenant, bucket, "k", &version, false).await,
+            "AccessDenied"
+        );
+        assert_eq!(body_of(&s3, bucket, "k", Some(&version)).await, "kept");
+    }
+    for allowed in [&kept, &kept_twice] {
+        let version =
+            put_locked(&s3, bucket, "k", ObjectLockMode::Governance, from_now(3600)).await;
+        let tenant = client_for(&server, allowed);
+        assert_eq!(
+            delete_version(&tenant, bucket, "k", &version, true).await,
+            "OK"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

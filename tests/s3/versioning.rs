@@ -172,6 +172,8 @@ async fn versions_and_null_versions() {
     let s3 = server.client();
     s3.create_bucket().bucket("ver-null").send().await.unwrap();
     assert_eq!(put(&s3, "ver-null", "k", "v0").await, None);
+    // A bucket never versioned shows no version id.
+    assert_eq!(get(&s3, "ver-null", "k", None).await, ("v0".into(), None));
     set_versioning(&s3, "ver-null", Status::Enabled).await;
     let v1 = assert_minted(put(&s3, "ver-null", "k", "v1").await.as_deref());
     let v2 = assert_minted(put(&s3, "ver-null", "k", "v2").await.as_deref());
@@ -352,6 +354,11 @@ async fn suspended_writes_replace_the_null_version() {
     );
     assert!(listed.delete_markers().is_empty());
     assert_eq!(get(&s3, "ver-suspend", "k", Some("null")).await.0, "s2");
+    // In a bucket that has been versioned, the null version shows its id.
+    assert_eq!(
+        get(&s3, "ver-suspend", "k", None).await,
+        ("s2".into(), Some(null.clone()))
+    );
     assert_eq!(get(&s3, "ver-suspend", "k", Some(&e1)).await.0, "e1");
 
     // A delete on a suspended bucket puts a null marker in s2's place.
