@@ -13,6 +13,8 @@
 #   EXTRA_FLAGS (environment) adds serve flags to both, e.g. EXTRA_FLAGS="--etag fast"
 #   EXTRA_FLAGS_B adds serve flags to B only: one binary against itself with a
 #   setting changed, e.g. EXTRA_FLAGS_B="--log-filter info,ringgate::access=off"
+#   BENCH_ARGS_B adds bench arguments to B's runs only: one server against
+#   itself with the workload changed, e.g. BENCH_ARGS_B="--versions 100"
 # Each server's stdout and stderr (its log, access log included) go to a file.
 # Prints one line per run: label, round, MB/s, ops/s, server CPU s/GB, the server's
 # minor page faults over the run (preparation and cleanup included), errors.
@@ -85,11 +87,16 @@ done
 
 echo "A=$A"
 echo "B=$B"
-echo "bench: $*  serve extra: ${EXTRA_FLAGS:-none}  B only: ${EXTRA_FLAGS_B:-none}"
+echo "bench: $*  serve extra: ${EXTRA_FLAGS:-none}  B only: ${EXTRA_FLAGS_B:-none}  bench B only: ${BENCH_ARGS_B:-none}"
 for round in $(seq "$ROUNDS"); do
     for label in a b; do
         faults_before=$(minor_faults "${PID[$label]}")
-        bench "$label" "$@" --json | python3 -c '
+        extra=()
+        if [ "$label" = b ]; then
+            # shellcheck disable=SC2206 # BENCH_ARGS_B holds several words on purpose
+            extra=(${BENCH_ARGS_B:-})
+        fi
+        bench "$label" "$@" "${extra[@]}" --json | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
 mb_s, ops_s = s["throughput"]["mb_s"], s["ops_per_s"]

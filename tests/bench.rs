@@ -241,6 +241,64 @@ fn a_kept_bucket_is_reused_ranges_are_checked_and_bad_credentials_stop_the_run()
     assert!(e.contains("bucket failed") && e.contains("403"), "{e}");
 }
 
+/// The access key id and secret of the `ringgate` profile `serve` writes.
+fn profile_keys(credentials: &Path) -> (String, String) {
+    let text = std::fs::read_to_string(credentials).unwrap();
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.split_once('=').filter(|(k, _)| k.trim() == name))
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_else(|| panic!("{name} in {text}"))
+    };
+    (field("aws_access_key_id"), field("aws_secret_access_key"))
+}
+
+/// Version ids per key of `bucket`, by ListObjectVersions through the SDK.
+fn versions_per_key(server: &Server, bucket: &str) -> HashMap<String, usize> {
+    let (key, secret) = profile_keys(&server.credentials);
+    let config = aws_sdk_s3::Config::builder()
+        .endpoint_url(&server.endpoint)
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            key, secret, None, None, "test",
+        ))
+        .force_path_style(true)
+        .build();
+    let s3 = aws_sdk_s3::Client::from_conf(config);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let listed = runtime
+        .block_on(s3.list_object_versions().bucket(bucket).send())
+        .unwrap();
+    let mut per_key = HashMap::new();
+    for version in listed.versions() {
+        *per_key
+            .entry(version.key().unwrap().to_string())
+            .or_default() += 1;
+    }
+    per_key
+}
+
+/// `--versions`: a versioned bucket, every working-set object written N
+/// times, a put that adds versions to them, and everything left in place.
+#[test]
+fn versions_build_a_history_and_put_adds_to_it() {
+    let server = Server::start(&[]);
+    let s = server.bench("get --bucket hist --versions 3 --objects 4 --size 1KiB --ops 6");
+    assert_clean(&s);
+    assert!(!s.cleaned_up);
+    assert_eq!(s.prepared.as_ref().map(|p| p.objects), Some(4));
+    let counts = versions_per_key(&server, "hist");
+    assert_eq!(counts.len(), 4, "{counts:?}");
+    assert!(counts.values().all(|&n| n == 3), "{counts:?}");
+
+    let s = server.bench("put --bucket hist2 --versions 2 --objects 3 --size 1KiB --ops 9");
+    assert_clean(&s);
+    assert_eq!(s.ops, 9);
+    let counts = versions_per_key(&server, "hist2");
+    assert_eq!(counts.len(), 3, "{counts:?}");
+    assert_eq!(counts.values().sum::<usize>(), 3 * 2 + 9, "{counts:?}");
+}
+
 #[test]
 fn https_with_a_given_ca() {
     let dir = tempfile::tempdir().unwrap();
@@ -870,17 +928,29 @@ fn command_line() {
             "--range applies to get, mixed only",
         ),
         (&["put", "--objects", "5"][..], "--objects applies to"),
+        (
+            &["put", "--objects", "5", "--versions", "1"][..],
+            "--objects applies to",
+        ),
         (&["get", "--ops", "0"][..], "--ops must be at least 1"),
         (
             &["multipart", "--size", "1GiB", "--part-size", "1KiB"][..],
             "more than 10000 parts",
         ),
         (&["put", "--chunk-size", "1KiB"][..], "--chunk-size must be"),
+        (
+            &["multipart", "--versions", "2"][..],
+            "--versions applies to put, get, mixed, list, stat only",
+        ),
+        (&["get", "--versions", "0"][..], "0 is not in 1..=10000"),
     ] {
         let e = plan(args).unwrap_err();
         assert!(e.contains(why), "{args:?}: {e}");
     }
     assert!(plan(&["frobnicate"]).is_err());
+    let p = plan(&["put", "--versions", "3", "--objects", "5"]).unwrap();
+    assert!(p.prepares() && p.rewrites_versions() && p.keep);
+    assert_eq!((p.versions, p.objects), (3, 5));
 }
 
 #[test]

@@ -119,6 +119,12 @@ pub struct BenchArgs {
     /// Leave the objects (and a fresh bucket) in place afterwards
     #[arg(long)]
     pub keep: bool,
+    /// Versions of each working-set object: above 1, versioning is enabled on
+    /// the bucket, preparation writes every object this many times, put
+    /// rewrites working-set objects (each PUT adds a version) instead of new
+    /// ones, and the objects stay afterwards (as --keep)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub versions: u32,
     /// Part size for multipart
     #[arg(long, value_name = "SIZE", value_parser = parse_bytes, default_value = "5MiB")]
     pub part_size: u64,
@@ -225,6 +231,8 @@ pub struct Plan {
     /// The bucket was named with --bucket (else it is fresh).
     pub bucket_given: bool,
     pub keep: bool,
+    /// Versions of each working-set object (above 1: a versioned bucket).
+    pub versions: u32,
     /// Every key of the run starts with it: `rb-<run id>/`.
     pub prefix: String,
     pub max_keys: u32,
@@ -240,6 +248,16 @@ impl Plan {
     /// Requests in flight on `thread`.
     pub fn concurrency_of(&self, thread: usize) -> usize {
         share(self.concurrency as u64, self.threads, thread) as usize
+    }
+
+    /// Whether a working set is prepared before the clock starts.
+    pub fn prepares(&self) -> bool {
+        self.operation.prepares() || self.rewrites_versions()
+    }
+
+    /// Whether put writes new versions of working-set objects.
+    pub fn rewrites_versions(&self) -> bool {
+        self.operation == BenchOperation::Put && self.versions > 1
     }
 
     /// Working-set objects `thread` prepares and uses.
@@ -320,7 +338,8 @@ impl BenchArgs {
             duration,
             objects,
             bucket_given,
-            keep: self.keep,
+            keep: self.keep || self.versions > 1,
+            versions: self.versions,
             prefix: format!("rb-{:08x}/", (run_id >> 32) as u32),
             max_keys: self.max_keys,
             timeout: self.timeout,
@@ -345,7 +364,13 @@ impl BenchArgs {
         only(self.mix.is_some(), "--mix", &[Mixed])?;
         only(self.range.is_some(), "--range", &[Get, Mixed])?;
         only(
-            self.objects.is_some(),
+            self.versions > 1,
+            "--versions",
+            &[Put, Get, Mixed, List, Stat],
+        )?;
+        // A put with --versions rewrites a working set.
+        only(
+            self.objects.is_some() && !(op == Put && self.versions > 1),
             "--objects",
             &[Get, Mixed, List, Stat, Delete],
         )
@@ -424,16 +449,20 @@ impl BenchArgs {
         Ok(())
     }
 
-    /// The working set's size: none for writes, one object per op for deletes.
+    /// The working set's size: none for writes (unless put rewrites versions),
+    /// one object per op for deletes.
     fn objects(&self) -> Result<u64, String> {
         let objects = match self.operation {
+            BenchOperation::Put if self.versions > 1 => self
+                .objects
+                .unwrap_or((4 * self.concurrency as u64).max(16)),
             BenchOperation::Put | BenchOperation::Multipart => 0,
             BenchOperation::Delete => self.objects.or(self.ops).unwrap_or(1000),
             _ => self
                 .objects
                 .unwrap_or((4 * self.concurrency as u64).max(16)),
         };
-        if self.operation.prepares() && objects == 0 {
+        if (self.operation.prepares() || self.versions > 1) && objects == 0 {
             return Err("--objects must be at least 1".into());
         }
         Ok(objects)

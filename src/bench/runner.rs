@@ -224,7 +224,7 @@ fn execute_with(plan: Arc<Plan>, interrupted: Arc<AtomicBool>) -> Result<Summary
         }
         _ => None,
     };
-    let prepared = plan.operation.prepares().then_some(Prepared {
+    let prepared = plan.prepares().then_some(Prepared {
         duration_s: (started - prepare_started).as_secs_f64(),
         ..collector.prepared
     });

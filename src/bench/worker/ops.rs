@@ -16,9 +16,17 @@ use crate::bench::stats::OpKind;
 use crate::sigv4::uri_encode;
 
 impl Core {
-    /// Creates the bucket unless --bucket names one that exists; returns
-    /// whether it created it.
+    /// Creates the bucket unless --bucket names one that exists, and enables
+    /// versioning on it for --versions; returns whether it created it.
     pub(super) async fn setup_bucket(&self) -> Result<bool, OpError> {
+        let created = self.find_or_create_bucket().await?;
+        if self.plan.versions > 1 {
+            self.enable_versioning().await?;
+        }
+        Ok(created)
+    }
+
+    async fn find_or_create_bucket(&self) -> Result<bool, OpError> {
         let mut scratch = self.scratch();
         if self.plan.bucket_given {
             let path = self.plan.addressing.bucket_path();
@@ -41,6 +49,26 @@ impl Core {
         }
         self.create_bucket(&mut scratch).await?;
         Ok(true)
+    }
+
+    async fn enable_versioning(&self) -> Result<(), OpError> {
+        let config = "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>";
+        self.call(
+            "PutBucketVersioning",
+            "PUT",
+            &self.plan.addressing.bucket_path(),
+            "versioning",
+            &[],
+            Body::Bytes {
+                data: config.as_bytes(),
+                content_md5: true,
+            },
+            &[200],
+            None,
+            &mut self.scratch(),
+        )
+        .await?;
+        Ok(())
     }
 
     async fn create_bucket(&self, scratch: &mut [u8]) -> Result<(), OpError> {

@@ -333,9 +333,14 @@ impl Core {
                         next.set(index + 1);
                         let o = core.new_object(index, &mut rng);
                         let mut result = Ok(());
-                        for _ in 0..PREPARE_ATTEMPTS {
-                            result = core.put(&o, &mut scratch).await;
-                            if result.is_ok() {
+                        for _ in 0..core.plan.versions {
+                            for _ in 0..PREPARE_ATTEMPTS {
+                                result = core.put(&o, &mut scratch).await;
+                                if result.is_ok() {
+                                    break;
+                                }
+                            }
+                            if result.is_err() {
                                 break;
                             }
                         }
@@ -466,6 +471,11 @@ impl Core {
     pub(super) fn next_action(&self, rng: &mut Rng) -> Option<Action> {
         let mut set = self.set.borrow_mut();
         Some(match self.plan.operation {
+            // Another version of a working-set object: same key, same content.
+            BenchOperation::Put if self.plan.rewrites_versions() => {
+                let objects = &set.objects;
+                Action::Put(*objects.get(bounded(rng.next_u64(), objects.len() as u64) as usize)?)
+            }
             BenchOperation::Put => Action::Put(self.fresh_object(rng)),
             BenchOperation::Multipart => Action::Multipart(self.fresh_object(rng)),
             BenchOperation::Get => {
