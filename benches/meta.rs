@@ -49,6 +49,7 @@ fn record(time_ms: u64) -> ObjectRecord {
             wrapped_key: vec![1; 60],
             nonce_prefix: [0; 4],
         }],
+        tags: Vec::new(),
     }
 }
 

@@ -48,6 +48,9 @@ operations! {
     PutObjectRetention,
     GetObjectLegalHold,
     PutObjectLegalHold,
+    GetObjectTagging,
+    PutObjectTagging,
+    DeleteObjectTagging,
     ListMultipartUploads,
     DeleteObjects,
     PutObject,
@@ -88,6 +91,9 @@ impl Operation {
                 | Operation::PutObjectRetention
                 | Operation::GetObjectLegalHold
                 | Operation::PutObjectLegalHold
+                | Operation::GetObjectTagging
+                | Operation::PutObjectTagging
+                | Operation::DeleteObjectTagging
         )
     }
 }

@@ -182,7 +182,8 @@ fn plan<'m>(t: &WriteTables<'_>, mutation: &'m Mutation) -> Result<Plan<'m>, Met
         m @ (Mutation::SetBucketVersioning { .. }
         | Mutation::SetBucketObjectLock { .. }
         | Mutation::DeleteObject { .. }
-        | Mutation::SetObjectLock { .. }) => plan_versions(t, p, m)?,
+        | Mutation::SetObjectLock { .. }
+        | Mutation::SetObjectTags { .. }) => plan_versions(t, p, m)?,
         Mutation::CreateUpload {
             project,
             bucket,
@@ -277,6 +278,20 @@ fn plan_versions(t: &WriteTables<'_>, p: &mut Plan<'_>, m: &Mutation) -> Result<
                 key,
             };
             versioned::set_object_lock(t, p, k, *which, *change, *now_ms)
+        }
+        Mutation::SetObjectTags {
+            project,
+            bucket,
+            key,
+            which,
+            tags,
+        } => {
+            let k = KeyRef {
+                project: *project,
+                bucket,
+                key,
+            };
+            versioned::set_object_tags(t, p, k, *which, tags)
         }
         _ => unreachable!("plan routes only version mutations here"),
     }

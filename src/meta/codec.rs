@@ -25,7 +25,12 @@
 //! not), a key's newest first; `null_versions` points at a key's `null` version
 //! while that is in `versions`. `version` is the 16-byte id and one flags byte
 //! (bit 0: the `null` version, bit 1: a delete marker, whose body is its
-//! last-modified time). Version-1 object rows (written before versioning) are
+//! last-modified time; bit 2: a retention follows, bit 3: a legal hold;
+//! bit 4: the object's tags follow), then the fields the flags announce. Tags
+//! live in the header, not in the postcard body, so that a row without tags is
+//! the row from before tags, a tagging change rewrites no body field, and
+//! lifecycle rules and policy conditions can read them without decoding the
+//! body. Version-1 object rows (written before versioning) are
 //! `null` versions whose id is derived from their last-modified time;
 //! version-1 bucket rows are unversioned buckets.
 //!
@@ -59,6 +64,11 @@ const FLAG_DELETE_MARKER: u8 = 2;
 /// Followed by the mode (0 GOVERNANCE, 1 COMPLIANCE) and retain-until (u64 BE, unix ms).
 const FLAG_RETENTION: u8 = 4;
 const FLAG_LEGAL_HOLD: u8 = 8;
+/// Followed by the tag count (u8) and each tag's key and value, each a u16 BE
+/// length and UTF-8.
+const FLAG_TAGS: u8 = 16;
+const FLAGS_KNOWN: u8 =
+    FLAG_NULL | FLAG_DELETE_MARKER | FLAG_RETENTION | FLAG_LEGAL_HOLD | FLAG_TAGS;
 
 /// Separates a bucket name from the key that follows, and a key from an upload id.
 pub const SEPARATOR: u8 = 0x00;
@@ -142,7 +152,7 @@ pub fn legacy_version(last_modified_ms: u64) -> Version {
     }
 }
 
-fn version_header(version: &Version, marker: bool) -> Vec<u8> {
+fn version_header(version: &Version, marker: bool, tags: &[(String, String)]) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
     out.push(VERSIONED_RECORD);
     out.extend_from_slice(&version.id.0);
@@ -155,6 +165,7 @@ fn version_header(version: &Version, marker: bool) -> Vec<u8> {
         0
     };
     flags |= if lock.legal_hold { FLAG_LEGAL_HOLD } else { 0 };
+    flags |= if tags.is_empty() { 0 } else { FLAG_TAGS };
     out.push(flags);
     if let Some(retention) = lock.retention {
         out.push(match retention.mode {
@@ -163,33 +174,90 @@ fn version_header(version: &Version, marker: bool) -> Vec<u8> {
         });
         out.extend_from_slice(&retention.until_ms.to_be_bytes());
     }
+    if !tags.is_empty() {
+        encode_tags(tags, &mut out);
+    }
     out
 }
 
-/// An object row, of `objects` or `versions`.
+/// The tag block: count, then key and value as length-prefixed UTF-8. The S3
+/// layer allows 10 tags of at most 128 and 256 characters; the block holds
+/// what fits its lengths and refuses nothing it can represent.
+fn encode_tags(tags: &[(String, String)], out: &mut Vec<u8>) {
+    out.push(u8::try_from(tags.len()).expect("at most 255 tags"));
+    for text in tags.iter().flat_map(|(k, v)| [k, v]) {
+        let len = u16::try_from(text.len()).expect("a tag of at most 64 KiB");
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(text.as_bytes());
+    }
+}
+
+/// The length of the tag block at the front of `bytes`, found by its lengths
+/// alone (a listing skips tags without reading them).
+fn tag_block_len(table: &'static str, bytes: &[u8]) -> Result<usize, MetaError> {
+    let short = || corrupt(table, "a tag block shorter than its lengths");
+    let count = usize::from(*bytes.first().ok_or_else(short)?);
+    let mut at = 1;
+    for _ in 0..2 * count {
+        let len = bytes.get(at..at + 2).ok_or_else(short)?;
+        at += 2 + usize::from(u16::from_be_bytes([len[0], len[1]]));
+    }
+    if at > bytes.len() {
+        return Err(short());
+    }
+    Ok(at)
+}
+
+/// The tags of a tag block (`bytes` is the block, as `split_version` cut it).
+fn decode_tags(table: &'static str, bytes: &[u8]) -> Result<Vec<(String, String)>, MetaError> {
+    let short = || corrupt(table, "a tag block shorter than its lengths");
+    let (&count, mut rest) = bytes.split_first().ok_or_else(short)?;
+    let mut text = || -> Result<String, MetaError> {
+        let len = rest.get(..2).ok_or_else(short)?;
+        let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
+        let bytes = rest.get(2..2 + len).ok_or_else(short)?;
+        rest = &rest[2 + len..];
+        String::from_utf8(bytes.to_vec()).map_err(|_| corrupt(table, "a tag that is not UTF-8"))
+    };
+    let mut tags = Vec::with_capacity(usize::from(count));
+    for _ in 0..count {
+        let key = text()?;
+        let value = text()?;
+        tags.push((key, value));
+    }
+    Ok(tags)
+}
+
+/// An object row, of `objects` or `versions` (its tags go in the header).
 pub fn encode_object(version: &Version, record: &ObjectRecord) -> Vec<u8> {
-    postcard::to_extend(record, version_header(version, false)).expect("postcard encodes an object")
+    postcard::to_extend(record, version_header(version, false, &record.tags))
+        .expect("postcard encodes an object")
 }
 
 /// A delete marker's row in `versions`.
 pub fn encode_delete_marker(version: &Version, last_modified_ms: u64) -> Vec<u8> {
-    postcard::to_extend(&last_modified_ms, version_header(version, true))
+    postcard::to_extend(&last_modified_ms, version_header(version, true, &[]))
         .expect("postcard encodes a u64")
 }
 
-/// Splits a versioned row into its version, marker flag and postcard body.
-fn split_version<'b>(
-    table: &'static str,
-    bytes: &'b [u8],
-) -> Result<(Version, bool, &'b [u8]), MetaError> {
+/// A row's header, split off its postcard body.
+struct SplitRow<'b> {
+    version: Version,
+    marker: bool,
+    /// The tag block, empty when the row has no tags.
+    tags: &'b [u8],
+    body: &'b [u8],
+}
+
+/// Splits a versioned row into its version, marker flag, tag block and body.
+fn split_version<'b>(table: &'static str, bytes: &'b [u8]) -> Result<SplitRow<'b>, MetaError> {
     let short = || corrupt(table, "a versioned row shorter than its header");
     if bytes.len() < 18 {
         return Err(short());
     }
     let id = VersionId(bytes[1..17].try_into().expect("sixteen bytes"));
     let flags = bytes[17];
-    let known = FLAG_NULL | FLAG_DELETE_MARKER | FLAG_RETENTION | FLAG_LEGAL_HOLD;
-    if flags & !known != 0 {
+    if flags & !FLAGS_KNOWN != 0 {
         return Err(corrupt(table, format!("unknown version flags {flags:#x}")));
     }
     let mut rest = &bytes[18..];
@@ -209,6 +277,11 @@ fn split_version<'b>(
     } else {
         None
     };
+    let (tags, body) = if flags & FLAG_TAGS != 0 {
+        rest.split_at(tag_block_len(table, rest)?)
+    } else {
+        (&rest[..0], rest)
+    };
     let version = Version {
         id,
         is_null: flags & FLAG_NULL != 0,
@@ -217,7 +290,12 @@ fn split_version<'b>(
             legal_hold: flags & FLAG_LEGAL_HOLD != 0,
         },
     };
-    Ok((version, flags & FLAG_DELETE_MARKER != 0, rest))
+    Ok(SplitRow {
+        version,
+        marker: flags & FLAG_DELETE_MARKER != 0,
+        tags,
+        body,
+    })
 }
 
 /// A row of `objects` or `versions`, decoded whole (`T` = [`ObjectRecord`])
@@ -238,12 +316,16 @@ pub fn decode_version<T: DeserializeOwned + ObjectTime>(
     };
     match bytes.first() {
         Some(&VERSIONED_RECORD) => {
-            let (version, marker, body) = split_version(table, bytes)?;
-            if marker {
-                let last_modified_ms = decode_whole(table, body)?;
-                Ok((version, VersionBody::DeleteMarker { last_modified_ms }))
+            let row = split_version(table, bytes)?;
+            if row.marker {
+                let last_modified_ms = decode_whole(table, row.body)?;
+                Ok((row.version, VersionBody::DeleteMarker { last_modified_ms }))
             } else {
-                Ok((version, VersionBody::Object(read(body)?)))
+                let mut body: T = read(row.body)?;
+                if T::HAS_TAGS && !row.tags.is_empty() {
+                    body.set_tags(decode_tags(table, row.tags)?);
+                }
+                Ok((row.version, VersionBody::Object(body)))
             }
         }
         _ => {
@@ -256,21 +338,31 @@ pub fn decode_version<T: DeserializeOwned + ObjectTime>(
     }
 }
 
-/// The last-modified time every object body starts with.
+/// What an object row's body decodes into: the whole record, or a summary.
 pub trait ObjectTime {
+    /// Whether it keeps the row's tags (a listing's summary does not).
+    const HAS_TAGS: bool;
+    /// The last-modified time every object body starts with.
     fn last_modified_ms(&self) -> u64;
+    fn set_tags(&mut self, tags: Vec<(String, String)>);
 }
 
 impl ObjectTime for ObjectRecord {
+    const HAS_TAGS: bool = true;
     fn last_modified_ms(&self) -> u64 {
         self.last_modified_ms
+    }
+    fn set_tags(&mut self, tags: Vec<(String, String)>) {
+        self.tags = tags;
     }
 }
 
 impl ObjectTime for ObjectSummary {
+    const HAS_TAGS: bool = false;
     fn last_modified_ms(&self) -> u64 {
         self.last_modified_ms
     }
+    fn set_tags(&mut self, _: Vec<(String, String)>) {}
 }
 
 /// A current object row (never a delete marker) decoded whole.
@@ -484,15 +576,21 @@ mod tests {
                     nonce_prefix: [5, 6, 7, 8],
                 },
             ],
+            tags: vec![("k".into(), "v".into())],
         }
     }
 
     #[test]
     fn records_round_trip_and_summaries_read_a_prefix() {
         let record = object();
-        let bytes = encode(&record);
+        // A version-1 row (from before versioning) never held tags.
+        let untagged = ObjectRecord {
+            tags: Vec::new(),
+            ..record.clone()
+        };
+        let bytes = encode(&untagged);
         assert_eq!(bytes[0], RECORD_VERSION);
-        assert_eq!(decode::<ObjectRecord>("objects", &bytes).unwrap(), record);
+        assert_eq!(decode::<ObjectRecord>("objects", &bytes).unwrap(), untagged);
         let version = Version {
             id: VersionId::new(7, [1; 8]),
             is_null: false,
@@ -505,6 +603,15 @@ mod tests {
             },
         };
         let row = encode_object(&version, &record);
+        assert_eq!(
+            decode_version::<ObjectRecord>("objects", &row, true).unwrap(),
+            (version, VersionBody::Object(record.clone()))
+        );
+        // Without tags the row is the row from before tags: same bytes as
+        // the header and body alone.
+        let plain = encode_object(&version, &untagged);
+        assert_eq!(row.len(), plain.len() + 1 + 2 + 1 + 2 + 1);
+        assert_eq!(plain[17] & FLAG_TAGS, 0);
         let (read, summary) = decode_version::<ObjectSummary>("objects", &row, false).unwrap();
         assert_eq!(read, version);
         let VersionBody::Object(summary) = summary else {
@@ -551,7 +658,10 @@ mod tests {
         let again = encode_bucket(&bucket);
         assert_eq!((again[0], decode_bucket(&again).unwrap()), (2, bucket));
 
-        let record = object();
+        let record = ObjectRecord {
+            tags: Vec::new(),
+            ..object()
+        };
         let (version, body) =
             decode_version::<ObjectRecord>("objects", &encode(&record), true).unwrap();
         assert_eq!(version, legacy_version(record.last_modified_ms));

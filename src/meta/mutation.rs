@@ -68,6 +68,16 @@ pub enum Mutation {
         change: LockChange,
         now_ms: u64,
     },
+    /// Replaces one version's tags (empty: removes them), in place: the
+    /// version keeps its id, body and last-modified time. `NoSuchKey` or
+    /// `NoSuchVersion`; `DeleteMarker` when it names a delete marker.
+    SetObjectTags {
+        project: ProjectId,
+        bucket: String,
+        key: String,
+        which: WhichVersion,
+        tags: Vec<(String, String)>,
+    },
     /// Makes `record` the key's newest version, as the bucket's versioning
     /// says: unversioned, it replaces (and releases) the current object;
     /// enabled, the current version becomes noncurrent; suspended, it replaces

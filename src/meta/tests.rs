@@ -96,6 +96,7 @@ fn object(etag: &str, segments: &[SegmentId]) -> ObjectRecord {
         user_metadata: vec![("who".into(), "me".into())],
         part_sizes: vec![],
         extents: segments.iter().copied().map(segment_extent).collect(),
+        tags: Vec::new(),
     }
 }
 

@@ -215,6 +215,10 @@ pub struct ObjectRecord {
     /// Each part's size for a multipart object (GET `?partNumber=`); empty otherwise.
     pub part_sizes: Vec<u64>,
     pub extents: Vec<Extent>,
+    /// The version's tags (key, value), in the order they were set. Not in
+    /// the postcard body: the codec keeps them in the row header.
+    #[serde(skip)]
+    pub tags: Vec<(String, String)>,
 }
 
 /// What a listing shows of an object: the leading fields of its record.

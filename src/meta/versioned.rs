@@ -478,6 +478,52 @@ fn delete_version(
     }
 }
 
+/// The object version a change in place names: the latest (which may be a
+/// delete marker) or the one `which` names, with where its row is.
+/// `NoSuchKey`/`NoSuchVersion` when there is none, `DeleteMarker` for a marker.
+fn object_to_change(
+    t: &WriteTables<'_>,
+    k: KeyRef<'_>,
+    which: WhichVersion,
+) -> Result<(Place, Version, ObjectRecord), MetaError> {
+    let current = current(t, k)?;
+    let found = match which {
+        WhichVersion::Latest => match current {
+            Some((version, record)) => Some((Place::Current, version, VersionBody::Object(record))),
+            None => noncurrent(t, k, 1)?
+                .into_iter()
+                .next()
+                .map(|(version, body)| (Place::Noncurrent, version, body)),
+        },
+        which => locate(t, k, which, current.as_ref())?,
+    };
+    let missing = match which {
+        WhichVersion::Latest => MetaError::NoSuchKey,
+        _ => MetaError::NoSuchVersion,
+    };
+    match found.ok_or(missing)? {
+        (place, version, VersionBody::Object(record)) => Ok((place, version, record)),
+        (_, _, VersionBody::DeleteMarker { .. }) => Err(MetaError::DeleteMarker),
+    }
+}
+
+/// Writes a version changed in place back to the row it came from.
+fn rewrite_in_place(
+    plan: &mut Plan<'_>,
+    k: KeyRef<'_>,
+    place: Place,
+    version: Version,
+    record: &ObjectRecord,
+) {
+    let (table, key) = match place {
+        Place::Current => (TableId::Objects, k.object_key()),
+        Place::Noncurrent => (TableId::Versions, k.version_key(version.id)),
+    };
+    plan.put(table, key, encode_object(&version, record));
+    plan.outcome.existed = true;
+    plan.outcome.version = Some(version);
+}
+
 /// PutObjectRetention and PutObjectLegalHold: one version's lock, rewritten
 /// in place (its row keeps its table and key).
 pub(super) fn set_object_lock(
@@ -491,29 +537,7 @@ pub(super) fn set_object_lock(
     if bucket(t, k.project, k.bucket)?.object_lock.is_none() {
         return Err(MetaError::NoObjectLockConfiguration);
     }
-    let current = current(t, k)?;
-    let found = match which {
-        WhichVersion::Latest => match &current {
-            Some((version, record)) => Some((
-                Place::Current,
-                *version,
-                VersionBody::Object(record.clone()),
-            )),
-            None => noncurrent(t, k, 1)?
-                .into_iter()
-                .next()
-                .map(|(version, body)| (Place::Noncurrent, version, body)),
-        },
-        which => locate(t, k, which, current.as_ref())?,
-    };
-    let missing = match which {
-        WhichVersion::Latest => MetaError::NoSuchKey,
-        _ => MetaError::NoSuchVersion,
-    };
-    let (place, mut version, body) = found.ok_or(missing)?;
-    let VersionBody::Object(record) = body else {
-        return Err(MetaError::DeleteMarker);
-    };
+    let (place, mut version, record) = object_to_change(t, k, which)?;
     match change {
         LockChange::Retention {
             retention,
@@ -529,13 +553,25 @@ pub(super) fn set_object_lock(
         }
         LockChange::LegalHold(on) => version.lock.legal_hold = on,
     }
-    let (table, key) = match place {
-        Place::Current => (TableId::Objects, k.object_key()),
-        Place::Noncurrent => (TableId::Versions, k.version_key(version.id)),
-    };
-    plan.put(table, key, encode_object(&version, &record));
-    plan.outcome.existed = true;
-    plan.outcome.version = Some(version);
+    rewrite_in_place(plan, k, place, version, &record);
+    Ok(())
+}
+
+/// PutObjectTagging and DeleteObjectTagging: one version's tags, rewritten
+/// in place. Object lock does not protect tags (S3 lets a locked version's
+/// tags change).
+pub(super) fn set_object_tags(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    k: KeyRef<'_>,
+    which: WhichVersion,
+    tags: &[(String, String)],
+) -> Result<(), MetaError> {
+    let versioning = bucket(t, k.project, k.bucket)?.versioning;
+    let (place, version, mut record) = object_to_change(t, k, which)?;
+    record.tags = tags.to_vec();
+    rewrite_in_place(plan, k, place, version, &record);
+    plan.outcome.versioning = versioning;
     Ok(())
 }
 

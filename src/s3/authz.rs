@@ -24,14 +24,18 @@ pub fn check(req: &Request) -> Result<(), S3Error> {
     let p = &req.caller.permissions;
     let (bucket, key, now) = (req.bucket(), req.key(), now_unix());
     let result = match req.route.operation {
-        Op::GetObject | Op::HeadObject | Op::GetObjectRetention | Op::GetObjectLegalHold => {
-            p.allows(Action::Read, bucket, key, now)
-        }
+        Op::GetObject
+        | Op::HeadObject
+        | Op::GetObjectRetention
+        | Op::GetObjectLegalHold
+        | Op::GetObjectTagging => p.allows(Action::Read, bucket, key, now),
         // Protecting a version is writing to it; lifting a protection early
         // asks for the governance bypass as well (`bypass_governance`).
         Op::PutObjectRetention | Op::PutObjectLegalHold => {
             p.allows(Action::Write, bucket, key, now)
         }
+        // Tags are the object's metadata: changing or removing them is a write.
+        Op::PutObjectTagging | Op::DeleteObjectTagging => p.allows(Action::Write, bucket, key, now),
         Op::PutObject
         | Op::CopyObject
         | Op::CreateMultipartUpload

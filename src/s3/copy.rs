@@ -9,6 +9,7 @@ use base64::Engine as _;
 use crate::auth::Action;
 use crate::clock::unix_now_ms;
 use crate::http::conn::Exchange;
+use crate::http::head::RequestHead;
 use crate::meta::{
     segment_ids, FoundVersion, Mutation, ObjectRecord, PartRecord, SegmentInfo, Version,
     VersionBody, Versioning, WhichVersion,
@@ -22,8 +23,8 @@ use crate::s3::common::{part_algorithm, part_checksums, upload_ref, B64};
 use crate::s3::error::{S3Error, S3ErrorCode as C};
 use crate::s3::gateway::{Gateway, Request};
 use crate::s3::headers::{
-    check_customer_key, check_write_encryption, copy_conditions_fail, write_condition,
-    ObjectHeaders, SSE_S3,
+    check_customer_key, check_write_encryption, copy_conditions_fail, tags_from_request,
+    write_condition, ObjectHeaders, SSE_S3,
 };
 use crate::s3::lock::lock_from_headers;
 use crate::s3::map::io_error;
@@ -148,6 +149,20 @@ fn checksums_of(record: &ObjectRecord) -> Checksums {
     }
 }
 
+/// The copy's tags, as `x-amz-tagging-directive` says: the source's (`COPY`,
+/// the default) or those of `x-amz-tagging` (`REPLACE`).
+fn copy_tags(head: &RequestHead, src: &ObjectRecord) -> Result<Vec<(String, String)>, S3Error> {
+    match head.header_str("x-amz-tagging-directive").map(str::trim) {
+        None | Some("COPY") => Ok(src.tags.clone()),
+        Some("REPLACE") => tags_from_request(head),
+        Some(other) => Err(S3Error::invalid_argument(
+            "Unknown tagging directive.",
+            "x-amz-tagging-directive",
+            other,
+        )),
+    }
+}
+
 pub async fn copy_object(
     gw: &Gateway,
     ex: &mut Exchange<'_>,
@@ -184,6 +199,7 @@ pub async fn copy_object(
     }
     let condition = authz::write_condition(req, write_condition(&ex.head)?)?;
     let lock = lock_from_headers(&ex.head, unix_now_ms())?;
+    let tags = copy_tags(&ex.head, src)?;
     let from = extents::object_identity(req.project(), src_bucket, src_key);
     let to = extents::object_identity(req.project(), req.bucket(), req.key());
     let body = extents::rewrap(
@@ -213,6 +229,7 @@ pub async fn copy_object(
         user_metadata,
         part_sizes: src.part_sizes.clone(),
         extents: body,
+        tags,
     };
     let last_modified_ms = record.last_modified_ms;
     let outcome = gw

@@ -1,9 +1,10 @@
 //! Object headers in and out: what a write keeps (content type, the headers S3
-//! stores, user metadata), what GET, HEAD and copies answer with, and the
+//! stores, user metadata, tags), what GET, HEAD and copies answer with, and the
 //! conditional headers of reads (`If-*`, `x-amz-copy-source-if-*`) and writes.
 
 use crate::http::head::RequestHead;
 use crate::meta::{DeleteCondition, ObjectRecord, Precondition, StoredChecksum};
+use crate::s3::bucket_config::tagging::TagSet;
 use crate::s3::error::{S3Error, S3ErrorCode as C};
 use crate::s3::names;
 use crate::s3::xml::{quote_etag, unquote_etag};
@@ -276,6 +277,18 @@ pub fn copy_conditions_fail(head: &RequestHead, record: &ObjectRecord) -> bool {
 }
 
 /// Response headers describing an object (shared by GET, HEAD and copies).
+/// The header a write names its object's tags in (`k1=v1&k2=v2`).
+pub const TAGGING: &str = "x-amz-tagging";
+
+/// The tags a PutObject, CreateMultipartUpload or CopyObject asks for in
+/// `x-amz-tagging` (none without it).
+pub fn tags_from_request(head: &RequestHead) -> Result<Vec<(String, String)>, S3Error> {
+    match head.header_str(TAGGING) {
+        None => Ok(Vec::new()),
+        Some(value) => Ok(TagSet::from_header(value)?.into_pairs()),
+    }
+}
+
 pub fn object_headers(record: &ObjectRecord) -> Vec<(String, String)> {
     let mut out = vec![
         ("etag".to_string(), quote_etag(&record.etag)),
@@ -299,6 +312,12 @@ pub fn object_headers(record: &ObjectRecord) -> Vec<(String, String)> {
         out.push((
             format!("{}{name}", names::USER_METADATA_PREFIX),
             value.clone(),
+        ));
+    }
+    if !record.tags.is_empty() {
+        out.push((
+            "x-amz-tagging-count".to_string(),
+            record.tags.len().to_string(),
         ));
     }
     out

@@ -32,7 +32,7 @@
 //!   out, read and write conditions), `body` (small XML bodies read whole,
 //!   object bodies received onto pieces);
 //! - handlers per operation family: `bucket`, `list`, `object`, `copy`,
-//!   `multipart`;
+//!   `multipart`, `object_lock`, `object_tagging`;
 //! - `bucket_config`: the bucket configuration families, one pure file each
 //!   (`tagging`, `encryption`), and the Get/Put/Delete handlers they share.
 
@@ -56,6 +56,7 @@ pub mod multipart;
 pub mod names;
 pub mod object;
 pub mod object_lock;
+pub mod object_tagging;
 pub mod payload;
 pub mod register;
 pub mod route;

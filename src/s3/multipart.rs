@@ -12,13 +12,15 @@ use crate::meta::{
 };
 use crate::pipeline::checksum::{ChecksumAlgorithm, ChecksumState};
 use crate::s3::body::{read_small_body, receive};
+use crate::s3::bucket_config::tagging::TagSet;
 use crate::s3::common::{
     etag_digest_input, md5_hex, part_algorithm, part_checksums, upload_ref, B64,
 };
 use crate::s3::error::{S3Error, S3ErrorCode as C};
 use crate::s3::gateway::{Gateway, Request};
 use crate::s3::headers::{
-    check_customer_key, check_write_encryption, write_condition, ObjectHeaders, SSE_S3,
+    check_customer_key, check_write_encryption, tags_from_request, write_condition, ObjectHeaders,
+    SSE_S3, TAGGING,
 };
 use crate::s3::lock::{lock_from, lock_from_headers, LOCK_HEADERS};
 use crate::s3::map::io_error;
@@ -53,11 +55,12 @@ pub async fn create(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Resul
             )));
         }
     }
-    // The lock asked for is checked now and applied at completion: its
-    // headers travel with the upload's stored headers.
+    // The lock and tags asked for are checked now and applied at completion:
+    // their headers travel with the upload's stored headers.
     lock_from_headers(&ex.head, unix_now_ms())?;
+    tags_from_request(&ex.head)?;
     let mut stored_headers = headers.headers;
-    for name in LOCK_HEADERS {
+    for name in LOCK_HEADERS.iter().chain([&TAGGING]) {
         if let Some(value) = ex.head.header_str(name) {
             stored_headers.push((name.to_string(), value.trim().to_string()));
         }
@@ -261,19 +264,23 @@ pub async fn complete(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Res
     let used = parts_used(&upload, &request.parts, &page.parts, algorithm)?;
     let etag = multipart_etag(&used);
     let checksum = object_checksum(algorithm, &used)?;
-    let (lock_pairs, object_headers): (Vec<_>, Vec<_>) = record
+    let (stashed, object_headers): (Vec<_>, Vec<_>) = record
         .headers
         .iter()
         .cloned()
-        .partition(|(name, _)| LOCK_HEADERS.contains(&name.as_str()));
+        .partition(|(name, _)| LOCK_HEADERS.contains(&name.as_str()) || name == TAGGING);
     let find = |name: &str| {
-        lock_pairs
+        stashed
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     };
     // Checked against the clock when the upload was created.
     let lock = lock_from(find, 0)?;
+    let tags = match find(TAGGING) {
+        Some(value) => TagSet::from_header(value)?.into_pairs(),
+        None => Vec::new(),
+    };
     let object = ObjectRecord {
         size: used.iter().map(|p| p.size).sum(),
         etag: etag.clone(),
@@ -284,6 +291,7 @@ pub async fn complete(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Res
         user_metadata: record.user_metadata.clone(),
         part_sizes: used.iter().map(|p| p.size).collect(),
         extents: object_extents(req, &upload, &used)?,
+        tags,
     };
     let parts_used = used
         .iter()

@@ -17,7 +17,7 @@ use crate::s3::error::{S3Error, S3ErrorCode as C};
 use crate::s3::gateway::{Gateway, Request};
 use crate::s3::headers::{
     check_no_customer_key_on_read, check_read_conditions, check_write_encryption, checksum_headers,
-    delete_condition, object_headers, write_condition, ObjectHeaders, SSE_S3,
+    delete_condition, object_headers, tags_from_request, write_condition, ObjectHeaders, SSE_S3,
 };
 use crate::s3::lock::{lock_from_headers, lock_headers};
 use crate::s3::map::io_error;
@@ -36,6 +36,7 @@ pub async fn put_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> R
     let headers = ObjectHeaders::from_request(&ex.head)?;
     let condition = authz::write_condition(req, write_condition(&ex.head)?)?;
     let lock = lock_from_headers(&ex.head, unix_now_ms())?;
+    let tags = tags_from_request(&ex.head)?;
     // Fail fast, before a large body travels (the commit checks both again);
     // for a small body the extra metadata read would cost more than it saves.
     let large = ex.declared_length().is_none_or(|n| n > PRECHECK_BYTES_MIN);
@@ -84,6 +85,7 @@ pub async fn put_object(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> R
         user_metadata: headers.user_metadata,
         part_sizes: Vec::new(),
         extents: body,
+        tags,
     };
     let mutation = Mutation::PutObject {
         project: req.project(),

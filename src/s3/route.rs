@@ -147,9 +147,14 @@ const CONFIG_ROUTES: &[ConfigRoute] = &[
     },
 ];
 
-/// Object-level uses of configuration subresources ringgate does not serve
-/// yet: `NotImplemented`, never a wrong success on the object itself.
-const UNSUPPORTED_OBJECT_SUBRESOURCES: &[&str] = &["tagging"];
+/// Configuration subresources of one object version, with GET, PUT and
+/// DELETE operations (the same subresource on a bucket is `CONFIG_ROUTES`').
+const OBJECT_CONFIG_ROUTES: &[ConfigRoute] = &[ConfigRoute {
+    subresource: "tagging",
+    get: Operation::GetObjectTagging,
+    put: Operation::PutObjectTagging,
+    delete: Operation::DeleteObjectTagging,
+}];
 
 /// Subresources that select a bucket-level operation.
 const BUCKET_SELECTORS: &[&str] = &[
@@ -276,7 +281,10 @@ fn route_inner(input: &RouteInput) -> Result<Route, S3Error> {
         | Operation::GetObjectRetention
         | Operation::PutObjectRetention
         | Operation::GetObjectLegalHold
-        | Operation::PutObjectLegalHold => match query_value(query, "versionId") {
+        | Operation::PutObjectLegalHold
+        | Operation::GetObjectTagging
+        | Operation::PutObjectTagging
+        | Operation::DeleteObjectTagging => match query_value(query, "versionId") {
             None => None,
             Some(text) => Some(WhichVersion::parse(text).ok_or_else(|| {
                 S3Error::invalid_argument("Invalid version id specified", "versionId", text)
@@ -493,36 +501,37 @@ fn select_object(
     has_copy_source: bool,
 ) -> Result<Operation, S3Error> {
     let not_allowed = || Err(S3Error::new(S3ErrorCode::MethodNotAllowed));
-    if let Some(name) = UNSUPPORTED_OBJECT_SUBRESOURCES
-        .iter()
-        .find(|name| has(query, name))
-    {
-        return Err(S3Error::not_implemented(format!(
-            "The {name} subresource of objects is not supported"
-        )));
-    }
+    let object_family = |name: &str| OBJECT_CONFIG_ROUTES.iter().any(|f| f.subresource == name);
     // Bucket-level subresources other than `uploads` do not apply to objects.
     if BUCKET_SELECTORS
         .iter()
         .chain(CONFIG_ROUTES.iter().map(|family| &family.subresource))
-        .any(|name| *name != "uploads" && has(query, name))
+        .any(|name| *name != "uploads" && !object_family(name) && has(query, name))
     {
         return not_allowed();
     }
-    let selected: Vec<_> = OBJECT_SELECTORS
+    let selected: Vec<(Operation, Operation, Option<Operation>)> = OBJECT_SELECTORS
         .iter()
+        .map(|&(name, get, put)| (name, get, put, None))
+        .chain(
+            OBJECT_CONFIG_ROUTES
+                .iter()
+                .map(|f| (f.subresource, f.get, f.put, Some(f.delete))),
+        )
         .filter(|(name, ..)| has(query, name))
+        .map(|(_, get, put, delete)| (get, put, delete))
         .collect();
-    if let Some((_, get, put)) = selected.first() {
+    if let Some(&(get, put, delete)) = selected.first() {
         let others = ["uploads", "uploadId", "partNumber"];
         if selected.len() > 1 || others.iter().any(|name| has(query, name)) {
             return Err(S3Error::invalid_request(
                 "The request names more than one subresource",
             ));
         }
-        return match method {
-            Method::Get => Ok(*get),
-            Method::Put if !has_copy_source => Ok(*put),
+        return match (method, delete) {
+            (Method::Get, _) => Ok(get),
+            (Method::Put, _) if !has_copy_source => Ok(put),
+            (Method::Delete, Some(delete)) => Ok(delete),
             _ => not_allowed(),
         };
     }
@@ -721,6 +730,9 @@ mod tests {
             ("PUT", P, "/photos/a/b.jpg?retention&versionId=null", false, Ok((PutObjectRetention, b, k))),
             ("GET", V, "/a/b.jpg?legal-hold", false, Ok((GetObjectLegalHold, b, k))),
             ("PUT", P, "/photos/a/b.jpg?legal-hold", false, Ok((PutObjectLegalHold, b, k))),
+            ("GET", P, "/photos/a/b.jpg?tagging&versionId=null", false, Ok((GetObjectTagging, b, k))),
+            ("PUT", V, "/a/b.jpg?tagging", false, Ok((PutObjectTagging, b, k))),
+            ("DELETE", P, "/photos/a/b.jpg?tagging&x-id=DeleteObjectTagging", false, Ok((DeleteObjectTagging, b, k))),
         ];
         for (method, host, path_query, copy, expected) in cases {
             check(method, host, path_query, *copy, *expected);
@@ -846,7 +858,7 @@ mod tests {
             ("GET", P, "/?uploads", false, MethodNotAllowed),
             ("GET", P, "/?uploadId=u", false, MethodNotAllowed),
             // Unsupported subresources, at every level and method.
-            ("PUT", P, "/photos/k?tagging", false, NotImplemented),
+            ("DELETE", P, "/photos/k?acl", false, NotImplemented),
             ("GET", P, "/photos/k?acl", false, NotImplemented),
             ("PUT", P, "/photos/k?acl", true, NotImplemented),
             ("GET", P, "/photos/k?attributes", false, NotImplemented),
@@ -862,7 +874,10 @@ mod tests {
             ("DELETE", P, "/photos?object-lock", false, MethodNotAllowed),
             ("POST", P, "/photos/k?restore", false, NotImplemented),
             ("POST", P, "/photos/k?select&select-type=2", false, NotImplemented),
-            ("DELETE", P, "/photos/k?tagging", false, NotImplemented),
+            ("DELETE", P, "/photos/k?tagging&uploadId=u", false, InvalidRequest),
+            ("POST", P, "/photos/k?tagging", false, MethodNotAllowed),
+            ("HEAD", P, "/photos/k?tagging", false, MethodNotAllowed),
+            ("PUT", P, "/photos/k?tagging&retention", false, InvalidRequest),
             ("PUT", P, "/photos/k?renameObject", false, NotImplemented),
             ("GET", P, "/photos?policy", false, NotImplemented),
             ("DELETE", P, "/photos?cors", false, NotImplemented),

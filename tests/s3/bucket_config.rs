@@ -109,15 +109,29 @@ async fn bucket_tagging_round_trips_validates_and_goes_with_the_bucket() {
     s3.create_bucket().bucket("tagged").send().await.unwrap();
     assert_eq!(tags_of(&s3, "tagged").await.unwrap_err(), "NoSuchTagSet");
 
-    // Object tagging is not served yet: refused, and the object untouched.
-    let result = s3
-        .put_object_tagging()
+    // Object tags are the object's own (tests/s3/tagging.rs): a tagged
+    // bucket's objects do not inherit its tags.
+    s3.put_bucket_tagging()
         .bucket("tagged")
-        .key("k")
         .tagging(tagging(&[("a", "b")]))
         .send()
-        .await;
-    assert_eq!(code(result), "NotImplemented");
+        .await
+        .unwrap();
+    s3.put_object()
+        .bucket("tagged")
+        .key("k")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"))
+        .send()
+        .await
+        .unwrap();
+    let object_tags = s3
+        .get_object_tagging()
+        .bucket("tagged")
+        .key("k")
+        .send()
+        .await
+        .unwrap();
+    assert!(object_tags.tag_set().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

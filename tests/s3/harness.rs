@@ -356,6 +356,38 @@ pub async fn put_bytes(s3: &Client, bucket: &str, key: &str, data: &[u8]) {
 }
 
 /// The current time as SigV4 writes it.
+/// Uploads `body` as the one part of `upload_id` (created by the caller, with
+/// whatever headers it tests) and completes the upload; the completion.
+pub async fn complete_with_one_part(
+    s3: &Client,
+    (bucket, key, upload_id): (&str, &str, &str),
+    body: &'static [u8],
+) -> aws_sdk_s3::operation::complete_multipart_upload::CompleteMultipartUploadOutput {
+    use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+    let part = s3
+        .upload_part()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload_id)
+        .part_number(1)
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(body))
+        .send()
+        .await
+        .unwrap();
+    let completed = CompletedPart::builder()
+        .part_number(1)
+        .e_tag(part.e_tag().unwrap())
+        .build();
+    s3.complete_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload_id)
+        .multipart_upload(CompletedMultipartUpload::builder().parts(completed).build())
+        .send()
+        .await
+        .unwrap()
+}
+
 pub fn now() -> ringgate::sigv4::AmzDateTime {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

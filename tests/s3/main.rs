@@ -13,5 +13,6 @@ mod harness;
 mod object_lock;
 mod real_clients;
 mod stolen;
+mod tagging;
 mod tls;
 mod versioning;

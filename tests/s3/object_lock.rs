@@ -11,15 +11,15 @@ use aws_sdk_s3::operation::head_object::HeadObjectOutput;
 use aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder;
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::{
-    BucketVersioningStatus as Status, CompletedMultipartUpload, CompletedPart, DefaultRetention,
-    Delete, ObjectIdentifier, ObjectLockConfiguration, ObjectLockEnabled, ObjectLockLegalHold,
+    BucketVersioningStatus as Status, DefaultRetention, Delete, ObjectIdentifier,
+    ObjectLockConfiguration, ObjectLockEnabled, ObjectLockLegalHold,
     ObjectLockLegalHoldStatus as Hold, ObjectLockMode, ObjectLockRetention,
     ObjectLockRetentionMode as RetentionMode, ObjectLockRule, VersioningConfiguration,
 };
 use aws_sdk_s3::Client;
 
 use crate::grants::{client_for, restrict};
-use crate::harness::{code, Server};
+use crate::harness::{code, complete_with_one_part, Server};
 
 /// Seconds since the epoch, now.
 fn now_secs() -> i64 {
@@ -647,29 +647,7 @@ async fn multipart_carries_the_lock() {
         .await
         .unwrap();
     let upload_id = created.upload_id().unwrap();
-    let part = s3
-        .upload_part()
-        .bucket(bucket)
-        .key("mp")
-        .upload_id(upload_id)
-        .part_number(1)
-        .body(ByteStream::from_static(b"one small part"))
-        .send()
-        .await
-        .unwrap();
-    let completed = CompletedPart::builder()
-        .part_number(1)
-        .e_tag(part.e_tag().unwrap())
-        .build();
-    let done = s3
-        .complete_multipart_upload()
-        .bucket(bucket)
-        .key("mp")
-        .upload_id(upload_id)
-        .multipart_upload(CompletedMultipartUpload::builder().parts(completed).build())
-        .send()
-        .await
-        .unwrap();
+    let done = complete_with_one_part(&s3, (bucket, "mp", upload_id), b"one small part").await;
     let version = done.version_id().expect("a version id").to_string();
 
     assert_eq!(

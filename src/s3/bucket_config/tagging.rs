@@ -1,11 +1,13 @@
-//! Tags as S3 writes them (`<Tagging><TagSet><Tag>…`): the tag-set parser,
-//! its validation and its canonical document, and the bucket-tagging family.
-//! Pure: object tagging reuses the same tag set with its own limit.
+//! Tags as S3 writes them (`<Tagging><TagSet><Tag>…`, and `x-amz-tagging:
+//! k=v&…` on object writes): the tag-set parsers, their validation and the
+//! canonical document, and the bucket-tagging family. Pure: object tagging
+//! reuses the same tag set with its own limit.
 //!
 //! The rules are S3's tag restrictions: a key is 1 to 128 Unicode
 //! characters, a value 0 to 256; both hold only letters, digits, white space
 //! and `+ - = . _ : / @`; keys are unique within a set; the `aws:` prefix is
-//! reserved. A bucket holds at most 50 tags, an object 10.
+//! reserved. A bucket holds at most 50 tags (more is `InvalidTag`), an object
+//! 10 (more is `BadRequest`, as S3 answers).
 
 use crate::s3::bucket_config::family::ConfigFamily;
 use crate::s3::error::{S3Error, S3ErrorCode};
@@ -47,6 +49,64 @@ impl TagSet {
         let tags = tag_set.ok_or_else(S3Error::malformed_xml)?;
         validate(&tags, max)?;
         Ok(TagSet { tags })
+    }
+
+    /// An object's `<Tagging>` body (PutObjectTagging).
+    pub fn parse_object(body: &[u8]) -> Result<TagSet, S3Error> {
+        let tags = TagSet::parse(body, usize::MAX)?;
+        check_object_count(&tags.tags)?;
+        Ok(tags)
+    }
+
+    /// The `x-amz-tagging` header of PutObject, CreateMultipartUpload and
+    /// CopyObject: URL query parameters (`k1=v1&k2`, percent-encoded, `+` a
+    /// space), keys unique, at most 10.
+    pub fn from_header(value: &str) -> Result<TagSet, S3Error> {
+        let bad = || {
+            S3Error::invalid_argument(
+                "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.",
+                "x-amz-tagging",
+                value,
+            )
+        };
+        let decode = |text: &str| -> Result<String, S3Error> {
+            let spaced = text.replace('+', " ");
+            percent_encoding::percent_decode_str(&spaced)
+                .decode_utf8()
+                .map(|text| text.into_owned())
+                .map_err(|_| bad())
+        };
+        let mut tags: Vec<Tag> = Vec::new();
+        for pair in value.split('&').filter(|pair| !pair.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let tag = Tag {
+                key: decode(key)?,
+                value: decode(value)?,
+            };
+            if tags.iter().any(|earlier| earlier.key == tag.key) {
+                return Err(bad());
+            }
+            tags.push(tag);
+        }
+        check_object_count(&tags)?;
+        validate(&tags, OBJECT_TAGS_MAX)?;
+        Ok(TagSet { tags })
+    }
+
+    /// As meta stores them: (key, value) pairs.
+    pub fn into_pairs(self) -> Vec<(String, String)> {
+        self.tags.into_iter().map(|t| (t.key, t.value)).collect()
+    }
+
+    pub fn from_pairs(pairs: &[(String, String)]) -> TagSet {
+        let tags = pairs
+            .iter()
+            .map(|(key, value)| Tag {
+                key: key.clone(),
+                value: value.clone(),
+            })
+            .collect();
+        TagSet { tags }
     }
 
     /// The `<Tagging>` document S3 answers with (and ringgate stores).
@@ -105,6 +165,16 @@ fn parse_tag(tag: &Element) -> Result<Tag, S3Error> {
         return Err(S3Error::malformed_xml());
     }
     Ok(Tag { key, value })
+}
+
+fn check_object_count(tags: &[Tag]) -> Result<(), S3Error> {
+    if tags.len() > OBJECT_TAGS_MAX {
+        return Err(S3Error::with_message(
+            S3ErrorCode::BadRequest,
+            "Object tags cannot be greater than 10",
+        ));
+    }
+    Ok(())
 }
 
 fn invalid_tag(message: impl Into<std::borrow::Cow<'static, str>>) -> S3Error {
@@ -245,6 +315,60 @@ mod tests {
             assert_eq!(code(body, 50), S3ErrorCode::MalformedXML, "{:?}", String::from_utf8_lossy(body));
         }
         assert_eq!(code(b"", 50), S3ErrorCode::MissingRequestBodyError);
+    }
+
+    #[test]
+    fn object_tags_from_the_header() {
+        let tags = TagSet::from_header("project=blue&cost%20center=4+2&empty=&bare").unwrap();
+        let pairs = tags.clone().into_pairs();
+        let expected = [
+            ("project", "blue"),
+            ("cost center", "4 2"),
+            ("empty", ""),
+            ("bare", ""),
+        ];
+        assert_eq!(pairs.len(), expected.len());
+        for ((k, v), (ek, ev)) in pairs.iter().zip(expected) {
+            assert_eq!((k.as_str(), v.as_str()), (ek, ev));
+        }
+        assert_eq!(TagSet::from_pairs(&pairs), tags);
+        assert_eq!(TagSet::from_header("").unwrap(), TagSet::default());
+        assert_eq!(
+            TagSet::from_header("a%2Bb=%C3%A9").unwrap().get("a+b"),
+            Some("é")
+        );
+        let header_code = |value: &str| TagSet::from_header(value).unwrap_err().code();
+        assert_eq!(header_code("k=1&k=2"), S3ErrorCode::InvalidArgument);
+        assert_eq!(header_code("k=%ff"), S3ErrorCode::InvalidArgument);
+        assert_eq!(header_code("k!=v"), S3ErrorCode::InvalidTag);
+        assert_eq!(header_code("aws:x=v"), S3ErrorCode::InvalidTag);
+        let eleven: Vec<String> = (0..11).map(|i| format!("k{i}=v")).collect();
+        assert_eq!(header_code(&eleven.join("&")), S3ErrorCode::BadRequest);
+        let ten: Vec<String> = (0..10).map(|i| format!("k{i}=v")).collect();
+        assert_eq!(TagSet::from_header(&ten.join("&")).unwrap().tags.len(), 10);
+    }
+
+    #[test]
+    fn object_tag_bodies_allow_ten() {
+        let eleven: Vec<(String, &str)> = (0..11).map(|i| (format!("k{i}"), "v")).collect();
+        let eleven: Vec<(&str, &str)> = eleven.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        assert_eq!(
+            TagSet::parse_object(&tagging(&eleven)).unwrap_err().code(),
+            S3ErrorCode::BadRequest
+        );
+        assert_eq!(
+            TagSet::parse_object(&tagging(&eleven[..10]))
+                .unwrap()
+                .tags
+                .len(),
+            10
+        );
+        assert_eq!(
+            TagSet::parse_object(&tagging(&[("k!", "v")]))
+                .unwrap_err()
+                .code(),
+            S3ErrorCode::InvalidTag
+        );
     }
 
     #[test]
