@@ -390,7 +390,7 @@ async fn bad_bodies_leave_nothing_visible() {
     );
     let empty = PayloadHash::from_digest(Sha256::digest(b"").into());
     for (method, query, want) in [
-        ("GET", "tagging=", "NotImplemented"),
+        ("GET", "torrent=", "NotImplemented"),
         ("PUT", "acl=", "NotImplemented"),
         ("GET", "website=", "NotImplemented"),
     ] {
