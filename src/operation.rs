@@ -51,6 +51,7 @@ operations! {
     GetObjectTagging,
     PutObjectTagging,
     DeleteObjectTagging,
+    GetObjectAttributes,
     ListMultipartUploads,
     DeleteObjects,
     PutObject,
@@ -94,6 +95,7 @@ impl Operation {
                 | Operation::GetObjectTagging
                 | Operation::PutObjectTagging
                 | Operation::DeleteObjectTagging
+                | Operation::GetObjectAttributes
         )
     }
 }

@@ -28,7 +28,8 @@ pub fn check(req: &Request) -> Result<(), S3Error> {
         | Op::HeadObject
         | Op::GetObjectRetention
         | Op::GetObjectLegalHold
-        | Op::GetObjectTagging => p.allows(Action::Read, bucket, key, now),
+        | Op::GetObjectTagging
+        | Op::GetObjectAttributes => p.allows(Action::Read, bucket, key, now),
         // Protecting a version is writing to it; lifting a protection early
         // asks for the governance bypass as well (`bypass_governance`).
         Op::PutObjectRetention | Op::PutObjectLegalHold => {

@@ -32,7 +32,7 @@
 //!   out, read and write conditions), `body` (small XML bodies read whole,
 //!   object bodies received onto pieces);
 //! - handlers per operation family: `bucket`, `list`, `object`, `copy`,
-//!   `multipart`, `object_lock`, `object_tagging`;
+//!   `multipart`, `object_lock`, `object_tagging`, `object_attributes`;
 //! - `bucket_config`: the bucket configuration families, one pure file each
 //!   (`tagging`, `encryption`), and the Get/Put/Delete handlers they share.
 
@@ -55,6 +55,7 @@ pub mod map;
 pub mod multipart;
 pub mod names;
 pub mod object;
+pub mod object_attributes;
 pub mod object_lock;
 pub mod object_tagging;
 pub mod payload;

@@ -96,7 +96,6 @@ pub const UNSUPPORTED_SUBRESOURCES: &[&str] = &[
     "accelerate",
     "acl",
     "analytics",
-    "attributes",
     "cors",
     "intelligent-tiering",
     "inventory",
@@ -166,19 +165,20 @@ const BUCKET_SELECTORS: &[&str] = &[
     "versions",
 ];
 
-/// Subresources that select an object-level operation (GET and PUT), with
-/// the two operations.
-const OBJECT_SELECTORS: &[(&str, Operation, Operation)] = &[
+/// Subresources that select an object-level operation, with its GET and (if
+/// it has one) PUT operation.
+const OBJECT_SELECTORS: &[(&str, Operation, Option<Operation>)] = &[
     (
         "retention",
         Operation::GetObjectRetention,
-        Operation::PutObjectRetention,
+        Some(Operation::PutObjectRetention),
     ),
     (
         "legal-hold",
         Operation::GetObjectLegalHold,
-        Operation::PutObjectLegalHold,
+        Some(Operation::PutObjectLegalHold),
     ),
+    ("attributes", Operation::GetObjectAttributes, None),
 ];
 
 /// Parameters whose repetition would make the request ambiguous.
@@ -284,7 +284,8 @@ fn route_inner(input: &RouteInput) -> Result<Route, S3Error> {
         | Operation::PutObjectLegalHold
         | Operation::GetObjectTagging
         | Operation::PutObjectTagging
-        | Operation::DeleteObjectTagging => match query_value(query, "versionId") {
+        | Operation::DeleteObjectTagging
+        | Operation::GetObjectAttributes => match query_value(query, "versionId") {
             None => None,
             Some(text) => Some(WhichVersion::parse(text).ok_or_else(|| {
                 S3Error::invalid_argument("Invalid version id specified", "versionId", text)
@@ -510,13 +511,14 @@ fn select_object(
     {
         return not_allowed();
     }
-    let selected: Vec<(Operation, Operation, Option<Operation>)> = OBJECT_SELECTORS
+    type Selected = (Operation, Option<Operation>, Option<Operation>);
+    let selected: Vec<Selected> = OBJECT_SELECTORS
         .iter()
         .map(|&(name, get, put)| (name, get, put, None))
         .chain(
             OBJECT_CONFIG_ROUTES
                 .iter()
-                .map(|f| (f.subresource, f.get, f.put, Some(f.delete))),
+                .map(|f| (f.subresource, f.get, Some(f.put), Some(f.delete))),
         )
         .filter(|(name, ..)| has(query, name))
         .map(|(_, get, put, delete)| (get, put, delete))
@@ -528,10 +530,10 @@ fn select_object(
                 "The request names more than one subresource",
             ));
         }
-        return match (method, delete) {
-            (Method::Get, _) => Ok(get),
-            (Method::Put, _) if !has_copy_source => Ok(put),
-            (Method::Delete, Some(delete)) => Ok(delete),
+        return match (method, put, delete) {
+            (Method::Get, ..) => Ok(get),
+            (Method::Put, Some(put), _) if !has_copy_source => Ok(put),
+            (Method::Delete, _, Some(delete)) => Ok(delete),
             _ => not_allowed(),
         };
     }
@@ -733,6 +735,7 @@ mod tests {
             ("GET", P, "/photos/a/b.jpg?tagging&versionId=null", false, Ok((GetObjectTagging, b, k))),
             ("PUT", V, "/a/b.jpg?tagging", false, Ok((PutObjectTagging, b, k))),
             ("DELETE", P, "/photos/a/b.jpg?tagging&x-id=DeleteObjectTagging", false, Ok((DeleteObjectTagging, b, k))),
+            ("GET", P, "/photos/a/b.jpg?attributes&versionId=null", false, Ok((GetObjectAttributes, b, k))),
         ];
         for (method, host, path_query, copy, expected) in cases {
             check(method, host, path_query, *copy, *expected);
@@ -861,7 +864,6 @@ mod tests {
             ("DELETE", P, "/photos/k?acl", false, NotImplemented),
             ("GET", P, "/photos/k?acl", false, NotImplemented),
             ("PUT", P, "/photos/k?acl", true, NotImplemented),
-            ("GET", P, "/photos/k?attributes", false, NotImplemented),
             ("GET", P, "/photos/k?torrent", false, NotImplemented),
             // Object lock subresources on the wrong level or with the wrong method.
             ("GET", P, "/photos?retention", false, MethodNotAllowed),
@@ -876,6 +878,8 @@ mod tests {
             ("POST", P, "/photos/k?select&select-type=2", false, NotImplemented),
             ("DELETE", P, "/photos/k?tagging&uploadId=u", false, InvalidRequest),
             ("POST", P, "/photos/k?tagging", false, MethodNotAllowed),
+            ("PUT", P, "/photos/k?attributes", false, MethodNotAllowed),
+            ("GET", P, "/photos?attributes", false, MethodNotAllowed),
             ("HEAD", P, "/photos/k?tagging", false, MethodNotAllowed),
             ("PUT", P, "/photos/k?tagging&retention", false, InvalidRequest),
             ("PUT", P, "/photos/k?renameObject", false, NotImplemented),

@@ -16,7 +16,8 @@ use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::gateway::{Gateway, Request};
 use crate::s3::route::{route, RouteInput};
 use crate::s3::{
-    authz, bucket, copy, list, map, multipart, object, object_lock, object_tagging, register,
+    authz, bucket, copy, list, map, multipart, object, object_attributes, object_lock,
+    object_tagging, register,
 };
 use crate::sigv4::RequestParts;
 use crate::target::{query_pairs, Target};
@@ -105,6 +106,7 @@ impl Gateway {
             Op::PutObjectRetention => object_lock::put_lock(self, ex, req, true).await,
             Op::GetObjectLegalHold => object_lock::get_legal_hold(self, ex, req).await,
             Op::PutObjectLegalHold => object_lock::put_lock(self, ex, req, false).await,
+            Op::GetObjectAttributes => object_attributes::get(self, ex, req).await,
             Op::GetObjectTagging => object_tagging::get(self, ex, req).await,
             Op::PutObjectTagging => object_tagging::put(self, ex, req).await,
             Op::DeleteObjectTagging => object_tagging::delete(self, ex, req).await,

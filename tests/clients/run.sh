@@ -108,7 +108,7 @@ if aws_ s3 rb "s3://$b" 2>/dev/null; then fail "rb of a non-empty bucket succeed
 aws_ s3 rm $q --recursive "s3://$b"
 aws_ s3 rb "s3://$b"
 
-step "aws cli: s3api versioning and object tagging"
+step "aws cli: s3api versioning, object tagging and attributes"
 vb="versions-$run_id"
 aws_ s3 mb "s3://$vb"
 aws_ s3api put-bucket-versioning --bucket "$vb" --versioning-configuration Status=Enabled
@@ -127,6 +127,9 @@ tags="$(aws_ s3api get-object-tagging --bucket "$vb" --key k --version-id "$v1" 
 [ "$tags" = first ] || fail "get-object-tagging of $v1 answered $tags"
 tags="$(aws_ s3api get-object-tagging --bucket "$vb" --key k --query 'length(TagSet)' --output text)"
 [ "$tags" = 0 ] || fail "the latest version has $tags tags"
+size="$(aws_ s3api get-object-attributes --bucket "$vb" --key k --version-id "$v1" \
+    --object-attributes ObjectSize ETag --query ObjectSize --output text)"
+[ "$size" = 3 ] || fail "get-object-attributes of $v1 answered size $size"
 marker="$(aws_ s3api delete-object --bucket "$vb" --key k --query VersionId --output text)"
 if aws_ s3api head-object --bucket "$vb" --key k >/dev/null 2>&1; then fail "head-object saw a deleted key"; fi
 listed="$(aws_ s3api list-object-versions --bucket "$vb" --query '[length(Versions), length(DeleteMarkers)]' --output text)"

@@ -4,6 +4,7 @@
 
 mod access_log;
 mod api;
+mod attributes;
 mod bad_input;
 mod bucket_config;
 mod cluster;

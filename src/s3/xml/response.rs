@@ -211,6 +211,32 @@ pub struct ListPartsResult {
     pub parts: Vec<PartEntry>,
 }
 
+/// GetObjectAttributes: each attribute written when asked for (and, for the
+/// checksum and parts, when the object has them).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObjectAttributes {
+    /// Unquoted, as S3 writes it here.
+    pub etag: Option<String>,
+    pub checksum: Option<Checksums>,
+    pub parts: Option<ObjectParts>,
+    pub storage_class: Option<String>,
+    pub object_size: Option<u64>,
+}
+
+/// GetObjectAttributes' `<ObjectParts>`: one page of a multipart object's parts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObjectParts {
+    pub parts_count: u32,
+    /// The request's `x-amz-part-number-marker` (0 when none).
+    pub part_number_marker: u32,
+    /// The last part number listed; written when truncated.
+    pub next_part_number_marker: u32,
+    pub max_parts: u32,
+    pub is_truncated: bool,
+    /// (part number, size).
+    pub parts: Vec<(u32, u64)>,
+}
+
 /// One upload of ListMultipartUploads.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct UploadEntry {
@@ -531,6 +557,42 @@ impl ListPartsResult {
             xml.end("Part");
         }
         xml.end("ListPartsResult");
+        xml.finish()
+    }
+}
+
+impl ObjectAttributes {
+    pub fn to_xml(&self) -> Vec<u8> {
+        let mut xml = XmlWriter::new();
+        xml.start_root("GetObjectAttributesResponse");
+        xml.element_opt("ETag", self.etag.as_deref());
+        if let Some(c) = &self.checksum {
+            xml.start("Checksum");
+            checksums(&mut xml, c, true);
+            xml.end("Checksum");
+        }
+        if let Some(parts) = &self.parts {
+            xml.start("ObjectParts");
+            xml.element_display("IsTruncated", parts.is_truncated);
+            xml.element_display("MaxParts", parts.max_parts);
+            if parts.is_truncated {
+                xml.element_display("NextPartNumberMarker", parts.next_part_number_marker);
+            }
+            xml.element_display("PartNumberMarker", parts.part_number_marker);
+            for (number, size) in &parts.parts {
+                xml.start("Part");
+                xml.element_display("PartNumber", number);
+                xml.element_display("Size", size);
+                xml.end("Part");
+            }
+            xml.element_display("PartsCount", parts.parts_count);
+            xml.end("ObjectParts");
+        }
+        xml.element_opt("StorageClass", self.storage_class.as_deref());
+        if let Some(size) = self.object_size {
+            xml.element_display("ObjectSize", size);
+        }
+        xml.end("GetObjectAttributesResponse");
         xml.finish()
     }
 }
