@@ -45,8 +45,8 @@ error_table! {
     AccessDenied => 403, "Access Denied";
     AuthorizationHeaderMalformed => 400, "The authorization header you provided is invalid.";
     AuthorizationQueryParametersError => 400, "The query-string authentication parameters are malformed.";
-    BadRequest => 400, "Bad Request";
     BadDigest => 400, "The Content-MD5 you specified did not match what we received.";
+    BadRequest => 400, "Bad Request";
     BucketAlreadyExists => 409, "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.";
     BucketAlreadyOwnedByYou => 409, "Your previous request to create the named bucket succeeded and you already own it.";
     BucketNotEmpty => 409, "The bucket you tried to delete is not empty";
