@@ -15,7 +15,8 @@ use redb::Durability;
 use super::codec::{self, decode, encode};
 use super::error::{storage, MetaError};
 use super::limits::{
-    BUCKETS_PER_PROJECT_MAX, BUCKET_NAME_BYTES_MAX, OBJECT_KEY_BYTES_MAX, PART_NUMBER_MAX,
+    BUCKETS_PER_PROJECT_MAX, BUCKET_NAME_BYTES_MAX, COMPLETED_UPLOADS_PRUNED_PER_COMMIT,
+    COMPLETED_UPLOAD_MEMORY_MS, OBJECT_KEY_BYTES_MAX, PART_NUMBER_MAX,
 };
 use super::mutation::{BatchResults, Mutation};
 use super::plan::{postcard_row, Plan, WriteTables};
@@ -499,6 +500,9 @@ fn plan_complete_upload(
 ) -> Result<(), MetaError> {
     let record = write.record;
     let upload_row = require_upload(t, upload)?;
+    let asked_checksum =
+        get::<_, UploadRecord>(t.get(TableId::Uploads), TableId::Uploads, &upload_row)?
+            .is_some_and(|u| u.checksum_algorithm.is_some());
     if parts_used.windows(2).any(|w| w[0].0 >= w[1].0) {
         return Err(MetaError::InvalidPartOrder);
     }
@@ -523,7 +527,57 @@ fn plan_complete_upload(
         bucket: &upload.bucket,
         key: &upload.key,
     };
-    versioned::put_object(t, plan, k, write)
+    versioned::put_object(t, plan, k, write)?;
+    let version = plan.outcome.version.expect("a completion makes a version");
+    let answer = CompletedUpload {
+        project: upload.project,
+        bucket: upload.bucket.clone(),
+        key: upload.key.clone(),
+        parts_digest: parts_digest(parts_used.iter().map(|(n, e)| (*n, e.as_str()))),
+        completed_ms: record.last_modified_ms,
+        etag: record.etag.clone(),
+        checksum: record.checksum.clone().filter(|_| asked_checksum),
+        version: version.id,
+        version_is_null: version.is_null,
+        versioning: plan.outcome.versioning,
+    };
+    remember_completion(t, plan, upload.upload_id, &answer)
+}
+
+/// Keeps a completion's answer for retries, and forgets up to
+/// `COMPLETED_UPLOADS_PRUNED_PER_COMMIT` answers past their time.
+fn remember_completion(
+    t: &WriteTables<'_>,
+    plan: &mut Plan<'_>,
+    upload_id: UploadId,
+    answer: &CompletedUpload,
+) -> Result<(), MetaError> {
+    let mut expired = Vec::new();
+    scan_prefix(t.get(TableId::CompletedByTime), &[], |key, _| {
+        let at = u64::from_be_bytes(key[..8].try_into().expect("eight bytes"));
+        if at.saturating_add(COMPLETED_UPLOAD_MEMORY_MS) >= answer.completed_ms
+            || expired.len() == COMPLETED_UPLOADS_PRUNED_PER_COMMIT
+        {
+            return Ok(ControlFlow::Break(()));
+        }
+        expired.push(key.to_vec());
+        Ok(ControlFlow::Continue(()))
+    })?;
+    for key in expired {
+        plan.delete(TableId::CompletedUploads, key[8..].to_vec());
+        plan.delete(TableId::CompletedByTime, key);
+    }
+    plan.put(
+        TableId::CompletedUploads,
+        upload_id.0.to_vec(),
+        encode(answer),
+    );
+    plan.put(
+        TableId::CompletedByTime,
+        codec::completed_by_time_key(answer.completed_ms, upload_id),
+        Vec::new(),
+    );
+    Ok(())
 }
 
 /// Each used part still exists with its ETag, and together, in order, they

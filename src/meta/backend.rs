@@ -85,6 +85,9 @@ pub trait MetaBackend: Send + Sync + 'static {
     ) -> Result<VersionPage, MetaError>;
 
     fn upload(&self, upload: &UploadRef) -> Result<Option<UploadRecord>, MetaError>;
+    /// What a completed upload answered (kept a while; see `CompletedUpload`),
+    /// if this id was an upload of the same project, bucket and key.
+    fn completed_upload(&self, upload: &UploadRef) -> Result<Option<CompletedUpload>, MetaError>;
     /// One part, `None` if absent, `NoSuchUpload` if the upload is.
     fn part(&self, upload: &UploadRef, part_number: u32) -> Result<Option<PartRecord>, MetaError>;
     /// One page of a bucket's uploads in progress, by key then upload id.

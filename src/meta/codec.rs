@@ -13,6 +13,8 @@
 //! null_versions project(16) ‖ bucket ‖ 00 ‖ key                    version id(16)
 //! segments    segment(16)                                          v ‖ refs (varint) ‖ SegmentInfo
 //! uploads     project(16) ‖ bucket ‖ 00 ‖ key ‖ 00 ‖ upload(16)    v ‖ UploadRecord
+//! completed_uploads upload(16)                                     v ‖ CompletedUpload
+//! completed_by_time completed at (u64 BE, unix ms) ‖ upload(16)    (empty)
 //! parts       upload(16) ‖ part number (u32 BE)                    v ‖ PartRecord
 //! gc          segment(16)                                          v ‖ SegmentInfo
 //! stores      store id (u32 BE)                                    v ‖ StoreRecord
@@ -443,6 +445,13 @@ pub fn bucket_config_key(project: ProjectId, bucket: &str, family: &str) -> Vec<
 pub fn upload_key(project: ProjectId, bucket: &str, key: &str, upload_id: UploadId) -> Vec<u8> {
     let mut out = bucket_prefix(project, bucket);
     out.extend_from_slice(&upload_suffix(key.as_bytes(), upload_id));
+    out
+}
+
+/// A completion's place in `completed_by_time`: oldest first.
+pub fn completed_by_time_key(completed_ms: u64, upload_id: UploadId) -> Vec<u8> {
+    let mut out = completed_ms.to_be_bytes().to_vec();
+    out.extend_from_slice(&upload_id.0);
     out
 }
 

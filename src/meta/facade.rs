@@ -191,6 +191,13 @@ impl Meta {
         self.read(move |s| s.upload(&upload)).await
     }
 
+    pub async fn completed_upload(
+        &self,
+        upload: UploadRef,
+    ) -> Result<Option<CompletedUpload>, MetaError> {
+        self.read(move |s| s.completed_upload(&upload)).await
+    }
+
     pub async fn part(
         &self,
         upload: UploadRef,

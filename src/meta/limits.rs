@@ -11,5 +11,13 @@ pub const BUCKETS_PER_PROJECT_MAX: usize = 1000;
 /// Keys plus common prefixes in one listing page, and uploads in one upload
 /// listing: S3's cap on max-keys and max-uploads.
 pub const LIST_ENTRIES_MAX: usize = 1000;
+/// How long a completed multipart upload's answer is kept, so that a retried
+/// CompleteMultipartUpload (a client that lost the first answer) gets it
+/// again instead of NoSuchUpload.
+pub const COMPLETED_UPLOAD_MEMORY_MS: u64 = 60 * 60 * 1000;
+/// Expired completion answers each completion removes at most: amortised
+/// pruning, so the memory stays about one window's completions.
+pub const COMPLETED_UPLOADS_PRUNED_PER_COMMIT: usize = 2;
+
 /// S3's highest part number (and so the most parts of one upload).
 pub const PART_NUMBER_MAX: u32 = 10_000;

@@ -49,10 +49,12 @@ pub(crate) enum TableId {
     BucketConfigs,
     Versions,
     NullVersions,
+    CompletedUploads,
+    CompletedByTime,
 }
 
 impl TableId {
-    pub const ALL: [TableId; 13] = [
+    pub const ALL: [TableId; 15] = [
         TableId::Projects,
         TableId::Access,
         TableId::Buckets,
@@ -66,6 +68,8 @@ impl TableId {
         TableId::BucketConfigs,
         TableId::Versions,
         TableId::NullVersions,
+        TableId::CompletedUploads,
+        TableId::CompletedByTime,
     ];
 
     pub fn name(self) -> &'static str {
@@ -83,6 +87,8 @@ impl TableId {
             TableId::BucketConfigs => "bucket_configs",
             TableId::Versions => "versions",
             TableId::NullVersions => "null_versions",
+            TableId::CompletedUploads => "completed_uploads",
+            TableId::CompletedByTime => "completed_by_time",
         }
     }
 
@@ -556,6 +562,17 @@ impl MetaBackend for RedbStore {
     fn upload(&self, upload: &UploadRef) -> Result<Option<UploadRecord>, MetaError> {
         let table = self.read()?.table(TableId::Uploads)?;
         get(&table, TableId::Uploads, &upload_key(upload))
+    }
+
+    /// The remembered answer of a completed upload with this id, if it was
+    /// an upload of the same project, bucket and key.
+    fn completed_upload(&self, upload: &UploadRef) -> Result<Option<CompletedUpload>, MetaError> {
+        let table = self.read()?.table(TableId::CompletedUploads)?;
+        let found: Option<CompletedUpload> =
+            get(&table, TableId::CompletedUploads, &upload.upload_id.0)?;
+        Ok(found.filter(|c| {
+            c.project == upload.project && c.bucket == upload.bucket && c.key == upload.key
+        }))
     }
 
     /// One part, `None` if absent, `NoSuchUpload` if the upload is.

@@ -817,6 +817,56 @@ fn multipart_complete_moves_used_parts_and_releases_the_rest() {
     ));
 }
 
+/// Story: a client completes an upload and loses the answer; it retries.
+/// The upload is gone, but its answer is kept for a while under its id (for
+/// the same project, bucket and key only), and pruned a few at a time by
+/// later completions once its time is up.
+#[test]
+fn completed_uploads_are_remembered_then_pruned() {
+    let f = fixture();
+    let complete_at = |key: &str, time_ms: u64| {
+        let part = segments(1);
+        let upload = f.upload(key);
+        f.commit(f.put_part(&upload, 1, "e1", &part)).unwrap();
+        let mut record = object("m-1", &part);
+        record.last_modified_ms = time_ms;
+        f.commit(Mutation::CompleteUpload {
+            upload: upload.clone(),
+            parts_used: vec![(1, "e1".into())],
+            record,
+            condition: None,
+            lock: Lock::default(),
+        })
+        .unwrap();
+        upload
+    };
+    let t0 = 1_000_000;
+    let first = complete_at("a", t0);
+    let answer = f.store.completed_upload(&first).unwrap().unwrap();
+    assert_eq!(answer.etag, "m-1");
+    assert_eq!(answer.parts_digest, parts_digest([(1, "e1")]));
+    assert_ne!(answer.parts_digest, parts_digest([(1, "e2")]));
+    assert_eq!(answer.checksum, None, "the upload asked for no checksum");
+    assert!(answer.version_is_null);
+    assert!(answer.kept_at(t0 + COMPLETED_UPLOAD_MEMORY_MS));
+    assert!(!answer.kept_at(t0 + COMPLETED_UPLOAD_MEMORY_MS + 1));
+    let mut elsewhere = first.clone();
+    elsewhere.key = "b".into();
+    assert_eq!(f.store.completed_upload(&elsewhere).unwrap(), None);
+
+    let second = complete_at("b", t0 + 1);
+    let third = complete_at("c", t0 + 2);
+    // Past the window, each completion forgets at most two old answers.
+    let late = t0 + COMPLETED_UPLOAD_MEMORY_MS + 10;
+    complete_at("d", late);
+    assert_eq!(f.store.completed_upload(&first).unwrap(), None);
+    assert_eq!(f.store.completed_upload(&second).unwrap(), None);
+    assert!(f.store.completed_upload(&third).unwrap().is_some());
+    let last = complete_at("e", late + 1);
+    assert_eq!(f.store.completed_upload(&third).unwrap(), None);
+    assert!(f.store.completed_upload(&last).unwrap().is_some());
+}
+
 /// Story: a client uploads part 1, the gateway reads the parts to build the
 /// completed record, and meanwhile the client uploads part 1 again with the
 /// same bytes. The ETag is unchanged, but the record now names segments that

@@ -242,6 +242,51 @@ pub struct UploadRecord {
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
 }
 
+/// What a completed multipart upload answered, kept for
+/// [`COMPLETED_UPLOAD_MEMORY_MS`](super::COMPLETED_UPLOAD_MEMORY_MS) so that a
+/// retried CompleteMultipartUpload naming the same parts gets the same answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompletedUpload {
+    pub project: ProjectId,
+    pub bucket: String,
+    pub key: String,
+    /// [`parts_digest`] of the parts the completion named.
+    pub parts_digest: [u8; 32],
+    pub completed_ms: u64,
+    /// The object's ETag, without quotes.
+    pub etag: String,
+    /// The object's checksum when the upload asked for one (the answer shows
+    /// it then only).
+    pub checksum: Option<StoredChecksum>,
+    /// The version the completion made, and whether it is the `null` one.
+    pub version: VersionId,
+    pub version_is_null: bool,
+    pub versioning: Versioning,
+}
+
+impl CompletedUpload {
+    /// Whether the answer is still kept at `now_ms`.
+    pub fn kept_at(&self, now_ms: u64) -> bool {
+        now_ms
+            <= self
+                .completed_ms
+                .saturating_add(super::COMPLETED_UPLOAD_MEMORY_MS)
+    }
+}
+
+/// A digest of the parts a completion names (number and ETag without quotes,
+/// in order): a retry names the same parts when the digests are equal.
+pub fn parts_digest<'a>(parts: impl IntoIterator<Item = (u32, &'a str)>) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut hash = sha2::Sha256::new();
+    for (number, etag) in parts {
+        hash.update(number.to_be_bytes());
+        hash.update((etag.len() as u32).to_be_bytes());
+        hash.update(etag.as_bytes());
+    }
+    hash.finalize().into()
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartRecord {
     pub part_number: u32,

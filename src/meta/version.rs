@@ -25,7 +25,9 @@ pub(crate) fn parse_hex_16(text: &str) -> Option<[u8; 16]> {
 /// A version of an object: its place in the key's history and its identity.
 /// Eight bytes of inverted commit sequence, so that in byte order a key's
 /// versions run newest first, then eight random bytes. Shown as 32 hex digits.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct VersionId(pub [u8; 16]);
 
 impl VersionId {

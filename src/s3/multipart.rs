@@ -8,7 +8,8 @@ use base64::Engine as _;
 use crate::clock::unix_now_ms;
 use crate::http::conn::Exchange;
 use crate::meta::{
-    Extent, Mutation, ObjectRecord, PartRecord, StoredChecksum, UploadId, UploadRecord, UploadRef,
+    parts_digest, Extent, MetaError, Mutation, ObjectRecord, PartRecord, StoredChecksum, UploadId,
+    UploadRecord, UploadRef, Version,
 };
 use crate::pipeline::checksum::{ChecksumAlgorithm, ChecksumState};
 use crate::s3::body::{read_small_body, receive};
@@ -249,12 +250,14 @@ pub async fn complete(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Res
         ));
     }
     request.check_part_order()?;
-    let record = gw
+    let found = gw
         .meta
         .upload(upload.clone())
         .await
-        .map_err(map::meta_error)?
-        .ok_or_else(|| S3Error::no_such_upload(&upload.upload_id.to_hex()))?;
+        .map_err(map::meta_error)?;
+    let Some(record) = found else {
+        return replay_completion(gw, ex, req, upload, &request.parts).await;
+    };
     let page = gw
         .meta
         .list_parts(upload.clone(), 0, crate::meta::PART_NUMBER_MAX as usize)
@@ -297,24 +300,27 @@ pub async fn complete(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Res
         .iter()
         .map(|p| (p.part_number, p.etag.clone()))
         .collect();
-    let outcome = gw
+    let committed = gw
         .meta
         .commit(Mutation::CompleteUpload {
-            upload,
+            upload: upload.clone(),
             parts_used,
             record: object,
             condition,
             lock,
         })
-        .await
-        .map_err(map::meta_error)?;
-    let xml = complete_result(gw, ex, req, &record, algorithm, &checksum, etag);
-    let mut headers = vec![XML, SSE_S3];
+        .await;
+    let outcome = match committed {
+        // Another completion of this upload won the race.
+        Err(MetaError::NoSuchUpload) => {
+            return replay_completion(gw, ex, req, upload, &request.parts).await
+        }
+        other => other.map_err(map::meta_error)?,
+    };
+    let shown = record.checksum_algorithm.map(|_| &checksum);
+    let xml = complete_result(gw, ex, req, shown, etag);
     let version = version_header(outcome.versioning, outcome.version);
-    if let Some(version) = &version {
-        headers.push(("x-amz-version-id", version.as_str()));
-    }
-    ex.respond(200, &headers, &xml).await.map_err(io_error)
+    respond_completed(ex, &xml, version.as_deref()).await
 }
 
 /// The uploaded parts a completion names, checked: each exists with the
@@ -394,13 +400,13 @@ fn object_extents(
 }
 
 /// The `CompleteMultipartUploadResult` document.
+/// CompleteMultipartUpload's body; `shown` is the object's checksum when the
+/// upload asked for one (the answer shows it then only).
 fn complete_result(
     gw: &Gateway,
     ex: &Exchange<'_>,
     req: &Request,
-    record: &UploadRecord,
-    algorithm: ChecksumAlgorithm,
-    checksum: &StoredChecksum,
+    shown: Option<&StoredChecksum>,
     etag: String,
 ) -> Vec<u8> {
     let scheme = if gw.config.tls.is_some() {
@@ -413,27 +419,20 @@ fn complete_result(
         .header_str("host")
         .unwrap_or("localhost")
         .to_string();
-    let mut checksums = if record.checksum_algorithm.is_some() {
-        part_checksums(
-            algorithm,
-            Some(match checksum.composite_parts {
-                Some(n) => format!("{}-{n}", checksum.value),
-                None => checksum.value.clone(),
-            }),
-        )
-    } else {
-        Default::default()
-    };
-    if record.checksum_algorithm.is_some() {
-        checksums.checksum_type = Some(
-            if checksum.composite_parts.is_some() {
-                "COMPOSITE"
-            } else {
-                "FULL_OBJECT"
-            }
-            .into(),
-        );
-    }
+    let checksums = shown.map_or_else(Default::default, |checksum| {
+        let value = match checksum.composite_parts {
+            Some(n) => format!("{}-{n}", checksum.value),
+            None => checksum.value.clone(),
+        };
+        let mut checksums = part_checksums(checksum.algorithm, Some(value));
+        let kind = if checksum.composite_parts.is_some() {
+            "COMPOSITE"
+        } else {
+            "FULL_OBJECT"
+        };
+        checksums.checksum_type = Some(kind.into());
+        checksums
+    });
     CompleteMultipartUploadResult {
         location: format!("{scheme}://{host}/{}/{}", req.bucket(), req.key()),
         bucket: req.bucket().to_string(),
@@ -442,6 +441,48 @@ fn complete_result(
         checksums,
     }
     .to_xml()
+}
+
+/// A completion whose upload is gone: if that upload was completed within
+/// `COMPLETED_UPLOAD_MEMORY_MS` with the same parts (a client retrying after a
+/// lost answer, or racing itself), the first completion's answer; else
+/// NoSuchUpload, as for any unknown upload.
+async fn replay_completion(
+    gw: &Gateway,
+    ex: &mut Exchange<'_>,
+    req: &Request,
+    upload: UploadRef,
+    asked: &[CompletedPart],
+) -> Result<(), S3Error> {
+    let id = upload.upload_id.to_hex();
+    let digest = parts_digest(asked.iter().map(|p| (p.part_number, p.etag.as_str())));
+    let answer = gw
+        .meta
+        .completed_upload(upload)
+        .await
+        .map_err(map::meta_error)?
+        .filter(|c| c.parts_digest == digest && c.kept_at(unix_now_ms()))
+        .ok_or_else(|| S3Error::no_such_upload(&id))?;
+    let version = Version {
+        id: answer.version,
+        is_null: answer.version_is_null,
+        lock: Default::default(),
+    };
+    let version = version_header(answer.versioning, Some(version));
+    let xml = complete_result(gw, ex, req, answer.checksum.as_ref(), answer.etag);
+    respond_completed(ex, &xml, version.as_deref()).await
+}
+
+async fn respond_completed(
+    ex: &mut Exchange<'_>,
+    xml: &[u8],
+    version: Option<&str>,
+) -> Result<(), S3Error> {
+    let mut headers = vec![XML, SSE_S3];
+    if let Some(version) = version {
+        headers.push(("x-amz-version-id", version));
+    }
+    ex.respond(200, &headers, xml).await.map_err(io_error)
 }
 
 pub async fn abort(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Result<(), S3Error> {

@@ -622,6 +622,110 @@ async fn copies_share_data_and_rewrap_keys() {
     );
 }
 
+/// A client that lost CompleteMultipartUpload's answer retries it: the same
+/// parts get the first answer (ETag, checksum, version), other parts and
+/// aborts get NoSuchUpload, and two completions racing both succeed with one
+/// object between them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_retried_completion_gets_the_first_answer() {
+    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+    let server = Server::start(&[]);
+    let s3 = server.client();
+    let bucket = "mpu-retry";
+    s3.create_bucket().bucket(bucket).send().await.unwrap();
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let start = |key: &'static str| {
+        let s3 = s3.clone();
+        async move {
+            let id = s3
+                .create_multipart_upload()
+                .bucket(bucket)
+                .key(key)
+                .checksum_algorithm(ChecksumAlgorithm::Crc32)
+                .send()
+                .await
+                .unwrap()
+                .upload_id()
+                .unwrap()
+                .to_string();
+            let part = s3
+                .upload_part()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(&id)
+                .part_number(1)
+                .checksum_algorithm(ChecksumAlgorithm::Crc32)
+                .body(ByteStream::from(bytes(1000, 9)))
+                .send()
+                .await
+                .unwrap();
+            let done = CompletedPart::builder()
+                .part_number(1)
+                .e_tag(part.e_tag().unwrap())
+                .set_checksum_crc32(part.checksum_crc32().map(String::from))
+                .build();
+            (id, done)
+        }
+    };
+    let complete = |key: &'static str, id: String, part: CompletedPart| {
+        s3.complete_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(id)
+            .multipart_upload(CompletedMultipartUpload::builder().parts(part).build())
+            .send()
+    };
+    let (id, part) = start("k").await;
+    let first = complete("k", id.clone(), part.clone()).await.unwrap();
+    let again = complete("k", id.clone(), part.clone()).await.unwrap();
+    assert_eq!(again.e_tag(), first.e_tag());
+    assert_eq!(again.version_id(), first.version_id());
+    assert!(first.checksum_crc32().is_some());
+    assert_eq!(again.checksum_crc32(), first.checksum_crc32());
+    let other = CompletedPart::builder()
+        .part_number(1)
+        .e_tag("\"00000000000000000000000000000000\"")
+        .build();
+    assert_eq!(code(complete("k", id.clone(), other).await), "NoSuchUpload");
+    assert_eq!(
+        code(complete("elsewhere", id.clone(), part).await),
+        "NoSuchUpload"
+    );
+    let abort = s3
+        .abort_multipart_upload()
+        .bucket(bucket)
+        .key("k")
+        .upload_id(&id)
+        .send()
+        .await;
+    assert_eq!(code(abort), "NoSuchUpload");
+
+    let (id, part) = start("raced").await;
+    let (a, b) = tokio::join!(
+        complete("raced", id.clone(), part.clone()),
+        complete("raced", id, part)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!((a.e_tag(), a.version_id()), (b.e_tag(), b.version_id()));
+    let versions = s3
+        .list_object_versions()
+        .bucket(bucket)
+        .prefix("raced")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versions.versions().len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn multipart_lifecycle() {
     let server = Server::start(&[]);
