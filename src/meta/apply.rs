@@ -195,7 +195,15 @@ fn plan<'m>(t: &WriteTables<'_>, mutation: &'m Mutation) -> Result<Plan<'m>, Met
             record,
             new_segments,
             shared_segments,
-        } => plan_put_part(t, p, upload, record, new_segments, shared_segments)?,
+            may_replace,
+        } => plan_put_part(
+            t,
+            p,
+            upload,
+            record,
+            (new_segments, shared_segments),
+            *may_replace,
+        )?,
         Mutation::CompleteUpload {
             upload,
             parts_used,
@@ -463,14 +471,14 @@ fn plan_create_upload(
     Ok(())
 }
 
-/// Stores a part, releasing the one it replaces.
+/// Stores a part, releasing the one it replaces (where it may).
 fn plan_put_part<'m>(
     t: &WriteTables<'_>,
     plan: &mut Plan<'m>,
     upload: &UploadRef,
     record: &PartRecord,
-    new_segments: &'m [(SegmentId, SegmentInfo)],
-    shared_segments: &[SegmentId],
+    (new_segments, shared_segments): (&'m [(SegmentId, SegmentInfo)], &[SegmentId]),
+    may_replace: bool,
 ) -> Result<(), MetaError> {
     if !(1..=PART_NUMBER_MAX).contains(&record.part_number) {
         return Err(MetaError::InvalidPartNumber(record.part_number));
@@ -480,6 +488,9 @@ fn plan_put_part<'m>(
     let key = codec::part_key(upload.upload_id, record.part_number);
     let existing: Option<PartRecord> = get(t.get(TableId::Parts), TableId::Parts, &key)?;
     if let Some(existing) = existing {
+        if !may_replace {
+            return Err(MetaError::PreconditionFailed);
+        }
         plan.outcome.existed = true;
         plan.release(&existing.extents);
     }

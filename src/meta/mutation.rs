@@ -125,13 +125,16 @@ pub enum Mutation {
         bucket: String,
         record: UploadRecord,
     },
-    /// Stores a part, replacing (and releasing) a previous one with its number.
+    /// Stores a part, replacing (and releasing) a previous one with its number
+    /// if `may_replace` (else such a part is `PreconditionFailed`: replacing a
+    /// part destroys it, which a grant that may not delete may not do).
     /// Segment rules as for `PutObject`. `NoSuchUpload`, `InvalidPartNumber`.
     PutPart {
         upload: UploadRef,
         record: PartRecord,
         new_segments: Vec<(SegmentId, SegmentInfo)>,
         shared_segments: Vec<SegmentId>,
+        may_replace: bool,
     },
     /// Makes `record` (built by the caller from the parts it read) the object.
     /// Re-checks that the upload exists and that each used part still has its

@@ -219,6 +219,7 @@ impl Fixture {
             },
             new_segments: ids.iter().map(|&id| (id, info(2))).collect(),
             shared_segments: vec![],
+            may_replace: true,
         }
     }
 }

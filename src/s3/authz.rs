@@ -109,6 +109,13 @@ pub fn list_scope(req: &Request, prefix: &str) -> Result<ListScope, S3Error> {
         .map_err(denied)
 }
 
+/// Replacing an upload's part destroys it, as replacing an object does: only
+/// a grant that may delete the key may, so a write-only grant cannot destroy
+/// parts another holder uploaded.
+pub fn may_replace_part(req: &Request) -> bool {
+    allows(req, Action::Delete, req.bucket(), req.key()).is_ok()
+}
+
 /// Replacing an object destroys it: a grant that may write but not delete
 /// writes only where no object is (`If-None-Match: *`), and may not ask to
 /// replace one (`If-Match`).

@@ -358,6 +358,7 @@ pub async fn upload_part_copy(
         record: part,
         new_segments,
         shared_segments: shared,
+        may_replace: authz::may_replace_part(req),
     };
     write::commit_written(gw, mutation).await?;
     let checksums = if record.checksum_algorithm.is_some() {

@@ -160,6 +160,7 @@ pub async fn upload_part(
         },
         new_segments,
         shared_segments: Vec::new(),
+        may_replace: authz::may_replace_part(req),
     };
     write::commit_written(gw, mutation).await?;
     let etag = quote_etag(&received.etag);

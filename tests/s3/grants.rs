@@ -440,6 +440,73 @@ async fn aborting_an_upload_needs_delete() {
     assert_eq!(abort(&deleter, id).await, "OK");
 }
 
+/// Uploading a part number again replaces (destroys) the part there, which
+/// may be another holder's: like overwriting an object, it needs delete. A
+/// write-only grant adds parts but replaces none, by upload or by copy; the
+/// refused part leaves the first one in place.
+#[tokio::test(flavor = "multi_thread")]
+async fn replacing_a_part_needs_delete() {
+    let server = Server::start(&[]);
+    let admin = server.client();
+    admin.create_bucket().bucket("parts").send().await.unwrap();
+    assert_eq!(put(&admin, "parts", "source", "copied bytes").await, "OK");
+    let upload = admin
+        .create_multipart_upload()
+        .bucket("parts")
+        .key("big")
+        .send()
+        .await
+        .unwrap();
+    let id = upload.upload_id().unwrap();
+    let part = |s3: &Client, body: &'static str| {
+        s3.upload_part()
+            .bucket("parts")
+            .key("big")
+            .upload_id(id)
+            .part_number(1)
+            .body(ByteStream::from_static(body.as_bytes()))
+            .send()
+    };
+    let writer = client_for(
+        &server,
+        &restrict(&server.grant(), &["--allow", "write,read"]),
+    );
+    let first = part(&writer, "first").await.unwrap();
+    assert_eq!(code(part(&writer, "second").await), "PreconditionFailed");
+    let copied = writer
+        .upload_part_copy()
+        .bucket("parts")
+        .key("big")
+        .upload_id(id)
+        .part_number(1)
+        .copy_source("parts/source")
+        .send()
+        .await;
+    assert_eq!(code(copied), "PreconditionFailed");
+    let etag_of_part_1 = |s3: Client| async move {
+        let parts = s3
+            .list_parts()
+            .bucket("parts")
+            .key("big")
+            .upload_id(id)
+            .send()
+            .await
+            .unwrap();
+        parts.parts()[0].e_tag().map(String::from)
+    };
+    assert_eq!(
+        etag_of_part_1(admin.clone()).await.as_deref(),
+        first.e_tag()
+    );
+    // The project's own key may replace it.
+    let replaced = part(&admin, "third").await.unwrap();
+    assert_ne!(replaced.e_tag(), first.e_tag());
+    assert_eq!(
+        etag_of_part_1(admin.clone()).await.as_deref(),
+        replaced.e_tag()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn grants_outside_their_time_window_are_refused() {
     let server = Server::start(&[]);
