@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use futures_lite::future;
 
 use super::chunked::{ChunkedDecoder, ChunkedLimits, ChunkedStep};
-use super::head::{parse_request_head, HeadLimits, Method, RequestHead};
+use super::head::{parse_request_head, HeadLimits, HeadProgress, Method, RequestHead};
 use super::response::write_response_head;
 use super::transport::Transport;
 use super::{BodyFraming, HttpError};
@@ -171,15 +171,18 @@ async fn read_head(
 ) -> Result<Option<(RequestHead, usize)>, HeadRead> {
     let _ = io.transport.set_read_timeout(Some(settings.idle_timeout));
     let mut first_byte_at: Option<Instant> = None;
+    let mut progress = HeadProgress::default();
     loop {
         if !io.buffered().is_empty() {
-            match parse_request_head(io.buffered(), &settings.head) {
-                Ok(Some((head, used))) => {
-                    io.consume(used);
-                    return Ok(Some((head, used)));
+            if progress.should_parse(io.buffered(), &settings.head) {
+                match parse_request_head(io.buffered(), &settings.head) {
+                    Ok(Some((head, used))) => {
+                        io.consume(used);
+                        return Ok(Some((head, used)));
+                    }
+                    Ok(None) => {}
+                    Err(e) => return Err(HeadRead::Http(HttpError::from(e))),
                 }
-                Ok(None) => {}
-                Err(e) => return Err(HeadRead::Http(HttpError::from(e))),
             }
             let started = *first_byte_at.get_or_insert_with(Instant::now);
             // A head must arrive whole within one stall timeout: a client

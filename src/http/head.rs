@@ -270,6 +270,28 @@ pub(crate) fn trim_ows(mut bytes: &[u8]) -> &[u8] {
 /// Header slots kept on the stack; a larger `headers_count_max` takes one allocation.
 const STACK_HEADERS: usize = 128;
 
+/// When a partly arrived head is worth parsing again. Parsing starts from the
+/// head's first byte, so parsing after every arrival costs a client that sends
+/// a 32 KiB head a byte at a time about half a gigabyte of scanning: quadratic
+/// CPU for free. A head can only complete, or a line of it turn out malformed,
+/// when a line ends, so it is parsed on the first bytes, when a newline arrived
+/// since the last parse, and at the size limit: at most a parse per line.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HeadProgress {
+    /// How many bytes of the buffer the last check looked at.
+    seen: usize,
+}
+
+impl HeadProgress {
+    /// Whether `buf` (the bytes so far; they only grow) should be parsed now.
+    pub fn should_parse(&mut self, buf: &[u8], limits: &HeadLimits) -> bool {
+        let first = self.seen == 0;
+        let fresh = &buf[self.seen.min(buf.len())..];
+        self.seen = buf.len();
+        first || fresh.contains(&b'\n') || buf.len() >= limits.head_bytes_max
+    }
+}
+
 /// Parses the request head at the start of `buf`.
 ///
 /// `Ok(None)`: the head is incomplete, read more and call again with the longer
@@ -407,6 +429,37 @@ fn map_httparse_error(error: httparse::Error, window: &[u8], limits: &HeadLimits
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 32 KiB head trickled a byte at a time is parsed about once per line.
+    #[test]
+    fn a_trickled_head_is_parsed_once_per_line() {
+        let limits = HeadLimits::default();
+        let mut head = b"GET /bucket/key HTTP/1.1\r\nhost: h\r\n".to_vec();
+        for i in 0..60 {
+            head.extend_from_slice(format!("x-filler-{i}: {}\r\n", "v".repeat(500)).as_bytes());
+        }
+        head.extend_from_slice(b"\r\n");
+        let lines = head.iter().filter(|&&b| b == b'\n').count();
+        let mut progress = HeadProgress::default();
+        let (mut parses, mut done) = (0, None);
+        for end in 1..=head.len() {
+            if progress.should_parse(&head[..end], &limits) {
+                parses += 1;
+                if let Some((_, used)) = parse_request_head(&head[..end], &limits).unwrap() {
+                    done = Some((end, used));
+                    break;
+                }
+            }
+        }
+        assert_eq!(done, Some((head.len(), head.len())));
+        assert!(parses <= lines + 1, "{parses} parses for {lines} lines");
+        // A garbage first line is still refused as soon as it ends.
+        let mut progress = HeadProgress::default();
+        assert!(progress.should_parse(b"G", &limits));
+        assert!(!progress.should_parse(b"GE", &limits));
+        assert!(progress.should_parse(b"GE\x01\r\n", &limits));
+        assert!(parse_request_head(b"GE\x01\r\n", &limits).is_err());
+    }
 
     /// What a test expects of a parsed head: method, target, minor version, fields.
     type Summary<'a> = (&'a str, &'a str, u8, Vec<(&'a str, &'a [u8])>);
