@@ -153,6 +153,14 @@ pub struct Limits {
     /// about 19 MiB at the defaults); more wait with their bodies unread, so
     /// a core's upload memory is bounded however many clients write at once.
     pub uploads_per_core_max: usize,
+    /// How long an upload waits for one of those slots before it is refused
+    /// with 503 SlowDown (SDKs back off and retry).
+    pub upload_slot_wait: Duration,
+    /// An upload holding a slot must deliver its body at this average rate,
+    /// counting only the time spent waiting for the client, after
+    /// `upload_rate_grace`; slower is 400 RequestTimeout, and the slot frees.
+    pub upload_min_bytes_per_sec: u64,
+    pub upload_rate_grace: Duration,
 }
 
 impl Default for Limits {
@@ -172,6 +180,10 @@ impl Default for Limits {
             // One core seals and codes at a few hundred MB/s: a handful of
             // uploads keep it busy, 8 keep it busy while some wait on disk.
             uploads_per_core_max: 8,
+            upload_slot_wait: Duration::from_secs(30),
+            // A 200 kbit/s client sends 25 KB/s: six times this.
+            upload_min_bytes_per_sec: 4096,
+            upload_rate_grace: Duration::from_secs(10),
         }
     }
 }
@@ -268,6 +280,15 @@ serve_settings! {
     "Object and part uploads a core runs at once; more wait, their bodies unread"
     #[arg(long, value_name = "N")]
     uploads_per_core_max: usize = "8";
+    "Seconds an upload waits for a slot before 503 SlowDown"
+    #[arg(long, value_name = "SECS")]
+    upload_slot_wait_secs: u64 = "30";
+    "Slowest average body rate (bytes/s, time waiting on the client) an upload may keep after its grace"
+    #[arg(long, value_name = "BYTES")]
+    upload_min_bytes_per_sec: u64 = "4096";
+    "Seconds an upload may send slower than --upload-min-bytes-per-sec at first"
+    #[arg(long, value_name = "SECS")]
+    upload_rate_grace_secs: u64 = "10";
     "Seconds an idle kept-alive connection stays open"
     #[arg(long, value_name = "SECS")]
     idle_timeout_secs: u64 = "60";
@@ -605,6 +626,11 @@ impl ServeSettings {
         limits.idle_timeout = secs(self.idle_timeout_secs, limits.idle_timeout);
         limits.stall_timeout = secs(self.stall_timeout_secs, limits.stall_timeout);
         limits.shutdown_grace = secs(self.shutdown_grace_secs, limits.shutdown_grace);
+        limits.upload_slot_wait = secs(self.upload_slot_wait_secs, limits.upload_slot_wait);
+        limits.upload_rate_grace = secs(self.upload_rate_grace_secs, limits.upload_rate_grace);
+        limits.upload_min_bytes_per_sec = self
+            .upload_min_bytes_per_sec
+            .unwrap_or(limits.upload_min_bytes_per_sec);
         limits.grant_cache_ttl = secs(self.grant_cache_ttl_secs, limits.grant_cache_ttl);
         limits.grant_cache_entries_max = at_least_one(
             "grant_cache_entries_max",
@@ -791,6 +817,12 @@ mod tests {
         assert_eq!(limits.idle_timeout, secs(d::idle_timeout_secs));
         assert_eq!(limits.stall_timeout, secs(d::stall_timeout_secs));
         assert_eq!(limits.shutdown_grace, secs(d::shutdown_grace_secs));
+        assert_eq!(limits.upload_slot_wait, secs(d::upload_slot_wait_secs));
+        assert_eq!(limits.upload_rate_grace, secs(d::upload_rate_grace_secs));
+        assert_eq!(
+            limits.upload_min_bytes_per_sec,
+            d::upload_min_bytes_per_sec.parse::<u64>().unwrap()
+        );
         assert_eq!(limits.grant_cache_ttl, secs(d::grant_cache_ttl_secs));
         assert_eq!(pipeline.hedge.piece_timeout, millis(d::piece_timeout_ms));
         assert_eq!(pipeline.linger, millis(d::linger_ms));

@@ -2,7 +2,10 @@
 //! through the pipeline onto the piece stores (PutObject, UploadPart),
 //! checked against every digest the client claimed before anything commits.
 
+use std::time::{Duration, Instant};
+
 use base64::Engine as _;
+use futures_lite::future;
 
 use crate::http::conn::Exchange;
 use crate::meta::StoredChecksum;
@@ -10,7 +13,7 @@ use crate::object_io::{ObjectWriter, StoredObject};
 use crate::pipeline::checksum::{ChecksumAlgorithm, DigestRequest, ObjectHasher};
 use crate::pipeline::EtagMode;
 use crate::s3::common::B64;
-use crate::s3::error::S3Error;
+use crate::s3::error::{S3Error, S3ErrorCode};
 use crate::s3::gateway::{Gateway, Request};
 use crate::s3::payload::{DigestClaims, Payload, PayloadError};
 use crate::s3::{map, write};
@@ -44,6 +47,46 @@ impl Received {
     }
 }
 
+/// How long an upload may still wait for its client's next bytes: the body
+/// must keep an average of `min_bytes_per_sec` over the time spent waiting on
+/// the client (not on the stores behind: their backpressure is the server's
+/// own), after `grace`. A client trickling a byte a minute is cut off within
+/// about `grace` plus one read, so it cannot hold an upload slot for ever.
+#[derive(Clone, Copy, Debug)]
+pub struct BodyPace {
+    grace: Duration,
+    min_bytes_per_sec: u64,
+    waited: Duration,
+    received: u64,
+}
+
+impl BodyPace {
+    pub fn new(grace: Duration, min_bytes_per_sec: u64) -> Self {
+        Self {
+            grace,
+            min_bytes_per_sec,
+            waited: Duration::ZERO,
+            received: 0,
+        }
+    }
+
+    /// The wait the client has left for its next bytes (`None`: no rate
+    /// asked, any wait the connection's own timeouts allow).
+    pub fn allowance(&self) -> Option<Duration> {
+        let rate = self.min_bytes_per_sec;
+        (rate > 0).then(|| {
+            let earned = Duration::from_secs_f64(self.received as f64 / rate as f64);
+            (self.grace + earned).saturating_sub(self.waited)
+        })
+    }
+
+    /// Counts one wait for the client and the bytes it brought.
+    pub fn record(&mut self, waited: Duration, bytes: usize) {
+        self.waited += waited;
+        self.received += bytes as u64;
+    }
+}
+
 /// Streams the request body through the pipeline onto the piece stores and
 /// checks the signed payload hash, chunk signatures, length, Content-MD5 and
 /// x-amz-checksum-*. On any failure the pieces written are deleted.
@@ -64,18 +107,41 @@ pub async fn receive(
         md5,
         checksum: claims.algorithm,
     };
+    let limits = &gw.config.limits;
     // The body waits in the socket until this core has an upload slot: the
-    // writer's buffers are what an upload costs in memory.
-    let _slot = gw
-        .uploads
-        .acquire_permit(1)
-        .await
+    // writer's buffers are what an upload costs in memory. Not for ever.
+    let slot = future::or(async { Some(gw.uploads.acquire_permit(1).await) }, async {
+        glommio::timer::sleep(limits.upload_slot_wait).await;
+        None
+    })
+    .await;
+    let _slot = slot
+        .ok_or_else(|| S3Error::new(S3ErrorCode::SlowDown))?
         .map_err(map::upload_slot_error)?;
     let mut writer = ObjectWriter::new(gw.pipeline.clone(), gw.stores.clone(), digests)
         .map_err(map::object_error)?;
+    let mut pace = BodyPace::new(limits.upload_rate_grace, limits.upload_min_bytes_per_sec);
     loop {
-        match payload.next(ex).await {
-            Ok(Some(data)) => writer.write(data).await.map_err(map::object_error)?,
+        let asked = Instant::now();
+        let next = match pace.allowance() {
+            None => Some(payload.next(ex).await),
+            Some(left) => {
+                future::or(async { Some(payload.next(ex).await) }, async {
+                    glommio::timer::sleep(left).await;
+                    None
+                })
+                .await
+            }
+        };
+        let Some(next) = next else {
+            writer.abort();
+            return Err(S3Error::new(S3ErrorCode::RequestTimeout));
+        };
+        match next {
+            Ok(Some(data)) => {
+                pace.record(asked.elapsed(), data.len());
+                writer.write(data).await.map_err(map::object_error)?
+            }
             Ok(None) => break,
             Err(e) => {
                 writer.abort();
@@ -154,4 +220,24 @@ fn open_payload(ex: &Exchange<'_>, req: &Request, bytes_max: u64) -> Result<Payl
         ex.declared_length(),
         bytes_max,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pace_allows_the_grace_plus_what_the_bytes_earned() {
+        let secs = Duration::from_secs;
+        let mut pace = BodyPace::new(secs(10), 1000);
+        assert_eq!(pace.allowance(), Some(secs(10)));
+        pace.record(secs(4), 2000);
+        assert_eq!(pace.allowance(), Some(secs(8)));
+        // Waiting longer than earned leaves nothing: the next wait times out.
+        pace.record(secs(9), 0);
+        assert_eq!(pace.allowance(), Some(Duration::ZERO));
+        pace.record(Duration::ZERO, 5000);
+        assert_eq!(pace.allowance(), Some(secs(4)));
+        assert_eq!(BodyPace::new(secs(10), 0).allowance(), None);
+    }
 }

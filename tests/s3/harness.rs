@@ -83,8 +83,15 @@ impl Server {
         tls: Option<Tls>,
         log: Option<Arc<Mutex<Vec<String>>>>,
     ) -> Server {
-        let mut args: Vec<String> = ["serve", "--listen", "127.0.0.1:0", "--cores", "2"]
+        // Two cores unless the test names its own.
+        let cores: &[&str] = if extra.contains(&"--cores") {
+            &[]
+        } else {
+            &["--cores", "2"]
+        };
+        let mut args: Vec<String> = ["serve", "--listen", "127.0.0.1:0"]
             .iter()
+            .chain(cores)
             .map(|s| s.to_string())
             .collect();
         args.push("--data".into());

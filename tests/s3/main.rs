@@ -13,6 +13,7 @@ mod grants;
 mod harness;
 mod object_lock;
 mod real_clients;
+mod slow_clients;
 mod stolen;
 mod tagging;
 mod tls;
