@@ -154,11 +154,12 @@ pub struct Limits {
     /// a core's upload memory is bounded however many clients write at once.
     pub uploads_per_core_max: usize,
     /// How long an upload waits for one of those slots before it is refused
-    /// with 503 SlowDown (SDKs back off and retry).
+    /// as overload, 503 (SDKs back off and retry).
     pub upload_slot_wait: Duration,
     /// An upload holding a slot must deliver its body at this average rate,
     /// counting only the time spent waiting for the client, after
-    /// `upload_rate_grace`; slower is 400 RequestTimeout, and the slot frees.
+    /// `upload_rate_grace`; a slower one is cut off (400, a request timeout),
+    /// and the slot frees.
     pub upload_min_bytes_per_sec: u64,
     pub upload_rate_grace: Duration,
 }
@@ -280,7 +281,7 @@ serve_settings! {
     "Object and part uploads a core runs at once; more wait, their bodies unread"
     #[arg(long, value_name = "N")]
     uploads_per_core_max: usize = "8";
-    "Seconds an upload waits for a slot before 503 SlowDown"
+    "Seconds an upload waits for a slot before it is refused as overload (503)"
     #[arg(long, value_name = "SECS")]
     upload_slot_wait_secs: u64 = "30";
     "Slowest average body rate (bytes/s, time waiting on the client) an upload may keep after its grace"
