@@ -23,9 +23,19 @@ pub struct AdminTarget {
     /// Admin listener address [default: from <data>/admin.addr]
     #[arg(long, value_name = "ADDR")]
     pub admin: Option<SocketAddr>,
-    /// Admin token [default: from <data>/admin-token]
-    #[arg(long, value_name = "TOKEN")]
+    /// Admin token; also RINGGATE_ADMIN_TOKEN (a flag's value is visible to
+    /// every local user in /proc/*/cmdline) [default: from <data>/admin-token]
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "RINGGATE_ADMIN_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "admin_token_file"
+    )]
     pub admin_token: Option<String>,
+    /// File holding the admin token (its first line)
+    #[arg(long, value_name = "FILE")]
+    pub admin_token_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -459,9 +469,10 @@ fn admin_call(
             .parse()
             .map_err(|e| format!("admin.addr: {e}"))?,
     };
-    let token = match &target.admin_token {
-        Some(token) => token.clone(),
-        None => read_trimmed(&target.data.join("admin-token"))?,
+    let token = match (&target.admin_token, &target.admin_token_file) {
+        (Some(token), _) => token.clone(),
+        (None, Some(file)) => read_trimmed(file)?.lines().next().unwrap_or("").to_string(),
+        (None, None) => read_trimmed(&target.data.join("admin-token"))?,
     };
     let (status, answer) = http_request(
         &format!("http://{addr}"),

@@ -32,8 +32,10 @@ pub struct ServeConfig {
     /// Segments released by overwrites and deletes wait this long before their
     /// pieces are deleted, so a GET that started before the change can finish.
     pub gc_delay: Duration,
-    /// The admin API token; `None`: use (or create) `<data>/admin-token`.
+    /// The admin API token; `None`: read `admin_token_file`, else use (or
+    /// create) `<data>/admin-token`.
     pub admin_token: Option<String>,
+    pub admin_token_file: Option<PathBuf>,
     /// Storage nodes (`ringgate node`) holding pieces, besides `stores`.
     pub nodes: Vec<NodeSpec>,
     /// The key shared with the nodes, to sign piece orders.
@@ -308,9 +310,12 @@ serve_settings! {
     "Seconds a core trusts its cached grants, secrets and revocations"
     #[arg(long, value_name = "SECS")]
     grant_cache_ttl_secs: u64 = "30";
-    "Admin API token"
-    #[arg(long, value_name = "TOKEN")]
+    "Admin API token; also RINGGATE_ADMIN_TOKEN (a flag's value is visible to every local user in /proc/*/cmdline: prefer the variable or --admin-token-file)"
+    #[arg(long, value_name = "TOKEN", env = "RINGGATE_ADMIN_TOKEN", hide_env_values = true, conflicts_with = "admin_token_file")]
     admin_token: String = "generated into <data>/admin-token";
+    "File holding the admin API token (its first line)"
+    #[arg(long, value_name = "FILE")]
+    admin_token_file: PathBuf;
     "Storage node ADDR[@DOMAIN] holding pieces (repeatable); with nodes, local stores only if --stores is given"
     #[arg(long = "node", value_name = "ADDR[@DOMAIN]")]
     nodes: Vec<String>;
@@ -422,6 +427,7 @@ impl ServeSettings {
             gc_delay: secs(self.gc_delay_secs, default_text::gc_delay_secs),
             server_key: (self.server_key).unwrap_or_else(|| data.join("server.key")),
             admin_token: self.admin_token,
+            admin_token_file: self.admin_token_file,
             cluster_key: (self.cluster_key).unwrap_or_else(|| data.join("cluster.key")),
             health_interval: secs(
                 self.health_interval_secs,

@@ -626,11 +626,15 @@ fn admin_listener(
     Ok(addr)
 }
 
-/// The admin API token: the configured one, else `<data>/admin-token`,
-/// created (mode 0600) on first start.
+/// The admin API token: the configured one (flag, RINGGATE_ADMIN_TOKEN or
+/// the config file), else the first line of `admin_token_file`, else
+/// `<data>/admin-token`, created (mode 0600) on first start.
 fn admin_token(config: &ServeConfig) -> Result<zeroize::Zeroizing<String>, ServeError> {
     if let Some(token) = &config.admin_token {
         return Ok(zeroize::Zeroizing::new(token.clone()));
+    }
+    if let Some(path) = &config.admin_token_file {
+        return read_token_file(path);
     }
     let path = config.data.join("admin-token");
     let data_error = |source| ServeError::Data {
@@ -647,4 +651,21 @@ fn admin_token(config: &ServeConfig) -> Result<zeroize::Zeroizing<String>, Serve
         }
         Err(e) => Err(data_error(e)),
     }
+}
+
+/// The first line of a token file, which must not be empty.
+fn read_token_file(path: &std::path::Path) -> Result<zeroize::Zeroizing<String>, ServeError> {
+    let data_error = |source| ServeError::Data {
+        path: path.display().to_string(),
+        source,
+    };
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(data_error)?);
+    let token = text.lines().next().unwrap_or("").trim();
+    if token.is_empty() {
+        return Err(data_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the admin token file is empty",
+        )));
+    }
+    Ok(zeroize::Zeroizing::new(token.to_string()))
 }

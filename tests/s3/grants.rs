@@ -440,6 +440,59 @@ async fn aborting_an_upload_needs_delete() {
     assert_eq!(abort(&deleter, id).await, "OK");
 }
 
+/// The admin token need not appear on any command line (where every local
+/// user reads it in /proc/*/cmdline): the server takes it from a file, the
+/// CLI from a file or RINGGATE_ADMIN_TOKEN.
+#[test]
+fn the_admin_token_comes_from_a_file_or_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "from-a-file-0123456789\n").unwrap();
+    let file = token_file.display().to_string();
+    let server = Server::start(&["--admin-token-file", &file]);
+    let data = server.data.display().to_string();
+    assert!(
+        !server.data.join("admin-token").exists(),
+        "no token of its own"
+    );
+    let listed = ok(&[
+        "project",
+        "list",
+        "--data",
+        &data,
+        "--admin-token-file",
+        &file,
+    ]);
+    assert!(listed.lines().any(|l| l.ends_with("  default")), "{listed}");
+    let by_env = Command::new(env!("CARGO_BIN_EXE_ringgate"))
+        .args(["project", "list", "--data", &data])
+        .env("RINGGATE_ADMIN_TOKEN", "from-a-file-0123456789")
+        .output()
+        .unwrap();
+    assert!(
+        by_env.status.success(),
+        "{}",
+        String::from_utf8_lossy(&by_env.stderr)
+    );
+    let wrong = Command::new(env!("CARGO_BIN_EXE_ringgate"))
+        .args(["project", "list", "--data", &data])
+        .env("RINGGATE_ADMIN_TOKEN", "not-the-token")
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    let both = ringgate(&[
+        "project",
+        "list",
+        "--data",
+        &data,
+        "--admin-token",
+        "x",
+        "--admin-token-file",
+        &file,
+    ]);
+    assert!(!both.status.success(), "one source of the token at a time");
+}
+
 /// Uploading a part number again replaces (destroys) the part there, which
 /// may be another holder's: like overwriting an object, it needs delete. A
 /// write-only grant adds parts but replaces none, by upload or by copy; the
