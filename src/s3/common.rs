@@ -3,7 +3,7 @@
 //! owner shown in listings, and the upload a request names. They live below
 //! every handler, so no handler depends on another.
 
-use crate::meta::{UploadId, UploadRecord, UploadRef};
+use crate::meta::{StoredChecksum, UploadId, UploadRecord, UploadRef};
 use crate::pipeline::checksum::{hex, ChecksumAlgorithm};
 use crate::s3::error::S3Error;
 use crate::s3::gateway::Request;
@@ -41,6 +41,24 @@ pub fn part_checksums(algorithm: ChecksumAlgorithm, value: Option<String>) -> Ch
         ChecksumAlgorithm::Sha256 => &mut checksums.sha256,
     };
     *slot = value;
+    checksums
+}
+
+/// An object's stored checksum as responses show it, with its type
+/// (`FULL_OBJECT`, or `COMPOSITE` for a checksum of part checksums, whose value
+/// carries `-N` where `with_part_count` asks, as HEAD and completion do).
+pub fn object_checksums(checksum: &StoredChecksum, with_part_count: bool) -> Checksums {
+    let value = match checksum.composite_parts {
+        Some(n) if with_part_count => format!("{}-{n}", checksum.value),
+        _ => checksum.value.clone(),
+    };
+    let mut checksums = part_checksums(checksum.algorithm, Some(value));
+    let kind = if checksum.composite_parts.is_some() {
+        "COMPOSITE"
+    } else {
+        "FULL_OBJECT"
+    };
+    checksums.checksum_type = Some(kind.into());
     checksums
 }
 

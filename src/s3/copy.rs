@@ -19,7 +19,7 @@ use crate::pieces::SegmentId;
 use crate::pipeline::checksum::{ChecksumAlgorithm, DigestRequest};
 use crate::pipeline::EtagMode;
 use crate::s3::body::record_write;
-use crate::s3::common::{part_algorithm, part_checksums, upload_ref, B64};
+use crate::s3::common::{object_checksums, part_algorithm, part_checksums, upload_ref, B64};
 use crate::s3::error::{S3Error, S3ErrorCode as C};
 use crate::s3::gateway::{Gateway, Request};
 use crate::s3::headers::{
@@ -140,11 +140,7 @@ async fn source(gw: &Gateway, ex: &Exchange<'_>, req: &Request) -> Result<Source
 
 fn checksums_of(record: &ObjectRecord) -> Checksums {
     match &record.checksum {
-        Some(c) if c.composite_parts.is_none() => {
-            let mut checksums = part_checksums(c.algorithm, Some(c.value.clone()));
-            checksums.checksum_type = Some("FULL_OBJECT".into());
-            checksums
-        }
+        Some(c) if c.composite_parts.is_none() => object_checksums(c, false),
         _ => Checksums::default(),
     }
 }

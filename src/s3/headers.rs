@@ -289,15 +289,17 @@ pub fn tags_from_request(head: &RequestHead) -> Result<Vec<(String, String)>, S3
     }
 }
 
+/// An object's `Last-Modified` value (HTTP date, whole seconds).
+pub fn last_modified(record: &ObjectRecord) -> String {
+    httpdate::fmt_http_date(
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(record.last_modified_ms),
+    )
+}
+
 pub fn object_headers(record: &ObjectRecord) -> Vec<(String, String)> {
     let mut out = vec![
         ("etag".to_string(), quote_etag(&record.etag)),
-        (
-            "last-modified".to_string(),
-            httpdate::fmt_http_date(
-                std::time::UNIX_EPOCH + std::time::Duration::from_millis(record.last_modified_ms),
-            ),
-        ),
+        ("last-modified".to_string(), last_modified(record)),
         (
             "content-type".to_string(),
             record

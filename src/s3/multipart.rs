@@ -15,7 +15,7 @@ use crate::pipeline::checksum::{ChecksumAlgorithm, ChecksumState};
 use crate::s3::body::{read_small_body, receive};
 use crate::s3::bucket_config::tagging::TagSet;
 use crate::s3::common::{
-    etag_digest_input, md5_hex, part_algorithm, part_checksums, upload_ref, B64,
+    etag_digest_input, md5_hex, object_checksums, part_algorithm, upload_ref, B64,
 };
 use crate::s3::error::{S3Error, S3ErrorCode as C};
 use crate::s3::gateway::{Gateway, Request};
@@ -420,20 +420,7 @@ fn complete_result(
         .header_str("host")
         .unwrap_or("localhost")
         .to_string();
-    let checksums = shown.map_or_else(Default::default, |checksum| {
-        let value = match checksum.composite_parts {
-            Some(n) => format!("{}-{n}", checksum.value),
-            None => checksum.value.clone(),
-        };
-        let mut checksums = part_checksums(checksum.algorithm, Some(value));
-        let kind = if checksum.composite_parts.is_some() {
-            "COMPOSITE"
-        } else {
-            "FULL_OBJECT"
-        };
-        checksums.checksum_type = Some(kind.into());
-        checksums
-    });
+    let checksums = shown.map_or_else(Default::default, |c| object_checksums(c, true));
     CompleteMultipartUploadResult {
         location: format!("{scheme}://{host}/{}/{}", req.bucket(), req.key()),
         bucket: req.bucket().to_string(),

@@ -5,9 +5,10 @@
 
 use crate::http::conn::Exchange;
 use crate::meta::ObjectRecord;
-use crate::s3::common::part_checksums;
+use crate::s3::common::object_checksums;
 use crate::s3::error::S3Error;
 use crate::s3::gateway::{Gateway, Request};
+use crate::s3::headers::last_modified;
 use crate::s3::map::io_error;
 use crate::s3::object;
 use crate::s3::xml::response::{ObjectAttributes, ObjectParts, STORAGE_CLASS_STANDARD};
@@ -92,16 +93,7 @@ pub fn attributes_of(record: &ObjectRecord, asked: Asked, page: PartsPage) -> Ob
         .checksum
         .as_ref()
         .filter(|_| asked.checksum)
-        .map(|c| {
-            let mut checksums = part_checksums(c.algorithm, Some(c.value.clone()));
-            let kind = if c.composite_parts.is_some() {
-                "COMPOSITE"
-            } else {
-                "FULL_OBJECT"
-            };
-            checksums.checksum_type = Some(kind.into());
-            checksums
-        });
+        .map(|c| object_checksums(c, false));
     let parts = (asked.object_parts && !record.part_sizes.is_empty()).then(|| {
         let all = (1u32..).zip(record.part_sizes.iter().copied());
         let after: Vec<(u32, u64)> = all.filter(|(n, _)| *n > page.part_number_marker).collect();
@@ -143,9 +135,7 @@ pub async fn get(gw: &Gateway, ex: &mut Exchange<'_>, req: &Request) -> Result<(
     )?;
     let read = object::read_version(gw, req).await?;
     let body = attributes_of(&read.record, asked, page).to_xml();
-    let last_modified = httpdate::fmt_http_date(
-        std::time::UNIX_EPOCH + std::time::Duration::from_millis(read.record.last_modified_ms),
-    );
+    let last_modified = last_modified(&read.record);
     let mut headers = vec![XML, ("last-modified", last_modified.as_str())];
     if let Some(id) = &read.version_header {
         headers.push(("x-amz-version-id", id.as_str()));

@@ -7,7 +7,7 @@ use aws_sdk_s3::types::{
     MetadataDirective, ObjectIdentifier,
 };
 
-use crate::harness::{bytes, code, md5_hex, Server};
+use crate::harness::{bytes, code, md5_hex, versioned_bucket, Server};
 
 async fn body(out: aws_sdk_s3::operation::get_object::GetObjectOutput) -> Vec<u8> {
     out.body.collect().await.unwrap().into_bytes().to_vec()
@@ -628,21 +628,10 @@ async fn copies_share_data_and_rewrap_keys() {
 /// object between them.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_retried_completion_gets_the_first_answer() {
-    use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
     let server = Server::start(&[]);
     let s3 = server.client();
     let bucket = "mpu-retry";
-    s3.create_bucket().bucket(bucket).send().await.unwrap();
-    s3.put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    versioned_bucket(&s3, bucket).await;
     let start = |key: &'static str| {
         let s3 = s3.clone();
         async move {

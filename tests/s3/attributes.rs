@@ -3,12 +3,12 @@
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    BucketVersioningStatus, ChecksumAlgorithm, ChecksumType, CompletedMultipartUpload,
-    CompletedPart, ObjectAttributes as Attr, VersioningConfiguration,
+    ChecksumAlgorithm, ChecksumType, CompletedMultipartUpload, CompletedPart,
+    ObjectAttributes as Attr,
 };
 use aws_sdk_s3::Client;
 
-use crate::harness::{bytes, code, Server};
+use crate::harness::{bytes, code, versioned_bucket, Server};
 
 const ALL: [Attr; 5] = [
     Attr::Etag,
@@ -158,17 +158,7 @@ async fn attributes_of_versions() {
     let server = Server::start(&[]);
     let s3 = server.client();
     let bucket = "attrs-versions";
-    s3.create_bucket().bucket(bucket).send().await.unwrap();
-    s3.put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    versioned_bucket(&s3, bucket).await;
     let mut versions = Vec::new();
     for body in ["short", "a longer body"] {
         let out = s3

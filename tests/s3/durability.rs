@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 
-use crate::harness::{bytes, get_bytes, md5_hex, put_bytes, unsigned_put_head, Server};
+use crate::harness::{
+    bytes, get_bytes, md5_hex, put_bytes, set_versioning, unsigned_put_head, Server,
+};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn large_object_streams_up_and_down() {
@@ -116,15 +118,8 @@ async fn kill_during_put(versioned: bool) {
     s3.create_bucket().bucket("chk").send().await.unwrap();
     let older = bytes(1 << 20, 13);
     if versioned {
-        let enabled = aws_sdk_s3::types::VersioningConfiguration::builder()
-            .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
-            .build();
-        s3.put_bucket_versioning()
-            .bucket("chk")
-            .versioning_configuration(enabled)
-            .send()
-            .await
-            .unwrap();
+        let enabled = aws_sdk_s3::types::BucketVersioningStatus::Enabled;
+        set_versioning(&s3, "chk", enabled).await;
         put_bytes(&s3, "chk", "k", &older).await;
     }
     let old = bytes(20 << 20, 14);

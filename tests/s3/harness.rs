@@ -363,6 +363,62 @@ pub async fn put_bytes(s3: &Client, bucket: &str, key: &str, data: &[u8]) {
 }
 
 /// The current time as SigV4 writes it.
+/// PutBucketVersioning: the error code, "OK" for a success.
+pub async fn try_set_versioning(
+    s3: &Client,
+    bucket: &str,
+    status: aws_sdk_s3::types::BucketVersioningStatus,
+) -> String {
+    let config = aws_sdk_s3::types::VersioningConfiguration::builder()
+        .status(status)
+        .build();
+    code(
+        s3.put_bucket_versioning()
+            .bucket(bucket)
+            .versioning_configuration(config)
+            .send()
+            .await,
+    )
+}
+
+/// PutBucketVersioning, which must succeed.
+pub async fn set_versioning(
+    s3: &Client,
+    bucket: &str,
+    status: aws_sdk_s3::types::BucketVersioningStatus,
+) {
+    assert_eq!(
+        try_set_versioning(s3, bucket, status).await,
+        "OK",
+        "{bucket}"
+    );
+}
+
+/// GetBucketVersioning's status (`None`: never versioned).
+pub async fn versioning_of(
+    s3: &Client,
+    bucket: &str,
+) -> Option<aws_sdk_s3::types::BucketVersioningStatus> {
+    let out = s3
+        .get_bucket_versioning()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    out.status().cloned()
+}
+
+/// Creates `bucket` with versioning enabled.
+pub async fn versioned_bucket(s3: &Client, bucket: &str) {
+    s3.create_bucket().bucket(bucket).send().await.unwrap();
+    set_versioning(
+        s3,
+        bucket,
+        aws_sdk_s3::types::BucketVersioningStatus::Enabled,
+    )
+    .await;
+}
+
 /// Uploads `body` as the one part of `upload_id` (created by the caller, with
 /// whatever headers it tests) and completes the upload; the completion.
 pub async fn complete_with_one_part(

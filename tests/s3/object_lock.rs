@@ -14,12 +14,12 @@ use aws_sdk_s3::types::{
     BucketVersioningStatus as Status, DefaultRetention, Delete, ObjectIdentifier,
     ObjectLockConfiguration, ObjectLockEnabled, ObjectLockLegalHold,
     ObjectLockLegalHoldStatus as Hold, ObjectLockMode, ObjectLockRetention,
-    ObjectLockRetentionMode as RetentionMode, ObjectLockRule, VersioningConfiguration,
+    ObjectLockRetentionMode as RetentionMode, ObjectLockRule,
 };
 use aws_sdk_s3::Client;
 
 use crate::grants::{client_for, restrict};
-use crate::harness::{code, complete_with_one_part, Server};
+use crate::harness::{code, complete_with_one_part, try_set_versioning, versioning_of, Server};
 
 /// Seconds since the epoch, now.
 fn now_secs() -> i64 {
@@ -47,26 +47,6 @@ where
         .unwrap_or_else(|| panic!("no HTTP response: {error:?}"));
     let status = raw.status().as_u16();
     (error.code().unwrap_or("").to_string(), status)
-}
-
-async fn set_versioning(s3: &Client, bucket: &str, status: Status) -> String {
-    let result = s3
-        .put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(VersioningConfiguration::builder().status(status).build())
-        .send()
-        .await;
-    code(result)
-}
-
-async fn versioning_of(s3: &Client, bucket: &str) -> Option<Status> {
-    let out = s3
-        .get_bucket_versioning()
-        .bucket(bucket)
-        .send()
-        .await
-        .unwrap();
-    out.status().cloned()
 }
 
 /// Creates `bucket` with object lock enabled (and so versioning).
@@ -269,7 +249,7 @@ async fn object_lock_configuration() {
 
     // Object lock keeps versioning on.
     assert_eq!(
-        set_versioning(&s3, "lock-created", Status::Suspended).await,
+        try_set_versioning(&s3, "lock-created", Status::Suspended).await,
         "InvalidBucketState"
     );
     assert_eq!(
@@ -293,7 +273,7 @@ async fn object_lock_configuration() {
     );
     assert_eq!(code(get_later.send().await), not_found);
     assert_eq!(
-        set_versioning(&s3, "lock-later", Status::Enabled).await,
+        try_set_versioning(&s3, "lock-later", Status::Enabled).await,
         "OK"
     );
     assert_eq!(

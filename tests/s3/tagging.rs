@@ -4,13 +4,11 @@
 //! HEAD, S3's limits, and tags under a read-only grant.
 
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    BucketVersioningStatus, Tag, Tagging, TaggingDirective, VersioningConfiguration,
-};
+use aws_sdk_s3::types::{Tag, Tagging, TaggingDirective};
 use aws_sdk_s3::Client;
 
 use crate::grants::{client_for, restrict};
-use crate::harness::{code, complete_with_one_part, Server};
+use crate::harness::{code, complete_with_one_part, versioned_bucket, Server};
 
 async fn put(s3: &Client, bucket: &str, key: &str, tagging: Option<&str>) -> Option<String> {
     s3.put_object()
@@ -246,17 +244,7 @@ async fn tags_belong_to_versions() {
     let server = Server::start(&[]);
     let s3 = server.client();
     let bucket = "tags-versions";
-    s3.create_bucket().bucket(bucket).send().await.unwrap();
-    s3.put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    versioned_bucket(&s3, bucket).await;
     let v1 = put(&s3, bucket, "k", Some("gen=1")).await.unwrap();
     let v2 = put(&s3, bucket, "k", Some("gen=2")).await.unwrap();
     assert_eq!(

@@ -13,7 +13,7 @@ use aws_sdk_s3::types::{
 };
 use aws_sdk_s3::Client;
 
-use crate::harness::{code, Server};
+use crate::harness::{code, set_versioning, versioned_bucket, versioning_of, Server};
 
 /// A version id the server minted: 32 hex digits.
 fn assert_minted(id: Option<&str>) -> String {
@@ -38,31 +38,6 @@ where
     let status = raw.status().as_u16();
     let marker = raw.headers().get("x-amz-delete-marker").map(String::from);
     (error.code().unwrap_or("").to_string(), status, marker)
-}
-
-async fn set_versioning(s3: &Client, bucket: &str, status: Status) {
-    s3.put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(VersioningConfiguration::builder().status(status).build())
-        .send()
-        .await
-        .unwrap();
-}
-
-async fn versioning_of(s3: &Client, bucket: &str) -> Option<Status> {
-    let out = s3
-        .get_bucket_versioning()
-        .bucket(bucket)
-        .send()
-        .await
-        .unwrap();
-    out.status().cloned()
-}
-
-/// Creates `bucket` with versioning enabled.
-async fn versioned_bucket(s3: &Client, bucket: &str) {
-    s3.create_bucket().bucket(bucket).send().await.unwrap();
-    set_versioning(s3, bucket, Status::Enabled).await;
 }
 
 /// PUTs `body` as `bucket/key`; the version id the response names.
