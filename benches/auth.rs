@@ -209,7 +209,8 @@ impl<'a> Setup<'a> {
             .unwrap()
             .unwrap();
         let secret = fx.registry.open_secret(&project).unwrap();
-        let record = AccessRecord::open(&fx.access_key, &sealed).unwrap();
+        let record =
+            AccessRecord::open(fx.registry.record_secret(), &fx.access_key, &sealed).unwrap();
         let auth = sigv4::request_authorization(&parts).unwrap().unwrap();
         let key = sigv4::signing_key(
             record.secret_key.as_bytes(),
@@ -312,11 +313,18 @@ impl<'a> Setup<'a> {
             }),
             cpu("steps/open_root_key", || {
                 black_box(
-                    AccessRecord::open_root_key(&fx.access_key, black_box(&self.sealed)).unwrap(),
+                    AccessRecord::open_root_key(
+                        fx.registry.record_secret(),
+                        &fx.access_key,
+                        black_box(&self.sealed),
+                    )
+                    .unwrap(),
                 );
             }),
             cpu("steps/open_record", || {
-                black_box(AccessRecord::open(&fx.access_key, black_box(&self.sealed)).unwrap());
+                let secret = fx.registry.record_secret();
+                let sealed = black_box(&self.sealed);
+                black_box(AccessRecord::open(secret, &fx.access_key, sealed).unwrap());
             }),
             cpu("steps/signing_key", || {
                 black_box(sigv4::signing_key(

@@ -8,8 +8,8 @@
 //! not have expired (one not valid yet is accepted: every request checks the
 //! time); a fresh access key id (130 random bits) and secret key (256
 //! bits) are drawn; the secret and the grant are sealed under a key derived
-//! from the access key id and stored under the id's SHA-256. Only the caller
-//! ever learns the id.
+//! from the access key id and the server's record secret, and stored under
+//! the id's SHA-256. Only the caller ever learns the id.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -17,8 +17,10 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use crate::auth::credentials::generate_secret_key;
+use crate::auth::credentials::wrap_legacy;
 use crate::auth::{
-    AccessKeyId, AccessRecord, Denied, Grant, GrantError, HeadId, ProjectSecret, ServerKey,
+    AccessKeyId, AccessRecord, Denied, Grant, GrantError, HeadId, ProjectSecret, RecordSecret,
+    ServerKey,
 };
 use crate::clock::unix_now_ms;
 use crate::entropy::Os;
@@ -44,11 +46,13 @@ pub enum RegistryError {
     Meta(#[from] MetaError),
 }
 
-/// Shared by every core (read-mostly): the server key and the metadata facade.
+/// Shared by every core (read-mostly): the server key, the record secret
+/// derived from it, and the metadata facade.
 #[derive(Clone)]
 pub struct Registry {
     meta: Meta,
     server_key: Arc<ServerKey>,
+    record_secret: Arc<RecordSecret>,
 }
 
 /// A project just created, and its first grant (the only place its root key
@@ -66,7 +70,12 @@ pub struct Registered {
 
 impl Registry {
     pub fn new(meta: Meta, server_key: Arc<ServerKey>) -> Self {
-        Self { meta, server_key }
+        let record_secret = Arc::new(server_key.record_secret());
+        Self {
+            meta,
+            server_key,
+            record_secret,
+        }
     }
 
     /// Opens (or creates) the metadata database at `path` and starts its
@@ -81,6 +90,35 @@ impl Registry {
 
     pub fn meta(&self) -> &Meta {
         &self.meta
+    }
+
+    /// What opens access records, with their access key ids.
+    pub fn record_secret(&self) -> &Arc<RecordSecret> {
+        &self.record_secret
+    }
+
+    /// Wraps every access record still in version 2 (sealed under its access
+    /// key id alone) under the record secret, so that the database and an id
+    /// no longer open it; the number wrapped. Run at start, before serving.
+    pub fn wrap_legacy_records_blocking(&self) -> Result<usize, MetaError> {
+        const PAGE: usize = 256;
+        let store = self.meta.backend();
+        let (mut after, mut wrapped) = (None, 0);
+        loop {
+            let page = store.access_after(after, PAGE)?;
+            let Some(&(last, _)) = page.last() else {
+                return Ok(wrapped);
+            };
+            after = Some(last);
+            for (key_hash, sealed) in page {
+                if let Some(record) = wrap_legacy(&self.record_secret, &key_hash, &sealed, &mut Os)
+                {
+                    let put = Mutation::PutAccess { key_hash, record };
+                    self.meta.commit_handle().commit_blocking(put)?;
+                    wrapped += 1;
+                }
+            }
+        }
     }
 
     fn new_project(&self, name: &str) -> Result<(Mutation, NewProject), RegistryError> {
@@ -155,7 +193,7 @@ impl Registry {
         }
     }
 
-    fn credentials_for(grant: Grant) -> (Mutation, Registered) {
+    fn credentials_for(&self, grant: Grant) -> (Mutation, Registered) {
         let access_key = AccessKeyId::generate(&mut Os);
         let secret_key = generate_secret_key(&mut Os);
         let record = AccessRecord {
@@ -164,7 +202,7 @@ impl Registry {
         };
         let mutation = Mutation::PutAccess {
             key_hash: access_key.row_key(),
-            record: record.seal(&access_key, &mut Os),
+            record: record.seal(&self.record_secret, &access_key, &mut Os),
         };
         (
             mutation,
@@ -180,7 +218,7 @@ impl Registry {
         let project = self.meta.project(ProjectId(*grant.project())).await?;
         let revoked = self.meta.revoked(grant.head_id().0).await?.is_some();
         self.check(&grant, project, revoked, now_unix)?;
-        let (mutation, registered) = Self::credentials_for(grant);
+        let (mutation, registered) = self.credentials_for(grant);
         self.meta.commit(mutation).await?;
         Ok(registered)
     }
@@ -195,7 +233,7 @@ impl Registry {
         let project = store.project(ProjectId(*grant.project()))?;
         let revoked = store.revoked(&grant.head_id().0)?.is_some();
         self.check(&grant, project, revoked, now_unix)?;
-        let (mutation, registered) = Self::credentials_for(grant);
+        let (mutation, registered) = self.credentials_for(grant);
         self.meta.commit_handle().commit_blocking(mutation)?;
         Ok(registered)
     }
@@ -243,5 +281,46 @@ pub(crate) mod testing {
             _committer: committer,
             dir,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::credentials::seal_legacy_v2;
+
+    #[test]
+    fn a_start_wraps_version_2_records_so_the_database_and_an_id_open_nothing() {
+        let fixture = testing::registry();
+        let registry = &fixture.registry;
+        let store = registry.meta().backend();
+        let project = registry.create_project_blocking("p").unwrap();
+        let current = registry
+            .register_blocking(project.grant.clone(), 0)
+            .unwrap();
+        let current_row = store.access(&current.access_key.row_key()).unwrap();
+        let old_id = AccessKeyId::generate(&mut Os);
+        let old = AccessRecord {
+            secret_key: generate_secret_key(&mut Os),
+            grant: project.grant,
+        };
+        let put = Mutation::PutAccess {
+            key_hash: old_id.row_key(),
+            record: seal_legacy_v2(&old, &old_id),
+        };
+        store.commit_one(put).unwrap();
+
+        assert_eq!(registry.wrap_legacy_records_blocking().unwrap(), 1);
+        assert_eq!(registry.wrap_legacy_records_blocking().unwrap(), 0);
+        let sealed = store.access(&old_id.row_key()).unwrap().unwrap();
+        let opened = AccessRecord::open(registry.record_secret(), &old_id, &sealed).unwrap();
+        assert_eq!(*opened.secret_key, *old.secret_key);
+        let elsewhere = ServerKey::random(&mut Os).record_secret();
+        assert!(AccessRecord::open(&elsewhere, &old_id, &sealed).is_err());
+        // A record of the current version is left as it was.
+        assert_eq!(
+            store.access(&current.access_key.row_key()).unwrap(),
+            current_row
+        );
     }
 }

@@ -1,18 +1,35 @@
 //! Credentials and their records. An access key id names a record; the record
 //! (the SigV4 secret key and the access grant it was registered with, which
 //! carries the project, its API key and its root encryption key) is sealed
-//! with AES-256-GCM under a key derived from the access key id with
-//! HKDF-SHA256, and stored under the SHA-256 of the id. Whoever reads the
-//! database learns neither the id nor anything the record holds; whoever sends
-//! a request with the id can open its record for that request only.
+//! with AES-256-GCM under a key derived with HKDF-SHA256 from two halves: the
+//! access key id, which only requests carry, and the [`RecordSecret`], which
+//! only the server holds (derived from `server.key`, kept out of the
+//! database). It is stored under the SHA-256 of the id. The database alone
+//! opens nothing, and neither does the database with any number of access key
+//! ids: ids are not secret once used (every presigned URL carries one in
+//! `X-Amz-Credential`, and proxies log them).
 //!
-//! Sealed record, version 2:
+//! Sealed record, version 3:
 //! ```text
-//! 0   1   version = 2
+//! 0   1   version = 3
 //! 1   12  random nonce
 //! 13  n   AES-256-GCM(secret length (u16 LE) ‖ secret key (UTF-8) ‖ grant (binary))
 //! end 16  tag; associated data = the row key, SHA-256(access key id)
 //! ```
+//! key = HKDF-SHA256(salt = record secret, ikm = access key id, info = "ringgate access record v3").
+//!
+//! Version 2 derived its key from the id alone (no salt, info "ringgate
+//! access record v1"). Its records cannot be resealed without their ids, which
+//! the server never keeps, so a start wraps each one whole (version 4):
+//! ```text
+//! 0   1   version = 4
+//! 1   12  random nonce
+//! 13  n   AES-256-GCM(the version-2 record); key = HKDF-SHA256(salt = record
+//!         secret, ikm = "", info = "ringgate access record wrap v1")
+//! end 16  tag; associated data = the row key
+//! ```
+//! Opening one takes the record secret and the id, as for version 3; version 2
+//! itself no longer opens.
 
 use std::sync::LazyLock;
 
@@ -26,10 +43,16 @@ use crate::pipeline::random::Entropy;
 
 type HmacSha256 = Hmac<Sha256>;
 
-const VERSION: u8 = 2;
+const VERSION: u8 = 3;
+/// A version-2 record wrapped under the record secret.
+const WRAPPED_V2: u8 = 4;
+const LEGACY_V2: u8 = 2;
 const NONCE_BYTES: usize = 12;
 const TAG_BYTES: usize = 16;
-const HKDF_INFO: &[u8] = b"ringgate access record v1";
+const HKDF_INFO: &[u8] = b"ringgate access record v3";
+const LEGACY_HKDF_INFO: &[u8] = b"ringgate access record v1";
+const WRAP_HKDF_INFO: &[u8] = b"ringgate access record wrap v1";
+const SECRET_HKDF_INFO: &[u8] = b"ringgate record secret v1";
 /// Alphabet of access key ids: RFC 4648 base32, so ids look like AWS's (upper
 /// case letters and digits) and survive every client's config format.
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -132,50 +155,161 @@ pub enum CredentialError {
     Grant(String),
 }
 
-/// The record key: HKDF-SHA256 (RFC 5869) of the access key id, no salt,
-/// info [`HKDF_INFO`], 32 bytes. "No salt" is a salt of 32 zero bytes, so
-/// the extract step's HMAC key is a constant and its keyed state is made once
-/// (two of the eight SHA-256 blocks every opening would otherwise hash); a
-/// unit test holds this to the `hkdf` crate.
-fn record_key(id: &AccessKeyId) -> Zeroizing<[u8; 32]> {
-    static EXTRACT: LazyLock<HmacSha256> = LazyLock::new(|| {
-        HmacSha256::new_from_slice(&[0u8; 32]).expect("HMAC takes keys of any length")
-    });
-    let mut extract = EXTRACT.clone();
-    extract.update(id.expose().as_bytes());
-    let prk = Zeroizing::new(<[u8; 32]>::from(extract.finalize().into_bytes()));
+/// The server-held half of every access record's key: a 32-byte secret
+/// derived from `server.key` (see [`super::ServerKey::record_secret`]), used
+/// as the HKDF salt. HKDF's extract step is an HMAC keyed with the salt, so
+/// that keyed state is made once here and cloned for each opening (two of
+/// the eight SHA-256 blocks an opening would otherwise hash); a unit test
+/// holds the derivation to the `hkdf` crate.
+#[derive(Clone)]
+pub struct RecordSecret {
+    extract: HmacSha256,
+}
+
+impl RecordSecret {
+    /// HKDF-SHA256 of the server key (no salt, info "ringgate record secret v1").
+    pub fn from_server_key(server_key: &[u8; 32]) -> Self {
+        Self::from_bytes(&unsalted(server_key, SECRET_HKDF_INFO))
+    }
+
+    pub fn from_bytes(secret: &[u8; 32]) -> Self {
+        Self {
+            extract: HmacSha256::new_from_slice(secret).expect("HMAC takes keys of any length"),
+        }
+    }
+
+    /// HKDF-SHA256 (RFC 5869) with this secret as the salt: 32 bytes.
+    fn derive(&self, ikm: &[u8], info: &[u8]) -> Zeroizing<[u8; 32]> {
+        let mut extract = self.extract.clone();
+        extract.update(ikm);
+        expand(&extract.finalize().into_bytes().into(), info)
+    }
+
+    fn record_cipher(&self, id: &AccessKeyId) -> Cipher {
+        cipher(&self.derive(id.expose().as_bytes(), HKDF_INFO))
+    }
+
+    fn wrap_cipher(&self) -> Cipher {
+        cipher(&self.derive(&[], WRAP_HKDF_INFO))
+    }
+}
+
+impl std::fmt::Debug for RecordSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecordSecret(..)")
+    }
+}
+
+/// HKDF's expand step for one 32-byte block; the pseudorandom key is wiped.
+fn expand(prk: &[u8; 32], info: &[u8]) -> Zeroizing<[u8; 32]> {
+    let prk = Zeroizing::new(*prk);
     let mut expand = HmacSha256::new_from_slice(&prk[..]).expect("HMAC takes keys of any length");
-    expand.update(HKDF_INFO);
+    expand.update(info);
     expand.update(&[1]);
     Zeroizing::new(expand.finalize().into_bytes().into())
 }
 
-fn record_cipher(id: &AccessKeyId) -> Cipher {
-    Cipher::new(AeadBackend::Ring, &SecretKey::from_bytes(*record_key(id)))
+fn cipher(key: &[u8; 32]) -> Cipher {
+    Cipher::new(AeadBackend::Ring, &SecretKey::from_bytes(*key))
+}
+
+/// HKDF-SHA256 without a salt (which is a salt of 32 zero bytes).
+fn unsalted(ikm: &[u8], info: &[u8]) -> Zeroizing<[u8; 32]> {
+    static EXTRACT: LazyLock<HmacSha256> = LazyLock::new(|| {
+        HmacSha256::new_from_slice(&[0u8; 32]).expect("HMAC takes keys of any length")
+    });
+    let mut extract = EXTRACT.clone();
+    extract.update(ikm);
+    expand(&extract.finalize().into_bytes().into(), info)
+}
+
+/// Version 2's key: derived from the access key id alone.
+fn legacy_cipher(id: &AccessKeyId) -> Cipher {
+    cipher(&unsalted(id.expose().as_bytes(), LEGACY_HKDF_INFO))
+}
+
+/// `version ‖ nonce ‖ AEAD(body) ‖ tag`, sealed in place.
+fn seal_with(
+    version: u8,
+    cipher: &Cipher,
+    aad: &[u8],
+    mut body: Zeroizing<Vec<u8>>,
+    entropy: &mut impl Entropy,
+) -> Vec<u8> {
+    let nonce: [u8; NONCE_BYTES] = entropy.array();
+    let tag = cipher.seal(nonce, aad, &mut body);
+    let mut out = Vec::with_capacity(1 + NONCE_BYTES + body.len() + TAG_BYTES);
+    out.push(version);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&tag);
+    out
+}
+
+/// The plaintext of `version ‖ nonce ‖ AEAD(body) ‖ tag`, wiped when dropped.
+fn open_with(
+    cipher: &Cipher,
+    aad: &[u8],
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CredentialError> {
+    if sealed.len() < 1 + NONCE_BYTES + TAG_BYTES {
+        return Err(CredentialError::Truncated(sealed.len()));
+    }
+    let nonce: [u8; NONCE_BYTES] = sealed[1..1 + NONCE_BYTES].try_into().expect("length");
+    let body_end = sealed.len() - TAG_BYTES;
+    let tag: [u8; TAG_BYTES] = sealed[body_end..].try_into().expect("length");
+    let mut body = Zeroizing::new(sealed[1 + NONCE_BYTES..body_end].to_vec());
+    cipher
+        .open(nonce, aad, &mut body, &tag)
+        .map_err(|_| CredentialError::Authentication)?;
+    Ok(body)
+}
+
+/// Wraps a version-2 record stored under `row_key` so that opening it takes
+/// the record secret as well as its id (see the module documentation);
+/// `None` for a record of any other version, which needs nothing.
+pub fn wrap_legacy(
+    secret: &RecordSecret,
+    row_key: &[u8; 32],
+    sealed: &[u8],
+    entropy: &mut impl Entropy,
+) -> Option<Vec<u8>> {
+    (sealed.first() == Some(&LEGACY_V2)).then(|| {
+        let body = Zeroizing::new(sealed.to_vec());
+        seal_with(WRAPPED_V2, &secret.wrap_cipher(), row_key, body, entropy)
+    })
 }
 
 impl AccessRecord {
     /// Seals the record for storage under `id.row_key()`.
-    pub fn seal(&self, id: &AccessKeyId, entropy: &mut impl Entropy) -> Vec<u8> {
-        let nonce: [u8; NONCE_BYTES] = entropy.array();
+    pub fn seal(
+        &self,
+        secret: &RecordSecret,
+        id: &AccessKeyId,
+        entropy: &mut impl Entropy,
+    ) -> Vec<u8> {
+        let cipher = secret.record_cipher(id);
+        seal_with(VERSION, &cipher, &id.row_key(), self.plaintext(), entropy)
+    }
+
+    fn plaintext(&self) -> Zeroizing<Vec<u8>> {
         let grant = self.grant.to_bytes();
         let secret = self.secret_key.as_bytes();
         let mut body = Zeroizing::new(Vec::with_capacity(2 + secret.len() + grant.len()));
         body.extend_from_slice(&(secret.len() as u16).to_le_bytes());
         body.extend_from_slice(secret);
         body.extend_from_slice(&grant);
-        let tag = record_cipher(id).seal(nonce, &id.row_key(), &mut body);
-        let mut out = Vec::with_capacity(1 + NONCE_BYTES + body.len() + TAG_BYTES);
-        out.push(VERSION);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&body);
-        out.extend_from_slice(&tag);
-        out
+        body
     }
 
-    /// Opens a sealed record with the access key id that names it.
-    pub fn open(id: &AccessKeyId, sealed: &[u8]) -> Result<Self, CredentialError> {
-        let (body, secret_len) = open_body(id, sealed)?;
+    /// Opens a sealed record with the record secret and the access key id
+    /// that names it.
+    pub fn open(
+        secret: &RecordSecret,
+        id: &AccessKeyId,
+        sealed: &[u8],
+    ) -> Result<Self, CredentialError> {
+        let (body, secret_len) = open_body(secret, id, sealed)?;
         let secret = std::str::from_utf8(&body[2..2 + secret_len])
             .map_err(|_| CredentialError::SecretEncoding)?
             .to_string();
@@ -191,8 +325,12 @@ impl AccessRecord {
     /// object data needs once it is authenticated. The AEAD tag covers the
     /// whole record, so the grant's checksum and caveats, read by [`Self::open`]
     /// when the record was first used, are not read again.
-    pub fn open_root_key(id: &AccessKeyId, sealed: &[u8]) -> Result<RootKey, CredentialError> {
-        let (body, secret_len) = open_body(id, sealed)?;
+    pub fn open_root_key(
+        secret: &RecordSecret,
+        id: &AccessKeyId,
+        sealed: &[u8],
+    ) -> Result<RootKey, CredentialError> {
+        let (body, secret_len) = open_body(secret, id, sealed)?;
         Grant::root_key_from_bytes(&body[2 + secret_len..])
             .map_err(|e| CredentialError::Grant(e.to_string()))
     }
@@ -201,27 +339,47 @@ impl AccessRecord {
 /// Decrypts a sealed record: the plaintext (wiped when dropped) and the
 /// length of the secret key at its start.
 fn open_body(
+    secret: &RecordSecret,
     id: &AccessKeyId,
     sealed: &[u8],
 ) -> Result<(Zeroizing<Vec<u8>>, usize), CredentialError> {
-    if sealed.len() < 1 + NONCE_BYTES + 2 + TAG_BYTES {
+    let row_key = id.row_key();
+    let body = match sealed.first() {
+        Some(&VERSION) => open_with(&secret.record_cipher(id), &row_key, sealed)?,
+        Some(&WRAPPED_V2) => {
+            let legacy = open_with(&secret.wrap_cipher(), &row_key, sealed)?;
+            if legacy.first() != Some(&LEGACY_V2) {
+                return Err(CredentialError::Version(
+                    legacy.first().copied().unwrap_or(0),
+                ));
+            }
+            open_with(&legacy_cipher(id), &row_key, &legacy)?
+        }
+        Some(&other) => return Err(CredentialError::Version(other)),
+        None => return Err(CredentialError::Truncated(0)),
+    };
+    if body.len() < 2 {
         return Err(CredentialError::Truncated(sealed.len()));
     }
-    if sealed[0] != VERSION {
-        return Err(CredentialError::Version(sealed[0]));
-    }
-    let nonce: [u8; NONCE_BYTES] = sealed[1..1 + NONCE_BYTES].try_into().expect("length");
-    let body_end = sealed.len() - TAG_BYTES;
-    let tag: [u8; TAG_BYTES] = sealed[body_end..].try_into().expect("length");
-    let mut body = Zeroizing::new(sealed[1 + NONCE_BYTES..body_end].to_vec());
-    record_cipher(id)
-        .open(nonce, &id.row_key(), &mut body, &tag)
-        .map_err(|_| CredentialError::Authentication)?;
     let secret_len = u16::from_le_bytes([body[0], body[1]]) as usize;
     if body.len() < 2 + secret_len {
         return Err(CredentialError::Truncated(sealed.len()));
     }
     Ok((body, secret_len))
+}
+
+/// A version-2 record as servers before the record secret sealed it: for
+/// the tests of the migration.
+#[cfg(test)]
+pub(crate) fn seal_legacy_v2(record: &AccessRecord, id: &AccessKeyId) -> Vec<u8> {
+    let plaintext = record.plaintext();
+    seal_with(
+        LEGACY_V2,
+        &legacy_cipher(id),
+        &id.row_key(),
+        plaintext,
+        &mut crate::entropy::Os,
+    )
 }
 
 #[cfg(test)]
@@ -242,16 +400,76 @@ mod tests {
         }
     }
 
+    fn hkdf(salt: Option<&[u8]>, ikm: &[u8], info: &[u8]) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        hkdf::Hkdf::<Sha256>::new(salt, ikm)
+            .expand(info, &mut out)
+            .unwrap();
+        out
+    }
+
     #[test]
-    fn record_key_is_hkdf_sha256() {
+    fn record_keys_are_hkdf_sha256() {
+        let salt = [9u8; 32];
+        let secret = RecordSecret::from_bytes(&salt);
         for id in ["RGABC", "RG234567ABCDEFGHIJKLMNOPQR"] {
-            let id = AccessKeyId::new(id);
-            let mut expected = [0u8; 32];
-            hkdf::Hkdf::<Sha256>::new(None, id.expose().as_bytes())
-                .expand(HKDF_INFO, &mut expected)
-                .unwrap();
-            assert_eq!(*record_key(&id), expected);
+            let ikm = id.as_bytes();
+            assert_eq!(
+                *secret.derive(ikm, HKDF_INFO),
+                hkdf(Some(&salt), ikm, HKDF_INFO)
+            );
+            assert_ne!(
+                *secret.derive(ikm, HKDF_INFO),
+                hkdf(None, ikm, HKDF_INFO),
+                "the record secret is part of the key"
+            );
         }
+        assert_eq!(
+            *secret.derive(&[], WRAP_HKDF_INFO),
+            hkdf(Some(&salt), &[], WRAP_HKDF_INFO)
+        );
+        let from_server = RecordSecret::from_server_key(&[7; 32]);
+        let expected = RecordSecret::from_bytes(&hkdf(None, &[7; 32], SECRET_HKDF_INFO));
+        assert_eq!(
+            *from_server.derive(b"RGX", HKDF_INFO),
+            *expected.derive(b"RGX", HKDF_INFO)
+        );
+        assert_eq!(
+            *unsalted(b"RGX", LEGACY_HKDF_INFO),
+            hkdf(None, b"RGX", LEGACY_HKDF_INFO)
+        );
+    }
+
+    #[test]
+    fn version_2_records_open_only_once_wrapped_and_then_need_the_secret() {
+        let secret = RecordSecret::from_bytes(&[3; 32]);
+        let id = AccessKeyId::generate(&mut Os);
+        let rec = record();
+        let v2 = seal_legacy_v2(&rec, &id);
+        // What a stolen database and a leaked id opened before: refused now.
+        assert_eq!(
+            AccessRecord::open(&secret, &id, &v2).unwrap_err(),
+            CredentialError::Version(2)
+        );
+        let wrapped = wrap_legacy(&secret, &id.row_key(), &v2, &mut Os).unwrap();
+        assert_eq!(wrapped[0], WRAPPED_V2);
+        let opened = AccessRecord::open(&secret, &id, &wrapped).unwrap();
+        assert_eq!(*opened.secret_key, *rec.secret_key);
+        assert_eq!(
+            AccessRecord::open_root_key(&secret, &id, &wrapped)
+                .unwrap()
+                .expose(),
+            rec.grant.root_key().expose()
+        );
+        // Another server's secret, another id, another row: refused.
+        let other = RecordSecret::from_bytes(&[4; 32]);
+        assert!(AccessRecord::open(&other, &id, &wrapped).is_err());
+        let other_id = AccessKeyId::generate(&mut Os);
+        assert!(AccessRecord::open(&secret, &other_id, &wrapped).is_err());
+        // Current records need no wrapping; wrapping is not repeated.
+        let v3 = rec.seal(&secret, &id, &mut Os);
+        assert_eq!(wrap_legacy(&secret, &id.row_key(), &v3, &mut Os), None);
+        assert_eq!(wrap_legacy(&secret, &id.row_key(), &wrapped, &mut Os), None);
     }
 
     #[test]
@@ -269,8 +487,9 @@ mod tests {
     fn seal_open_round_trip_and_refusals() {
         let id = AccessKeyId::generate(&mut Os);
         let rec = record();
-        let sealed = rec.seal(&id, &mut Os);
-        let opened = AccessRecord::open(&id, &sealed).unwrap();
+        let key = RecordSecret::from_bytes(&[5; 32]);
+        let sealed = rec.seal(&key, &id, &mut Os);
+        let opened = AccessRecord::open(&key, &id, &sealed).unwrap();
         assert_eq!(opened.grant.project(), rec.grant.project());
         assert_eq!(*opened.secret_key, *rec.secret_key);
         assert_eq!(
@@ -278,7 +497,9 @@ mod tests {
             rec.grant.root_key().expose()
         );
         assert_eq!(
-            AccessRecord::open_root_key(&id, &sealed).unwrap().expose(),
+            AccessRecord::open_root_key(&key, &id, &sealed)
+                .unwrap()
+                .expose(),
             rec.grant.root_key().expose()
         );
         // The sealed bytes hold neither the id, the secret, the grant nor the root key.
@@ -287,27 +508,36 @@ mod tests {
         assert!(!hay(rec.secret_key.as_bytes()));
         assert!(!hay(rec.grant.root_key().expose()));
         assert!(!hay(&rec.grant.to_bytes()[..40]));
-        // Another id, a flipped byte, a truncation or a new version: refused.
+        // Another id, another server's secret, a flipped byte, a truncation
+        // or another version: refused.
         let other = AccessKeyId::generate(&mut Os);
         assert_eq!(
-            AccessRecord::open(&other, &sealed).unwrap_err(),
+            AccessRecord::open(&key, &other, &sealed).unwrap_err(),
+            CredentialError::Authentication
+        );
+        let other_key = RecordSecret::from_bytes(&[6; 32]);
+        assert_eq!(
+            AccessRecord::open(&other_key, &id, &sealed).unwrap_err(),
             CredentialError::Authentication
         );
         for i in 1..sealed.len() {
             let mut bad = sealed.clone();
             bad[i] ^= 1;
-            assert!(AccessRecord::open(&id, &bad).is_err(), "byte {i}");
-            assert!(AccessRecord::open_root_key(&id, &bad).is_err(), "byte {i}");
+            assert!(AccessRecord::open(&key, &id, &bad).is_err(), "byte {i}");
+            assert!(
+                AccessRecord::open_root_key(&key, &id, &bad).is_err(),
+                "byte {i}"
+            );
         }
         assert!(matches!(
-            AccessRecord::open(&id, &sealed[..20]),
+            AccessRecord::open(&key, &id, &sealed[..20]),
             Err(CredentialError::Truncated(20))
         ));
-        let mut v3 = sealed.clone();
-        v3[0] = 3;
+        let mut v5 = sealed.clone();
+        v5[0] = 5;
         assert_eq!(
-            AccessRecord::open(&id, &v3).unwrap_err(),
-            CredentialError::Version(3)
+            AccessRecord::open(&key, &id, &v5).unwrap_err(),
+            CredentialError::Version(5)
         );
     }
 }

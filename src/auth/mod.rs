@@ -1,8 +1,8 @@
 //! Who may do what: S3 credentials and the encrypted records behind them, and
 //! access grants.
 //! A stolen metadata database opens nothing: records are keyed by a hash of the
-//! access key id and sealed under a key derived from it, and the id itself is
-//! never stored.
+//! access key id and sealed under a key derived from it and from a secret
+//! the server keeps outside the database, and the id itself is never stored.
 //!
 //! An access grant (`grant`) is one printable string holding a project id, a
 //! macaroon API key (`macaroon`) and the project's root key; anyone holding it
@@ -22,7 +22,7 @@ pub mod server_key;
 pub mod time;
 
 pub use caveat::{Action, ActionSet, Caveat, PathRule, Privileges};
-pub use credentials::{AccessKeyId, AccessRecord, CredentialError};
+pub use credentials::{AccessKeyId, AccessRecord, CredentialError, RecordSecret};
 pub use error::GrantError;
 pub use grant::{Grant, GRANT_PREFIX};
 pub use macaroon::{ApiKey, HeadId, ProjectSecret};

@@ -12,7 +12,7 @@
 
 use zeroize::Zeroizing;
 
-use super::credentials::CredentialError;
+use super::credentials::{CredentialError, RecordSecret};
 use super::macaroon::ProjectSecret;
 use crate::pipeline::crypto::{AeadBackend, Cipher, SecretKey};
 use crate::pipeline::random::Entropy;
@@ -29,6 +29,11 @@ impl ServerKey {
 
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         Self(SecretKey::from_bytes(bytes))
+    }
+
+    /// The server-held half of every access record's key.
+    pub fn record_secret(&self) -> RecordSecret {
+        RecordSecret::from_server_key(self.0.expose())
     }
 
     fn aad(project: &[u8; 16]) -> Vec<u8> {

@@ -38,6 +38,13 @@ pub trait MetaBackend: Send + Sync + 'static {
     fn revoked(&self, head: &[u8; 16]) -> Result<Option<u64>, MetaError>;
     /// The opaque record stored under the hash of an access key id.
     fn access(&self, key_hash: &[u8; 32]) -> Result<Option<Vec<u8>>, MetaError>;
+    /// Up to `limit` access records with hashes after `after`, in hash order
+    /// (for start-up migrations of the records' format).
+    fn access_after(
+        &self,
+        after: Option<[u8; 32]>,
+        limit: usize,
+    ) -> Result<Vec<AccessRow>, MetaError>;
 
     fn bucket(&self, project: ProjectId, bucket: &str) -> Result<Option<BucketRecord>, MetaError>;
     /// A project's buckets in name order.

@@ -338,6 +338,31 @@ impl MetaBackend for RedbStore {
         Ok(found.map(|guard| guard.value().to_vec()))
     }
 
+    fn access_after(
+        &self,
+        after: Option<[u8; 32]>,
+        limit: usize,
+    ) -> Result<Vec<AccessRow>, MetaError> {
+        let table = self.read()?.table(TableId::Access)?;
+        let start = match &after {
+            Some(hash) => Bound::Excluded(&hash[..]),
+            None => Bound::Unbounded,
+        };
+        let range = table
+            .range::<&[u8]>((start, Bound::Unbounded))
+            .map_err(storage("range"))?;
+        let mut out = Vec::new();
+        for entry in range.take(limit) {
+            let (key, value) = entry.map_err(storage("range"))?;
+            let hash = key.value().try_into().map_err(|_| MetaError::Corrupt {
+                table: TableId::Access.name(),
+                reason: format!("a row key of {} bytes", key.value().len()),
+            })?;
+            out.push((hash, value.value().to_vec()));
+        }
+        Ok(out)
+    }
+
     fn bucket(&self, project: ProjectId, bucket: &str) -> Result<Option<BucketRecord>, MetaError> {
         let table = self.read()?.table(TableId::Buckets)?;
         let row = table

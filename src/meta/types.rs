@@ -16,6 +16,9 @@ pub use super::version::{
     VersionId, Versioning, WhichVersion,
 };
 
+/// An access record (opaque to `meta`) and the hash of its access key id.
+pub type AccessRow = ([u8; 32], Vec<u8>);
+
 /// A tenant: owns access keys and buckets. Bucket names are unique per project.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ProjectId(pub [u8; 16]);

@@ -66,7 +66,8 @@ pub fn ensure_default_project(
             )
         })?;
         let sealed = registry.meta().backend().access(&access_key.row_key())?;
-        return match sealed.map(|s| AccessRecord::open(&access_key, &s)) {
+        let secret = registry.record_secret();
+        return match sealed.map(|s| AccessRecord::open(secret, &access_key, &s)) {
             Some(Ok(_)) => Ok(Welcome::Existing),
             _ => Err(other(
                 &path,
@@ -251,7 +252,8 @@ mod tests {
         let text = std::fs::read_to_string(data.join("credentials")).unwrap();
         let (key, _) = parse_credentials(&text).unwrap();
         let sealed = fx.registry.meta().backend().access(&key.row_key()).unwrap();
-        let record = AccessRecord::open(&key, &sealed.unwrap()).unwrap();
+        let secret = fx.registry.record_secret();
+        let record = AccessRecord::open(secret, &key, &sealed.unwrap()).unwrap();
         assert_eq!(record.grant.project(), grant.project());
     }
 

@@ -117,6 +117,13 @@ fn start_up(config: &ServeConfig) -> Result<Process, ServeError> {
         })?;
     let (registry, committer) = Registry::open(&config.data.join("meta.redb"), server_key)?;
     let meta = registry.meta().clone();
+    let wrapped = registry.wrap_legacy_records_blocking()?;
+    if wrapped > 0 {
+        tracing::info!(
+            wrapped,
+            "sealed access records of version 2 under the record secret"
+        );
+    }
     let welcome = bootstrap::ensure_default_project(&registry, config)?;
     let cluster_key = cluster_key(config)?;
     let stores = Arc::new(crate::cluster::identity::register(

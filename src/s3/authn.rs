@@ -29,10 +29,12 @@ use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::auth::{
     AccessKeyId, AccessRecord, CredentialError, Denied, HeadId, Permissions, ProjectSecret,
+    RecordSecret,
 };
 use crate::meta::{MetaError, ProjectId};
 use crate::metrics::CoreMetrics;
@@ -88,8 +90,10 @@ pub struct Caller {
     pub verified: Verified,
     /// The key that verified the request: it also checks aws-chunked signatures.
     pub signing_key: SigningKey,
-    /// The access record, still sealed, for [`Caller::root_key`].
+    /// The access record, still sealed, for [`Caller::root_key`], and what
+    /// opens it with the access key id.
     sealed: Rc<[u8]>,
+    record_secret: Arc<RecordSecret>,
     /// The grant's root key once opened; wiped when the request ends.
     root_key: OnceCell<RootKey>,
 }
@@ -102,7 +106,7 @@ impl Caller {
         if let Some(key) = self.root_key.get() {
             return Ok(key);
         }
-        let key = AccessRecord::open_root_key(&self.access_key, &self.sealed)?;
+        let key = AccessRecord::open_root_key(&self.record_secret, &self.access_key, &self.sealed)?;
         Ok(self.root_key.get_or_init(|| key))
     }
 }
@@ -417,7 +421,8 @@ pub async fn authenticate(
     // The record is opened only when its first use on this core needs it: to
     // derive a signing key for a new date, or to verify its grant.
     let mut opened = None;
-    let signing_key = signing_key_for(&record, &access_key, &auth, &mut opened)?;
+    let secret = registry.record_secret();
+    let signing_key = signing_key_for(&record, secret, &access_key, &auth, &mut opened)?;
     let now = crate::clock::unix_now_secs_signed();
     let signature = auth.signature;
     let verified = sigv4::verify_request_owned(parts, auth, &signing_key, now)
@@ -449,6 +454,7 @@ pub async fn authenticate(
         verified,
         signing_key,
         sealed: record.sealed.clone(),
+        record_secret: secret.clone(),
         root_key,
     })
 }
@@ -458,6 +464,7 @@ pub async fn authenticate(
 /// `opened` for the rest of the request).
 fn signing_key_for(
     record: &CachedRecord,
+    secret: &RecordSecret,
     access_key: &AccessKeyId,
     auth: &sigv4::Authorization,
     opened: &mut Option<AccessRecord>,
@@ -466,7 +473,8 @@ fn signing_key_for(
         Some(key) => key,
         None => {
             let plain = opened.insert(
-                AccessRecord::open(access_key, &record.sealed).map_err(AuthnError::Credential)?,
+                AccessRecord::open(secret, access_key, &record.sealed)
+                    .map_err(AuthnError::Credential)?,
             );
             let key = sigv4::signing_key(
                 plain.secret_key.as_bytes(),
@@ -512,7 +520,7 @@ async fn verdict_of(
         None => {
             let plain = match opened.take() {
                 Some(plain) => plain,
-                None => AccessRecord::open(access_key, &record.sealed)
+                None => AccessRecord::open(registry.record_secret(), access_key, &record.sealed)
                     .map_err(AuthnError::Credential)?,
             };
             let grant = &plain.grant;

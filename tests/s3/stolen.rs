@@ -395,3 +395,81 @@ fn encoders_match_their_references() {
             .any(|f| text.as_bytes().windows(f.len()).any(|w| w == f)));
     }
 }
+
+/// The access key id in a presigned URL's `X-Amz-Credential`.
+fn access_key_in(url: &str) -> String {
+    let (_, credential) = url.split_once("X-Amz-Credential=").unwrap();
+    let (key, _) = credential.split_once("%2F").unwrap();
+    key.to_string()
+}
+
+/// What a thief with the database and an access key id can compute without
+/// the server's secret: the record key derived from the id alone, as version
+/// 2 of the record format did (and as any unsalted variant would), tried on
+/// the sealed record's `nonce ‖ ciphertext ‖ tag`.
+fn opens_with_the_id_alone(id: &str, sealed: &[u8]) -> bool {
+    use aes_gcm::aead::{Aead, KeyInit, Payload};
+    use sha2::Digest;
+    let row_key = sha2::Sha256::digest(id.as_bytes());
+    ["ringgate access record v1", "ringgate access record v3"]
+        .iter()
+        .any(|info| {
+            let mut key = [0u8; 32];
+            hkdf::Hkdf::<sha2::Sha256>::new(None, id.as_bytes())
+                .expand(info.as_bytes(), &mut key)
+                .unwrap();
+            let cipher = aes_gcm::Aes256Gcm::new(&key.into());
+            let payload = Payload {
+                msg: &sealed[13..],
+                aad: &row_key,
+            };
+            cipher
+                .decrypt(aes_gcm::Nonce::from_slice(&sealed[1..13]), payload)
+                .is_ok()
+        })
+}
+
+/// Issue 15, finding 7: the database plus a presigned URL (which carries the
+/// access key id for anyone who sees it) opened the access record, and with
+/// it the secret key, the grant and the project's root key. The record key
+/// now also takes a secret derived from `server.key`, which is not in the
+/// database.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_database_and_a_presigned_url_open_no_access_record() {
+    use aws_sdk_s3::presigning::PresigningConfig;
+    let mut server = Server::start(&[]);
+    let s3 = server.client();
+    s3.create_bucket().bucket("shared").send().await.unwrap();
+    let url = s3
+        .get_object()
+        .bucket("shared")
+        .key("report.pdf")
+        .presigned(PresigningConfig::expires_in(Duration::from_secs(3600)).unwrap())
+        .await
+        .unwrap()
+        .uri()
+        .to_string();
+    let id = access_key_in(&url);
+    assert_eq!(id, server.access_key);
+    assert!(server.stop(Duration::from_secs(10)));
+
+    let store = ringgate::meta::RedbStore::open(server.data.join("meta.redb")).unwrap();
+    let key = ringgate::auth::AccessKeyId::new(id.clone());
+    let sealed = ringgate::meta::MetaBackend::access(&store, &key.row_key())
+        .unwrap()
+        .expect("the URL's access key has a record");
+    assert!(
+        !opens_with_the_id_alone(&id, &sealed),
+        "the database and the URL open the record"
+    );
+    // The control: with the server's key as well, it opens (so the record
+    // above was the right one), and it holds the project's root key.
+    let server_key: [u8; 32] = std::fs::read(server.data.join("server.key"))
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let secret = ringgate::auth::ServerKey::from_bytes(server_key).record_secret();
+    let record = ringgate::auth::AccessRecord::open(&secret, &key, &sealed).unwrap();
+    let grant = Grant::parse(&server.grant()).unwrap();
+    assert_eq!(record.grant.root_key().expose(), grant.root_key().expose());
+}
