@@ -60,7 +60,9 @@ use ringgate::pipeline::checksum::{
     share_checksum, ChecksumAlgorithm, DigestRequest, ObjectDigest,
 };
 use ringgate::pipeline::crypto::{AeadBackend, ContentKey};
-use ringgate::pipeline::decoder::{DecodeError, DecodeReport, PieceWindow, SegmentDecoder};
+use ringgate::pipeline::decoder::{
+    stripe_sets_max, DecodeError, DecodeReport, PieceWindow, SegmentDecoder,
+};
 use ringgate::pipeline::encoder::{PieceBuffers, SegmentEncoder, SegmentSeal};
 use ringgate::pipeline::inline::{open_inline, seal_inline};
 use ringgate::pipeline::layout::{ErasureParams, Layout, SegmentGeometry, TAG_BYTES};
@@ -870,20 +872,67 @@ fn crc_valid_with_spare(p: Params) -> Result<(), TestCaseError> {
         expected.push((bad, must_report));
     }
     let (out, outcomes) = decode(&enc.segments, &steps, backend(rng.chance(1, 2)));
-    prop_assert_eq!(outcomes.len(), steps.len());
-    for (outcome, (bad, must_report)) in outcomes.iter().zip(&expected) {
+    all_opened_reporting(&outcomes, steps.len(), &expected)?;
+    expect_bytes(&out, &slice(&data, &range))
+}
+
+/// Every step opened, and each reported exactly among its `bad` shares and
+/// at least its `must_report` ones, (piece, stripe) pairs.
+#[allow(clippy::type_complexity)]
+fn all_opened_reporting(
+    outcomes: &[Outcome],
+    steps: usize,
+    expected: &[(Vec<(usize, u32)>, Vec<(usize, u32)>)],
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(outcomes.len(), steps);
+    for (outcome, (bad, must_report)) in outcomes.iter().zip(expected) {
         prop_assert_eq!(&outcome.result, &Ok(()));
         let reported = &outcome.report.corrupt_shares;
         for pair in reported {
-            prop_assert!(bad.contains(pair), "{pair:?} reported but healthy");
+            prop_assert!(bad.contains(pair), "{pair:?} reported but honest");
         }
         for pair in must_report {
-            prop_assert!(
-                reported.contains(pair),
-                "{pair:?} failed the tag, not reported"
-            );
+            prop_assert!(reported.contains(pair), "{pair:?} lied, not reported");
         }
     }
+    Ok(())
+}
+
+/// Issue 15, finding 6: several stores lie at once (each share overwritten
+/// with its checksum recomputed), leaving exactly k honest shares in a
+/// stripe. The decoder used to try only sets that swap one share, so two
+/// colluding stores made the stripe unreadable; now any k honest shares open
+/// it, where the code's k-sets fit in the search.
+fn colluding_liars(p: Params) -> Result<(), TestCaseError> {
+    let n = p.k + p.m;
+    if choose(n, p.k) > stripe_sets_max(p.k) {
+        return Ok(());
+    }
+    let mut rng = Rng::new(p.seed);
+    let (data, mut enc) = setup(&p, &mut rng);
+    let range = pick_range(data.len(), &mut rng);
+    let steps = plan(&enc.segments, &range, None);
+    let mut expected = Vec::new();
+    for step in &steps {
+        let seg = &mut enc.segments[step.segment];
+        let stripe = rng.inclusive(step.stripes.start as usize, step.stripes.end as usize - 1);
+        let stripe = stripe as u32;
+        let liars = rng.subset(&(0..n).collect::<Vec<_>>(), p.m);
+        for &piece in &liars {
+            seg.overwrite_keeping_crc(piece, stripe, &mut rng);
+        }
+        // A lying data share of the first set with authenticated bytes fails
+        // every set that holds it, so it is found and reported.
+        let must_report: Vec<(usize, u32)> = liars
+            .iter()
+            .filter(|&&i| i < p.k && seg.authenticated_bytes(i, stripe) >= 1)
+            .map(|&i| (i, stripe))
+            .collect();
+        let bad: Vec<(usize, u32)> = liars.iter().map(|&i| (i, stripe)).collect();
+        expected.push((bad, must_report));
+    }
+    let (out, outcomes) = decode(&enc.segments, &steps, backend(rng.chance(1, 2)));
+    all_opened_reporting(&outcomes, steps.len(), &expected)?;
     expect_bytes(&out, &slice(&data, &range))
 }
 
@@ -940,11 +989,16 @@ fn crc_valid_without_spare(p: Params) -> Result<(), TestCaseError> {
     }
 }
 
-/// Per stripe of a step: shares left healthy by the CRC, and whether one of
-/// them was overwritten with its checksum.
+/// Per stripe of a step: shares left healthy by the CRC, and how many of
+/// them were overwritten with their checksum.
 struct StripeDamage {
     healthy: usize,
-    lying: bool,
+    lies: usize,
+}
+
+/// n choose r, saturating.
+fn choose(n: usize, r: usize) -> usize {
+    (0..r.min(n)).fold(1usize, |acc, i| acc.saturating_mul(n - i) / (i + 1))
 }
 
 fn never_wrong_bytes(p: Params) -> Result<(), TestCaseError> {
@@ -992,7 +1046,7 @@ fn never_wrong_bytes(p: Params) -> Result<(), TestCaseError> {
             }
             stripes.push(StripeDamage {
                 healthy: unflipped.len(),
-                lying: lies > 0,
+                lies,
             });
         }
         damage.push(stripes);
@@ -1031,7 +1085,15 @@ fn never_wrong_bytes(p: Params) -> Result<(), TestCaseError> {
                             break;
                         }
                         DecodeError::Authentication { stripe: s } if *s == stripe => {
-                            prop_assert!(d.lying && d.healthy >= p.k);
+                            prop_assert!(d.lies > 0 && d.healthy >= p.k);
+                            // Every k-set was tried, so k honest shares open it.
+                            let exhaustive = choose(d.healthy, p.k) <= stripe_sets_max(p.k);
+                            prop_assert!(
+                                !exhaustive || d.healthy - d.lies < p.k,
+                                "{} honest shares of {} but no set opened",
+                                d.healthy - d.lies,
+                                d.healthy
+                            );
                             named = true;
                             break;
                         }
@@ -1203,6 +1265,11 @@ proptest! {
     #[test]
     fn crc_valid_corruption_with_spare_is_survived(p in params(1)) {
         crc_valid_with_spare(p)?;
+    }
+
+    #[test]
+    fn colluding_stores_cannot_hide_k_honest_shares(p in params(2)) {
+        colluding_liars(p)?;
     }
 
     #[test]

@@ -6,7 +6,10 @@
 //! stripe is only gathered and opened (systematic fast path, no Reed-Solomon);
 //! otherwise any k healthy shares rebuild it. AES-GCM authenticates every stripe,
 //! so the decoder never returns wrong bytes: a share corrupted in a way its CRC
-//! misses fails the tag, and the decoder retries with the other healthy shares.
+//! misses (a store that lies) fails the tag, and the decoder tries other k-sets
+//! of healthy shares, nearest the first first, up to [`stripe_sets_max`]: with
+//! any k honest shares among the sets tried, however many others lie, the
+//! stripe opens.
 //!
 //! A stripe wanted whole has its ciphertext gathered straight onto the end of
 //! the output and opened there, so its bytes are copied once; only a stripe the
@@ -336,6 +339,49 @@ fn check_shares<'a>(
     gather.is_some()
 }
 
+/// Fewest k-sets of shares a stripe tries before it fails authentication
+/// (see [`stripe_sets_max`]): every set of the default (4, 6) code (15) and
+/// of any code up to (4, 10) (210), and for wider codes the sets nearest the
+/// preferred one. Each try is one
+/// Reed-Solomon decode and one AES-GCM open of the stripe, so a stripe that
+/// exhausts them costs a few milliseconds; only shares that pass their
+/// checksum and still fail the tag (a store that lies) lead here.
+pub const STRIPE_SETS_MAX: usize = 256;
+
+/// The stripe's shares and how to open them: what [`open_stripe`] tries sets of.
+struct StripeOpen<'s, 'a> {
+    geometry: &'s SegmentGeometry,
+    stripe: u32,
+    shares: &'s [Option<&'a [u8]>],
+    cipher: &'s Cipher,
+    nonce: [u8; 12],
+    plain_bytes: usize,
+}
+
+impl StripeOpen<'_, '_> {
+    /// Appends the plaintext the shares in `set` give to `dest` if it
+    /// authenticates: whether it did (and whether Reed-Solomon was needed).
+    fn try_set(
+        &self,
+        codec: &mut Option<ReedSolomonDecoder>,
+        dest: &mut AlignedBuf,
+        set: &[usize],
+    ) -> Option<bool> {
+        let mark = dest.len();
+        let (g, shares) = (self.geometry, self.shares);
+        let (rebuilt, tag) = assemble(codec, dest, g, self.stripe, shares, set, self.plain_bytes);
+        if self
+            .cipher
+            .open(self.nonce, &[], &mut dest[mark..], &tag)
+            .is_ok()
+        {
+            return Some(rebuilt);
+        }
+        dest.truncate(mark);
+        None
+    }
+}
+
 /// Appends the stripe's plaintext to `dest`, trying k-sets of healthy shares
 /// until one authenticates; on error `dest` is left as it was.
 #[allow(clippy::too_many_arguments)]
@@ -350,38 +396,128 @@ fn open_stripe(
     plain_bytes: usize,
     report: &mut DecodeReport,
 ) -> Result<(), DecodeError> {
+    let open = StripeOpen {
+        geometry,
+        stripe,
+        shares,
+        cipher,
+        nonce,
+        plain_bytes,
+    };
     let k = geometry.layout.required();
     let mark = dest.len();
     let healthy: Vec<usize> = (0..shares.len()).filter(|&i| shares[i].is_some()).collect();
-    // The first k healthy shares, data first; then, if the tag fails, each set
-    // that swaps one chosen share for the next unused one (bounded: k tries).
-    let mut attempts = vec![healthy[..k].to_vec()];
-    for spare in healthy[k..].iter().take(k) {
-        for drop in 0..k {
-            let mut set = healthy[..k].to_vec();
-            set[drop] = *spare;
-            set.sort_unstable();
-            attempts.push(set);
-        }
+    // The first k healthy shares, data first: the cheapest set, and the
+    // right one unless a share lied past its checksum.
+    if let Some(rebuilt) = open.try_set(codec, dest, &healthy[..k]) {
+        report.stripes_rebuilt += u32::from(rebuilt);
+        return Ok(());
     }
-    for set in &attempts {
-        dest.truncate(mark);
-        let (rebuilt, tag) = assemble(codec, dest, geometry, stripe, shares, set, plain_bytes);
-        if cipher.open(nonce, &[], &mut dest[mark..], &tag).is_ok() {
-            if rebuilt {
-                report.stripes_rebuilt += 1;
+    for set in nearest_sets(&healthy, k)
+        .skip(1)
+        .take(stripe_sets_max(k) - 1)
+    {
+        if open.try_set(codec, dest, &set).is_some() {
+            // Found honest shares; now learn which of the first set lied (to
+            // be repaired), then open the stripe again from the honest set.
+            dest.truncate(mark);
+            for liar in liars_among(&open, codec, dest, &healthy[..k], &set) {
+                report.corrupt_shares.push((liar, stripe));
             }
-            if set != &attempts[0] {
-                // The share left out of the winning set lied past its checksum.
-                for bad in attempts[0].iter().filter(|i| !set.contains(i)) {
-                    report.corrupt_shares.push((*bad, stripe));
-                }
-            }
+            let rebuilt = open.try_set(codec, dest, &set).expect("it opened before");
+            report.stripes_rebuilt += u32::from(rebuilt);
             return Ok(());
         }
     }
-    dest.truncate(mark);
     Err(DecodeError::Authentication { stripe })
+}
+
+/// The shares of `first` (a set that failed) left out of `honest` (a set
+/// that opened) that provably lie: with one share left out, the set the
+/// stripe opened with fails the tag when one of these replaces a member. A
+/// lone one left out lies without a test; a share that cannot be proven to
+/// lie (its lie falls where the test set does not read) is not reported.
+fn liars_among(
+    open: &StripeOpen<'_, '_>,
+    codec: &mut Option<ReedSolomonDecoder>,
+    scratch: &mut AlignedBuf,
+    first: &[usize],
+    honest: &[usize],
+) -> Vec<usize> {
+    let left_out: Vec<usize> = first
+        .iter()
+        .copied()
+        .filter(|i| !honest.contains(i))
+        .collect();
+    if left_out.len() == 1 {
+        return left_out;
+    }
+    let mark = scratch.len();
+    let liars = left_out
+        .into_iter()
+        .filter(|&suspect| {
+            // Replace a member that is not in `first`, so the test set
+            // differs from `honest` by the suspect alone.
+            let mut set = honest.to_vec();
+            let spot = set
+                .iter()
+                .position(|i| !first.contains(i))
+                .expect("sets differ");
+            set[spot] = suspect;
+            set.sort_unstable();
+            let opened = open.try_set(codec, scratch, &set).is_some();
+            scratch.truncate(mark);
+            !opened
+        })
+        .collect();
+    liars
+}
+
+/// The k-sets of `healthy` (piece indices, ascending), nearest the first k
+/// first: that set, then each that swaps one of its shares for one of the
+/// rest, then two, and so on; each set ascending. Within a number of swaps
+/// the spares brought in change slowest, since any honest spare serves: a
+/// lone liar among the first k is passed over within k sets.
+fn nearest_sets(healthy: &[usize], k: usize) -> impl Iterator<Item = Vec<usize>> + '_ {
+    let (first, spare) = healthy.split_at(k);
+    (0..=k.min(spare.len())).flat_map(move |swaps| {
+        combinations(spare.len(), swaps).flat_map(move |added| {
+            combinations(k, swaps).map(move |dropped| {
+                let mut set: Vec<usize> = (0..k)
+                    .filter(|i| !dropped.contains(i))
+                    .map(|i| first[i])
+                    .chain(added.iter().map(|&j| spare[j]))
+                    .collect();
+                set.sort_unstable();
+                set
+            })
+        })
+    })
+}
+
+/// How many sets [`open_stripe`] tries for a code needing `k` shares: at
+/// least [`STRIPE_SETS_MAX`], and for wide codes every single swap of the
+/// first k with each of k spares.
+pub fn stripe_sets_max(k: usize) -> usize {
+    STRIPE_SETS_MAX.max(k * k + 1)
+}
+
+/// Every `r`-subset of `0..n`, each ascending, in lexicographic order.
+fn combinations(n: usize, r: usize) -> impl Iterator<Item = Vec<usize>> {
+    let mut next = (r <= n).then(|| (0..r).collect::<Vec<usize>>());
+    std::iter::from_fn(move || {
+        let current = next.take()?;
+        // Advance the rightmost index that can still move right.
+        let mut advanced = current.clone();
+        if let Some(i) = (0..r).rev().find(|&i| advanced[i] < n - r + i) {
+            advanced[i] += 1;
+            for j in i + 1..r {
+                advanced[j] = advanced[j - 1] + 1;
+            }
+            next = Some(advanced);
+        }
+        Some(current)
+    })
 }
 
 /// Appends the ciphertext of the stripe rebuilt from the shares in `set` (k
@@ -475,4 +611,37 @@ fn tag_of(data: &[Option<&[u8]>], share_bytes: usize, plain_bytes: usize) -> [u8
         }
     }
     tag
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn combinations_are_every_subset_in_order() {
+        let all: Vec<Vec<usize>> = combinations(4, 2).collect();
+        let want = [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]];
+        assert_eq!(all, want.map(|c| c.to_vec()));
+        assert_eq!(
+            combinations(3, 0).collect::<Vec<Vec<usize>>>(),
+            vec![Vec::<usize>::new()]
+        );
+        assert_eq!(combinations(2, 3).count(), 0);
+        assert_eq!(combinations(10, 4).count(), 210);
+    }
+
+    #[test]
+    fn nearest_sets_cover_every_k_set_once_fewest_swaps_first() {
+        let healthy = [0, 1, 2, 3, 5, 7];
+        let sets: Vec<Vec<usize>> = nearest_sets(&healthy, 4).collect();
+        assert_eq!(sets.len(), 15);
+        assert_eq!(sets[0], vec![0, 1, 2, 3]);
+        let mut unique = sets.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 15);
+        let swaps = |set: &Vec<usize>| set.iter().filter(|i| **i > 3).count();
+        assert!(sets.windows(2).all(|w| swaps(&w[0]) <= swaps(&w[1])));
+        assert!(sets.iter().all(|s| s.windows(2).all(|w| w[0] < w[1])));
+    }
 }
