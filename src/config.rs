@@ -67,33 +67,46 @@ pub enum LogFormat {
     Json,
 }
 
-/// A storage node as configured: its address and optional failure domain.
+/// A storage node as configured: its address, the name its node key was
+/// issued for (the address as text unless given), and its failure domain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NodeSpec {
     pub addr: SocketAddr,
+    pub name: String,
     pub domain: Option<String>,
 }
 
 impl NodeSpec {
-    /// `ADDR` or `ADDR@DOMAIN`, e.g. `10.0.0.5:7070@rack-2`.
+    /// `[NAME=]ADDR[@DOMAIN]`, e.g. `10.0.0.5:7070@rack-2` or
+    /// `node-7=10.0.0.5:7070@rack-2`.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let (addr, domain) = match text.trim().split_once('@') {
-            Some((addr, domain)) => (addr, Some(domain)),
-            None => (text.trim(), None),
+        let (name, rest) = match text.trim().split_once('=') {
+            Some((name, rest)) => (Some(name), rest),
+            None => (None, text.trim()),
         };
-        let addr = addr
+        let (addr, domain) = match rest.split_once('@') {
+            Some((addr, domain)) => (addr, Some(domain)),
+            None => (rest, None),
+        };
+        let addr: SocketAddr = addr
             .parse()
             .map_err(|_| format!("{addr:?} is not an address (IP:PORT)"))?;
+        let name = name.map_or_else(|| addr.to_string(), str::to_string);
+        if !crate::pieces::wire::order::is_node_name(&name) {
+            return Err(format!(
+                "{name:?} is not a node name (1 to 128 printable characters, no spaces)"
+            ));
+        }
         let domain = match domain {
             Some(d) if d.is_empty() || d.len() > 64 || d.chars().any(char::is_whitespace) => {
                 return Err(format!("{d:?} is not a failure domain name"));
             }
             d => d.map(str::to_string),
         };
-        Ok(Self { addr, domain })
+        Ok(Self { addr, name, domain })
     }
 
-    /// A nodes file: one `ADDR[@DOMAIN]` per line; `#` starts a comment.
+    /// A nodes file: one `[NAME=]ADDR[@DOMAIN]` per line; `#` starts a comment.
     pub fn parse_file(text: &str) -> Result<Vec<Self>, String> {
         text.lines()
             .enumerate()
@@ -316,13 +329,13 @@ serve_settings! {
     "File holding the admin API token (its first line)"
     #[arg(long, value_name = "FILE")]
     admin_token_file: PathBuf;
-    "Storage node ADDR[@DOMAIN] holding pieces (repeatable); with nodes, local stores only if --stores is given"
-    #[arg(long = "node", value_name = "ADDR[@DOMAIN]")]
+    "Storage node [NAME=]ADDR[@DOMAIN] holding pieces (repeatable; NAME, default ADDR, is what its node key was issued for); with nodes, local stores only if --stores is given"
+    #[arg(long = "node", value_name = "[NAME=]ADDR[@DOMAIN]")]
     nodes: Vec<String>;
-    "File listing storage nodes, one ADDR[@DOMAIN] per line (# comments)"
+    "File listing storage nodes, one [NAME=]ADDR[@DOMAIN] per line (# comments)"
     #[arg(long, value_name = "FILE")]
     nodes_file: PathBuf;
-    "File with the key shared with the nodes (64 hex digits)"
+    "File with the cluster key (64 hex digits): gateways only; each node gets its own key from `ringgate node-key`"
     #[arg(long, value_name = "FILE")]
     cluster_key: PathBuf = "<data>/cluster.key, created if missing";
     "Piece reads started beyond the k a read needs"
@@ -716,6 +729,20 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn node_specs_take_a_name_an_address_and_a_domain() {
+        let plain = super::NodeSpec::parse("10.0.0.5:7070").unwrap();
+        assert_eq!((plain.name.as_str(), plain.domain), ("10.0.0.5:7070", None));
+        let named = super::NodeSpec::parse("node-7=10.0.0.5:7070").unwrap();
+        assert_eq!((named.name.as_str(), named.domain), ("node-7", None));
+        let named = super::NodeSpec::parse("node-7=10.0.0.5:7070@rack-2").unwrap();
+        assert_eq!(named.name, "node-7");
+        assert_eq!(named.addr, "10.0.0.5:7070".parse().unwrap());
+        assert_eq!(named.domain.as_deref(), Some("rack-2"));
+        assert!(super::NodeSpec::parse("=10.0.0.5:7070").is_err());
+        assert!(super::NodeSpec::parse("a b=10.0.0.5:7070").is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -34,6 +34,8 @@ enum Command {
     Bench(Box<ringgate::bench::BenchArgs>),
     /// Run a storage node: serve pieces to gateways over TCP
     Node(Box<ringgate::node::NodeArgs>),
+    /// Issue a storage node's key from the cluster key (for `node --node-key`)
+    NodeKey(ringgate::node::NodeKeyArgs),
     /// Manage projects (tenants) of a running gateway
     Project {
         #[command(subcommand)]
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
             };
             ringgate::node::run(*args)
         }
+        Command::NodeKey(args) => ringgate::node::run_node_key(args),
         Command::Project { command } => ringgate::cli::run_project(command),
         Command::Grant { command } => ringgate::cli::run_grant(command),
         Command::Repair(args) => ringgate::cli::run_repair(*args),

@@ -17,7 +17,8 @@ use ringgate::entropy::Os;
 use ringgate::node::{NodeArgs, NodeConfig, NodeServer};
 use ringgate::object_io::{BodyExtent, ObjectReader, ObjectWriter, StoredObject};
 use ringgate::pieces::wire::order::{
-    ClusterKey, Order, OrderError, OrderRules, PieceOperation, ReplayGuard, SignedOrder, NODE_SCOPE,
+    ClusterKey, NodeKey, Order, OrderError, OrderRules, PieceOperation, ReplayGuard, SignedOrder,
+    NODE_SCOPE,
 };
 use ringgate::pieces::wire::protocol::{
     decode, decode_payload, parse_header, ErrorCode, ErrorReply, Frame, FrameType, Hello,
@@ -55,8 +56,16 @@ fn data(len: usize, seed: u32) -> Vec<u8> {
 
 // ---------------------------------------------------------------- the codec
 
+/// The name the in-process nodes' keys are issued for.
+const TEST_NODE: &str = "test-node";
+
+/// A node key from a fresh cluster key: what both sides of a test hold.
+fn test_key() -> Arc<NodeKey> {
+    Arc::new(ClusterKey::generate(&mut Os).node_key(TEST_NODE))
+}
+
 fn order(operation: PieceOperation) -> SignedOrder {
-    ClusterKey::from_bytes([9; 32]).sign(
+    ClusterKey::from_bytes([9; 32]).node_key("n").sign(
         Order::new(operation, id(0xab, 7), 1_700_000_000, &mut Os),
         &[3; 16],
     )
@@ -70,7 +79,9 @@ fn sample_frames() -> Vec<Frame<'static>> {
         Frame::Hello(Hello {
             nonce: [0xee; 16],
             node_time_secs: u64::MAX,
+            proof: [0x5a; 32],
         }),
+        Frame::Challenge([0x11; 16]),
         Frame::Put(order(PieceOperation::Put)),
         Frame::Data(&DATA),
         Frame::Data(&FULL),
@@ -139,7 +150,7 @@ fn every_frame_round_trips_and_every_prefix_is_incomplete() {
         assert_eq!(decoded, frame);
         assert_eq!(used, bytes.len());
         // Followed by more bytes, it still takes only its own.
-        bytes.extend_from_slice(&[1, 0x80, 0, 0, 0, 0, 0, 0]);
+        bytes.extend_from_slice(&[2, 0x80, 0, 0, 0, 0, 0, 0]);
         assert_eq!(decode(&bytes).unwrap().unwrap().1, used);
         let step = (used / 512).max(1);
         for cut in (0..used).step_by(step).chain([used - 1]) {
@@ -151,13 +162,13 @@ fn every_frame_round_trips_and_every_prefix_is_incomplete() {
             );
         }
     }
-    assert_eq!(kinds.len(), 17, "every frame type is sampled");
+    assert_eq!(kinds.len(), 18, "every frame type is sampled");
 }
 
 #[test]
 fn oversized_and_malformed_frames_are_refused_from_the_header() {
     // An 8-byte header saying 1 MiB + 1 of DATA: refused before any payload.
-    let oversized = [1, 0x11, 0, 0, 1, 0, 0x10, 0];
+    let oversized = [2, 0x11, 0, 0, 1, 0, 0x10, 0];
     assert!(matches!(
         decode(&oversized),
         Err(ProtocolError::Length {
@@ -243,10 +254,14 @@ fn arb_id() -> impl Strategy<Value = PieceId> {
 
 fn arb_frame() -> impl Strategy<Value = Frame<'static>> {
     prop_oneof![
-        (any::<[u8; 16]>(), any::<u64>()).prop_map(|(nonce, node_time_secs)| Frame::Hello(Hello {
-            nonce,
-            node_time_secs
-        })),
+        (any::<[u8; 16]>(), any::<u64>(), any::<[u8; 32]>()).prop_map(
+            |(nonce, node_time_secs, proof)| Frame::Hello(Hello {
+                nonce,
+                node_time_secs,
+                proof,
+            })
+        ),
+        any::<[u8; 16]>().prop_map(Frame::Challenge),
         arb_order().prop_map(Frame::Put),
         any::<u64>().prop_map(|bytes| Frame::Commit { bytes }),
         (arb_order(), any::<u64>(), any::<u64>()).prop_map(|(order, a, b)| Frame::Get {
@@ -346,7 +361,7 @@ const NOW: u64 = 1_700_000_000;
 
 #[test]
 fn orders_are_checked_for_key_expiry_binding_operation_and_replay() {
-    let key = ClusterKey::generate(&mut Os);
+    let key = ClusterKey::generate(&mut Os).node_key("n");
     let rules = OrderRules {
         skew_secs: 30,
         ttl_secs_max: 600,
@@ -372,7 +387,7 @@ fn orders_are_checked_for_key_expiry_binding_operation_and_replay() {
         Err(OrderError::TooFarAhead { .. })
     ));
     // Wrong key, another connection, tampered fields or MAC, another operation.
-    let other_key = ClusterKey::generate(&mut Os);
+    let other_key = ClusterKey::generate(&mut Os).node_key("n");
     assert_eq!(
         other_key.verify(&valid, &conn, PieceOperation::Put, NOW, &rules),
         Err(OrderError::Unauthorized)
@@ -449,13 +464,13 @@ struct TestNode {
 }
 
 impl TestNode {
-    fn start(key: &Arc<ClusterKey>) -> Self {
+    fn start(key: &Arc<NodeKey>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         Self::start_in(key, dir, "127.0.0.1:0".parse().unwrap(), 1)
     }
 
     fn start_in(
-        key: &Arc<ClusterKey>,
+        key: &Arc<NodeKey>,
         dir: tempfile::TempDir,
         addr: SocketAddr,
         cores: usize,
@@ -498,7 +513,7 @@ impl TestNode {
 /// nothing; one within it still goes through on the same node.
 #[test]
 fn a_put_past_the_piece_limit_is_refused_and_leaves_nothing() {
-    let key = Arc::new(ClusterKey::generate(&mut Os));
+    let key = test_key();
     let dir = tempfile::tempdir().unwrap();
     let mut config = NodeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path(), key.clone());
     config.limits.piece_bytes_max = 1 << 20;
@@ -564,7 +579,7 @@ async fn eventually(limit: Duration, mut check: impl AsyncFnMut() -> bool) -> bo
 
 #[test]
 fn remote_store_round_trips_pieces() {
-    let key = Arc::new(ClusterKey::generate(&mut Os));
+    let key = test_key();
     let node = TestNode::start(&key);
     let addr = node.addr;
     run(move || async move {
@@ -683,7 +698,7 @@ async fn join_all<T>(futures: Vec<impl std::future::Future<Output = T>>) -> Vec<
 
 #[test]
 fn abandoned_and_aborted_writers_leave_nothing() {
-    let key = Arc::new(ClusterKey::generate(&mut Os));
+    let key = test_key();
     let node = TestNode::start(&key);
     let addr = node.addr;
     run(move || async move {
@@ -735,6 +750,7 @@ impl Raw {
             stream,
             nonce: [0; 16],
         };
+        raw.send_frame(&Frame::Challenge([4; 16]));
         match raw.frame() {
             Some(Frame::Hello(hello)) => raw.nonce = hello.nonce,
             other => panic!("expected HELLO, got {other:?}"),
@@ -783,7 +799,7 @@ impl Raw {
 
 #[test]
 fn garbage_and_forged_requests_get_an_error_and_the_node_keeps_serving() {
-    let key = Arc::new(ClusterKey::generate(&mut Os));
+    let key = test_key();
     let node = TestNode::start(&key);
     let addr = node.addr;
     let now = || {
@@ -799,7 +815,7 @@ fn garbage_and_forged_requests_get_an_error_and_the_node_keeps_serving() {
     raw.expect_closed();
     // An oversized DATA header is refused before its payload is sent.
     let mut raw = Raw::connect(addr);
-    raw.send(&[1, 0x11, 0, 0, 0, 0, 0, 1]);
+    raw.send(&[2, 0x11, 0, 0, 0, 0, 0, 1]);
     raw.expect_error(ErrorCode::Malformed);
     raw.expect_closed();
     // A frame that is not a request, and DATA outside a put.
@@ -813,7 +829,7 @@ fn garbage_and_forged_requests_get_an_error_and_the_node_keeps_serving() {
     raw.expect_closed();
     // Orders: wrong key, unsigned, expired.
     let mut raw = Raw::connect(addr);
-    let forged = ClusterKey::generate(&mut Os).sign(
+    let forged = ClusterKey::generate(&mut Os).node_key(TEST_NODE).sign(
         Order::new(PieceOperation::Put, id(1, 0), now() + 60, &mut Os),
         &raw.nonce,
     );
@@ -902,7 +918,7 @@ fn garbage_and_forged_requests_get_an_error_and_the_node_keeps_serving() {
 
 #[test]
 fn dead_nodes_fail_fast_and_restarted_ones_are_reconnected() {
-    let key = Arc::new(ClusterKey::generate(&mut Os));
+    let key = test_key();
     // Accepts connections in the kernel's backlog but never answers.
     let silent = StdListener::bind("127.0.0.1:0").unwrap();
     let silent_addr = silent.local_addr().unwrap();
@@ -963,7 +979,7 @@ fn dead_nodes_fail_fast_and_restarted_ones_are_reconnected() {
 
 #[test]
 fn excess_and_idle_connections_are_closed() {
-    let key = Arc::new(ClusterKey::generate(&mut Os));
+    let key = test_key();
     let dir = tempfile::tempdir().unwrap();
     let mut config = NodeConfig::new("127.0.0.1:0".parse().unwrap(), dir.path(), key.clone());
     config.limits.connections_per_core_max = 1;
@@ -994,6 +1010,7 @@ fn excess_and_idle_connections_are_closed() {
         raw.stream
             .set_read_timeout(Some(Duration::from_secs(5)))
             .unwrap();
+        raw.send_frame(&Frame::Challenge([4; 16]));
         match raw.frame() {
             Some(Frame::Hello(hello)) => {
                 raw.nonce = hello.nonce;
@@ -1018,8 +1035,53 @@ fn excess_and_idle_connections_are_closed() {
     drop(node);
 }
 
+/// Issue 15, finding 5: a gateway dials node a; what answers holds node b's
+/// key (a compromised node b at a's address, or an impostor relaying b's
+/// HELLO). The HELLO proves b's name, not a's: refused before any order is
+/// signed. With a's key, the same node is served.
 #[test]
-fn node_args_resolve_with_a_created_cluster_key() {
+fn a_node_that_cannot_prove_the_dialled_name_is_refused() {
+    let cluster = ClusterKey::generate(&mut Os);
+    let b = Arc::new(cluster.node_key("node-b"));
+    let node = TestNode::start(&b);
+    let addr = node.addr;
+    let a = Arc::new(cluster.node_key("node-a"));
+    run(move || async move {
+        let error = RemoteStore::new(addr, a, fast_config())
+            .ping()
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("does not hold the key of node"),
+            "{error}"
+        );
+        let health = RemoteStore::new(addr, b, fast_config()).ping().await;
+        assert!(health.is_ok(), "{health:?}");
+    });
+    drop(node);
+}
+
+/// Issue 15, finding 4: node a's key is all a compromised node a holds; no
+/// order it signs, over node b's own connection nonce, moves node b.
+#[test]
+fn one_node_key_cannot_order_another_node() {
+    let cluster = ClusterKey::generate(&mut Os);
+    let node = TestNode::start(&Arc::new(cluster.node_key("node-b")));
+    let stolen = cluster.node_key("node-a");
+    let mut raw = Raw::connect(node.addr);
+    let not_after = ringgate::clock::unix_now_secs() + 60;
+    let delete = stolen.sign(
+        Order::new(PieceOperation::Delete, id(1, 0), not_after, &mut Os),
+        &raw.nonce,
+    );
+    raw.send_frame(&Frame::Delete(delete));
+    raw.expect_error(ErrorCode::Unauthorized);
+    raw.expect_closed();
+    drop(node);
+}
+
+#[test]
+fn node_args_resolve_with_an_issued_node_key() {
     use clap::Parser;
     #[derive(Parser)]
     struct Cli {
@@ -1039,17 +1101,22 @@ fn node_args_resolve_with_a_created_cluster_key() {
         argv.extend_from_slice(extra);
         Cli::try_parse_from(argv).map(|cli| cli.node)
     };
-    let first = args(&["--cores", "2"]).unwrap().resolve().unwrap();
-    assert_eq!(first.cores, 2);
-    assert!(data.join("cluster.key").exists());
-    let second = args(&[]).unwrap().resolve().unwrap();
+    // A node holds no key until one is issued for it: it never makes one.
+    assert!(args(&[]).unwrap().resolve().is_err());
+    std::fs::create_dir_all(&data).unwrap();
+    let cluster = ClusterKey::generate(&mut Os);
+    let issued = cluster.node_key("10.0.0.5:7070");
+    ringgate::pieces::wire::key_file::create_node_key(&data.join("node.key"), &issued).unwrap();
+    let config = args(&["--cores", "2"]).unwrap().resolve().unwrap();
+    assert_eq!(config.cores, 2);
+    assert_eq!(config.key.name(), "10.0.0.5:7070");
     let order = Order::new(PieceOperation::Ping, NODE_SCOPE, NOW, &mut Os);
     assert_eq!(
-        first.key.sign(order, &[0; 16]),
-        second.key.sign(order, &[0; 16])
+        config.key.sign(order, &[0; 16]),
+        issued.sign(order, &[0; 16])
     );
     assert!(args(&["--cores", "0"]).unwrap().resolve().is_err());
-    assert!(args(&["--cluster-key", "/nonexistent/key"])
+    assert!(args(&["--node-key", "/nonexistent/key"])
         .unwrap()
         .resolve()
         .is_err());
@@ -1067,7 +1134,7 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn new(addrs: &[SocketAddr], key: &Arc<ClusterKey>, k: usize, o: usize, n: usize) -> Self {
+    fn new(addrs: &[SocketAddr], key: &Arc<NodeKey>, k: usize, o: usize, n: usize) -> Self {
         let stores: Vec<Rc<dyn PieceStore>> = addrs
             .iter()
             .map(|&addr| {
@@ -1143,7 +1210,7 @@ impl Cluster {
 
 #[test]
 fn objects_survive_stopped_nodes_and_failed_writes_leave_nothing() {
-    let key = Arc::new(ClusterKey::generate(&mut Os));
+    let key = test_key();
     let nodes: Vec<TestNode> = (0..8).map(|_| TestNode::start(&key)).collect();
     let addrs: Vec<SocketAddr> = nodes.iter().map(|n| n.addr).collect();
     run(move || async move {
@@ -1245,7 +1312,7 @@ fn objects_survive_stopped_nodes_and_failed_writes_leave_nothing() {
 fn throughput_of_a_64_mib_piece() {
     const PIECE: usize = 64 << 20;
     const WRITE: usize = 256 << 10;
-    let key = Arc::new(ClusterKey::generate(&mut Os));
+    let key = test_key();
     let mut config = NodeConfig::new(
         "127.0.0.1:0".parse().unwrap(),
         tempfile::tempdir_in(".").unwrap().keep().join("pieces"),

@@ -78,8 +78,10 @@ head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$WORK/cluster.key"
 NODE_ARGS=() UPLINK_NODES=()
 for i in $(seq 0 $((NODES - 1))); do
     port=$((17100 + i))
+    mkdir -p "$WORK/node$i"
+    "$BIN" node-key "$HOST_IP:$port" --cluster-key "$WORK/cluster.key" --out "$WORK/node$i/node.key"
     "$BIN" node --listen "$HOST_IP:$port" --data "$WORK/node$i" --cores 1 \
-        --cluster-key "$WORK/cluster.key" >"$WORK/node$i.log" 2>&1 &
+        >"$WORK/node$i.log" 2>&1 &
     PIDS+=($!)
     NODE_ARGS+=(--node "$HOST_IP:$port")
     UPLINK_NODES+=(--node "$HOST_IP:$port")

@@ -85,7 +85,8 @@ fn main() {
                 .nodes
                 .iter()
                 .map(|&addr| {
-                    Rc::new(RemoteStore::new(addr, key.clone(), RemoteConfig::default()))
+                    let node_key = Arc::new(key.node_key(&addr.to_string()));
+                    Rc::new(RemoteStore::new(addr, node_key, RemoteConfig::default()))
                         as Rc<dyn PieceStore>
                 })
                 .collect();

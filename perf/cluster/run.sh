@@ -37,8 +37,10 @@ head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$WORK/cluster.key"
 NODE_ARGS=()
 for i in $(seq 0 $((NODES - 1))); do
     port=$((17300 + i))
+    mkdir -p "$WORK/node$i"
+    "$BIN" node-key "127.0.0.1:$port" --cluster-key "$WORK/cluster.key" --out "$WORK/node$i/node.key"
     "$BIN" node --listen "127.0.0.1:$port" --data "$WORK/node$i" --cores 1 \
-        --cluster-key "$WORK/cluster.key" >"$WORK/node$i.log" 2>&1 &
+        >"$WORK/node$i.log" 2>&1 &
     PIDS+=($!)
     NODE_ARGS+=(--node "127.0.0.1:$port")
 done

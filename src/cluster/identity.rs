@@ -104,13 +104,12 @@ fn highest_placed_store(meta: &Meta) -> Result<Option<StoreId>, StoreIdentityErr
     }
 }
 
-/// Matches `local` directories and `nodes` with the registered stores,
-/// registers what is new or changed, and returns the table every core shares.
-pub fn register(
-    meta: &Meta,
+/// The configured stores with their identities; `Duplicate` if one is
+/// configured twice.
+fn configured(
     local: &[PathBuf],
     nodes: &[NodeSpec],
-) -> Result<StoreTable, StoreIdentityError> {
+) -> Result<Vec<Configured>, StoreIdentityError> {
     let mut configured = Vec::with_capacity(local.len() + nodes.len());
     for dir in local {
         configured.push(Configured {
@@ -122,7 +121,10 @@ pub fn register(
     for node in nodes {
         configured.push(Configured {
             identity: format!("node:{}", node.addr),
-            location: StoreLocation::Node(node.addr),
+            location: StoreLocation::Node {
+                addr: node.addr,
+                name: node.name.clone(),
+            },
             domain: node.domain.clone(),
         });
     }
@@ -131,6 +133,17 @@ pub fn register(
             return Err(StoreIdentityError::Duplicate(a.location.to_string()));
         }
     }
+    Ok(configured)
+}
+
+/// Matches `local` directories and `nodes` with the registered stores,
+/// registers what is new or changed, and returns the table every core shares.
+pub fn register(
+    meta: &Meta,
+    local: &[PathBuf],
+    nodes: &[NodeSpec],
+) -> Result<StoreTable, StoreIdentityError> {
+    let configured = configured(local, nodes)?;
     let mut records = meta.backend().stores()?;
     if records.is_empty() {
         // Placements written before the table existed name positions in
@@ -151,7 +164,7 @@ pub fn register(
     for store in configured {
         let location_text = match &store.location {
             StoreLocation::Local(path) => path.display().to_string(),
-            StoreLocation::Node(addr) => addr.to_string(),
+            StoreLocation::Node { addr, .. } => addr.to_string(),
         };
         let known = records.iter().position(|r| r.identity == store.identity);
         let (record, changed) = match known {

@@ -34,14 +34,18 @@ pub use placement::StoreId;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StoreLocation {
     Local(PathBuf),
-    Node(SocketAddr),
+    /// A storage node, and the name its node key was issued for.
+    Node {
+        addr: SocketAddr,
+        name: String,
+    },
 }
 
 impl std::fmt::Display for StoreLocation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreLocation::Local(path) => write!(f, "{}", path.display()),
-            StoreLocation::Node(addr) => write!(f, "node {addr}"),
+            StoreLocation::Node { addr, .. } => write!(f, "node {addr}"),
         }
     }
 }
@@ -144,7 +148,7 @@ pub struct StoreInfo {
 
 impl StoreInfo {
     pub fn is_node(&self) -> bool {
-        matches!(self.location, Some(StoreLocation::Node(_)))
+        matches!(self.location, Some(StoreLocation::Node { .. }))
     }
 }
 
@@ -194,11 +198,16 @@ impl StoreSet {
             let handle: Option<Rc<dyn PieceStore>> = match &info.location {
                 None => None,
                 Some(StoreLocation::Local(dir)) => Some(Rc::new(LocalStore::open(dir).await?)),
-                Some(StoreLocation::Node(addr)) => {
+                Some(StoreLocation::Node { addr, name }) => {
                     let key = key
-                        .clone()
-                        .expect("a cluster key whenever nodes are configured");
-                    Some(Rc::new(RemoteStore::new(*addr, key, remote.clone())))
+                        .as_ref()
+                        .expect("a cluster key whenever nodes are configured")
+                        .node_key(name);
+                    Some(Rc::new(RemoteStore::new(
+                        *addr,
+                        Arc::new(key),
+                        remote.clone(),
+                    )))
                 }
             };
             let at = info.id as usize;

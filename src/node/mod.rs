@@ -2,6 +2,8 @@
 //! per core) over TCP, to gateways that reach it through `pieces::RemoteStore`.
 //! The wire format (frames, signed orders, framed connections) is
 //! `pieces::wire`, shared with the client side; `server` is the node.
+//! `ringgate node-key` (issuing a node its key from the cluster key) lives
+//! here too, beside the node that reads what it writes.
 //!
 
 pub mod server;
@@ -27,10 +29,11 @@ pub struct NodeArgs {
     /// Cores to serve on, one executor each [default: all]
     #[arg(long, value_name = "N")]
     pub cores: Option<usize>,
-    /// File holding the cluster key shared with the gateways (64 hex digits)
-    /// [default: DIR/cluster.key, created with a fresh key if missing]
+    /// File holding this node's key and the name gateways know it by, as
+    /// `ringgate node-key NAME --out FILE` writes it on a gateway's machine
+    /// (nodes never hold the cluster key) [default: DIR/node.key]
     #[arg(long, value_name = "FILE")]
-    pub cluster_key: Option<PathBuf>,
+    pub node_key: Option<PathBuf>,
     /// Open connections per core before new ones are refused [default: 1024]
     #[arg(long, value_name = "N")]
     pub connections_per_core_max: Option<usize>,
@@ -89,26 +92,8 @@ impl NodeArgs {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
-        let key = match self.cluster_key {
-            Some(path) => key_file::load(&path)?,
-            None => {
-                let path = self.data.join("cluster.key");
-                if path.exists() {
-                    key_file::load(&path)?
-                } else {
-                    std::fs::create_dir_all(&self.data).map_err(|source| NodeError::Data {
-                        path: self.data.display().to_string(),
-                        source,
-                    })?;
-                    let key = key_file::create(&path)?;
-                    tracing::warn!(
-                        path = %path.display(),
-                        "created a cluster key: give the gateways the same key"
-                    );
-                    key
-                }
-            }
-        };
+        let key_path = self.node_key.unwrap_or_else(|| self.data.join("node.key"));
+        let key = key_file::load_node_key(&key_path)?;
         Ok(NodeConfig {
             listen: self.listen,
             data: self.data,
@@ -117,6 +102,47 @@ impl NodeArgs {
             key: Arc::new(key),
             limits,
         })
+    }
+}
+
+/// `ringgate node-key`: what a storage node needs to serve a cluster.
+#[derive(clap::Args, Debug)]
+pub struct NodeKeyArgs {
+    /// The name gateways know the node by: its address as given to --node
+    /// (e.g. 10.0.0.5:7070), or the NAME of --node NAME=ADDR
+    pub name: String,
+    /// The cluster key file the gateways use
+    #[arg(long, value_name = "FILE", default_value = "./data/cluster.key")]
+    pub cluster_key: PathBuf,
+    /// Write the node key to this new file (mode 0600) instead of stdout
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Issues a node key: derived from the cluster key for one node name, so
+/// the node can verify the gateways' orders but not make orders for any
+/// other node.
+pub fn run_node_key(args: NodeKeyArgs) -> ExitCode {
+    if !crate::pieces::wire::order::is_node_name(&args.name) {
+        eprintln!("ringgate node-key: {:?} is not a node name", args.name);
+        return ExitCode::from(2);
+    }
+    let written = key_file::load(&args.cluster_key).and_then(|cluster| {
+        let key = cluster.node_key(&args.name);
+        match &args.out {
+            Some(path) => key_file::create_node_key(path, &key),
+            None => {
+                print!("{}", key.to_line().as_str());
+                Ok(())
+            }
+        }
+    });
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ringgate node-key: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

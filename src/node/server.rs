@@ -21,7 +21,7 @@ use crate::pieces::format::PieceId;
 use crate::pieces::wire::conn::{deadline, FrameConn, WireError};
 use crate::pieces::wire::key_file::KeyError;
 use crate::pieces::wire::order::{
-    ClusterKey, OrderError, OrderRules, PieceOperation, ReplayGuard, SignedOrder, NONCE_BYTES,
+    NodeKey, OrderError, OrderRules, PieceOperation, ReplayGuard, SignedOrder, NONCE_BYTES,
 };
 use crate::pieces::wire::protocol::{
     ErrorCode, ErrorReply, Frame, FrameType, Hello, NodeHealth, DATA_BYTES_MAX, LIST_PAGE_IDS_MAX,
@@ -102,13 +102,14 @@ pub struct NodeConfig {
     /// Pin core i's executor to CPU i (when there are enough CPUs). Tests that
     /// run many nodes in one process turn it off.
     pub pin_cores: bool,
-    pub key: Arc<ClusterKey>,
+    /// This node's key: it verifies orders and proves the node's name.
+    pub key: Arc<NodeKey>,
     pub limits: NodeLimits,
 }
 
 impl NodeConfig {
     /// One unpinned core, default limits: what tests and embedders start from.
-    pub fn new(listen: SocketAddr, data: impl Into<PathBuf>, key: Arc<ClusterKey>) -> Self {
+    pub fn new(listen: SocketAddr, data: impl Into<PathBuf>, key: Arc<NodeKey>) -> Self {
         Self {
             listen,
             data: data.into(),
@@ -491,21 +492,53 @@ struct Session {
     listing: Option<Vec<PieceId>>,
 }
 
+/// The handshake: the client's CHALLENGE (within a stall timeout), then our
+/// HELLO proving our key over it. The connection's nonce, or `None` if the
+/// client sent anything else (answered with ERROR) or nothing.
+async fn greet(
+    core: &Rc<Core>,
+    conn: &mut FrameConn,
+    limits: &NodeLimits,
+) -> Option<[u8; NONCE_BYTES]> {
+    conn.set_read_timeout(Some(limits.stall_timeout));
+    let challenge = match conn.read_frame().await {
+        Ok(Frame::Challenge(challenge)) => challenge,
+        Ok(other) => {
+            let reply = ErrorReply::new(
+                ErrorCode::Unexpected,
+                format!("expected CHALLENGE, got {:?}", other.kind()),
+            );
+            let _ = conn.send(&Frame::Error(reply)).await;
+            return None;
+        }
+        Err(_) => return None,
+    };
+    let mut nonce = [0u8; NONCE_BYTES];
+    crate::entropy::fill(&mut nonce);
+    let node_time_secs = core.now_secs();
+    let proof = core
+        .shared
+        .config
+        .key
+        .hello_proof(&challenge, &nonce, node_time_secs);
+    let hello = Frame::Hello(Hello {
+        nonce,
+        node_time_secs,
+        proof,
+    });
+    conn.send(&hello).await.ok()?;
+    Some(nonce)
+}
+
 async fn serve_connection(core: &Rc<Core>, stream: TcpStream) {
     let Ok(mut conn) = FrameConn::new(stream, READ_BUFFER_BYTES) else {
         return;
     };
     let limits = core.limits().clone();
     conn.set_write_timeout(Some(limits.stall_timeout));
-    let mut nonce = [0u8; NONCE_BYTES];
-    crate::entropy::fill(&mut nonce);
-    let hello = Frame::Hello(Hello {
-        nonce,
-        node_time_secs: core.now_secs(),
-    });
-    if conn.send(&hello).await.is_err() {
+    let Some(nonce) = greet(core, &mut conn, &limits).await else {
         return;
-    }
+    };
     let mut session = Session {
         core: core.clone(),
         nonce,

@@ -44,10 +44,11 @@ use super::store::{
 use crate::clock::unix_now_secs;
 use crate::entropy;
 use crate::pieces::wire::conn::{deadline, FrameConn, WireError};
-use crate::pieces::wire::order::{ClusterKey, Order, PieceOperation, NODE_SCOPE, NONCE_BYTES};
+use crate::pieces::wire::order::{NodeKey, Order, PieceOperation, NODE_SCOPE, NONCE_BYTES};
 use crate::pieces::wire::protocol::{
     ErrorCode, ErrorReply, Frame, FrameType, NodeHealth, LIST_PAGE_IDS_MAX, RESPONSE_BYTES_MAX,
 };
+use crate::pipeline::random::Entropy;
 
 /// Read buffer per connection: holds any response frame; DATA bypasses it.
 const READ_BUFFER_BYTES: usize = RESPONSE_BYTES_MAX + 64;
@@ -100,7 +101,8 @@ struct Inner {
     addr: SocketAddr,
     /// The address as text: `name()`, and the `store` of every error.
     name: String,
-    key: Arc<ClusterKey>,
+    /// The node's key: signs its orders and checks its HELLO's proof.
+    key: Arc<NodeKey>,
     config: RemoteConfig,
     idle: RefCell<Vec<Conn>>,
     /// One permit per open connection, so at most `connections_max` are open.
@@ -195,7 +197,7 @@ fn unexpected(frame: &Frame<'_>) -> Failure {
 impl RemoteStore {
     /// A store on the node at `addr`. No I/O: connections open on first use,
     /// so a gateway can build its stores on every core at start-up.
-    pub fn new(addr: SocketAddr, key: Arc<ClusterKey>, config: RemoteConfig) -> Self {
+    pub fn new(addr: SocketAddr, key: Arc<NodeKey>, config: RemoteConfig) -> Self {
         assert!(config.connections_max >= 1, "a store needs a connection");
         Self {
             inner: Rc::new(Inner {
@@ -374,11 +376,21 @@ impl Inner {
         }
         .await;
         let mut io = opened?;
+        let challenge: [u8; NONCE_BYTES] = entropy::Os.array();
+        deadline(io_timeout, io.send(&Frame::Challenge(challenge))).await?;
         let hello = match deadline(io_timeout, io.read_frame()).await? {
             Frame::Hello(hello) => hello,
             Frame::Error(reply) => return Err(Failure::Node(reply)),
             other => return Err(unexpected(&other)),
         };
+        let (nonce, time) = (&hello.nonce, hello.node_time_secs);
+        if !self.key.verify_hello(&challenge, nonce, time, &hello.proof) {
+            return Err(Failure::Unexpected(format!(
+                "the node at {} does not hold the key of node {:?}",
+                self.addr,
+                self.key.name()
+            )));
+        }
         let now = unix_now_secs() as i64;
         let conn = Conn {
             io,

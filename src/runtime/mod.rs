@@ -576,7 +576,7 @@ fn cluster_key(config: &ServeConfig) -> Result<Option<Arc<ClusterKey>>, ServeErr
         if created.is_ok() {
             tracing::warn!(
                 path = %path.display(),
-                "created a cluster key: start each node with --cluster-key pointing at a copy"
+                "created a cluster key: give each node its own key with `ringgate node-key NAME`"
             );
         }
         created

@@ -55,9 +55,25 @@ impl Nodes {
             dir,
         };
         for i in 0..count {
+            nodes.issue_key(i);
             nodes.launch(i);
         }
         nodes
+    }
+
+    /// Gives node `i` its own key, named `node{i}`, with `ringgate node-key`:
+    /// nodes never see the cluster key.
+    fn issue_key(&self, i: usize) {
+        let data = &self.nodes[i].data;
+        std::fs::create_dir_all(data).unwrap();
+        let status = Command::new(env!("CARGO_BIN_EXE_ringgate"))
+            .args(["node-key", &format!("node{i}"), "--cluster-key"])
+            .arg(&self.key)
+            .arg("--out")
+            .arg(data.join("node.key"))
+            .status()
+            .unwrap();
+        assert!(status.success());
     }
 
     /// Starts node `i` (again), on its old port if it had one.
@@ -68,8 +84,6 @@ impl Nodes {
             .arg(node.addr.to_string())
             .arg("--data")
             .arg(&node.data)
-            .arg("--cluster-key")
-            .arg(&self.key)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -90,14 +104,14 @@ impl Nodes {
         node.child = Some(child);
     }
 
-    /// `--node ADDR@DOMAIN` for every node; domains round-robin if given.
+    /// `--node NAME=ADDR@DOMAIN` for every node; domains round-robin if given.
     fn gateway_args(&self, domains: usize) -> Vec<String> {
         let mut args = vec!["--cluster-key".to_string(), self.key.display().to_string()];
         for (i, node) in self.nodes.iter().enumerate() {
             args.push("--node".into());
             args.push(match domains {
-                0 => node.addr.to_string(),
-                d => format!("{}@rack{}", node.addr, i % d),
+                0 => format!("node{i}={}", node.addr),
+                d => format!("node{i}={}@rack{}", node.addr, i % d),
             });
         }
         args

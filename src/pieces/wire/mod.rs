@@ -1,21 +1,23 @@
 //! The node protocol, both sides of it: `protocol` (the frames, pure),
 //! `order` (the signed authorisations, pure), `conn` (frames over glommio
-//! sockets), `key_file` (the cluster key on disk). `RemoteStore` speaks it as a client and `ringgate node` as the
+//! sockets), `key_file` (the cluster and node keys on disk). `RemoteStore` speaks it as a client and `ringgate node` as the
 //! server. The wire format is an API boundary, versioned below.
 //!
-//! # Wire format, version 1
+//! # Wire format, version 2
 //!
-//! TCP. The node speaks first, with HELLO; then the client sends one request at
-//! a time and reads its whole response before sending the next (connections
-//! are reused, never multiplexed). All integers are little endian.
+//! TCP. The client sends CHALLENGE, the node answers HELLO (proving its node
+//! key over the challenge); then the client sends one request at a time and
+//! reads its whole response before sending the next (connections are reused,
+//! never multiplexed). All integers are little endian.
 //!
 //! ```text
-//! frame    0  1  version = 1         1  1  type
+//! frame    0  1  version = 2         1  1  type
 //!          2  2  reserved, zero      4  4  payload length (checked against the type below
 //!          8  n  payload                   before a payload byte is read)
 //!
 //! type  name    from    payload                                              bytes
-//! 0x01  HELLO   node    nonce (16) ‖ node clock, unix seconds (8)            24
+//! 0x01  HELLO   node    nonce (16) ‖ node clock, unix seconds (8) ‖ proof (32)  56
+//! 0x02  CHALLENGE client random (16)                                         16
 //! 0x10  PUT     client  order (88)                                           88
 //! 0x11  DATA    both    piece bytes                                          1..=1 MiB
 //! 0x12  COMMIT  client  total DATA bytes sent (8)                            8
@@ -47,7 +49,10 @@
 //!        24  2  piece index (LE)     26  6  reserved, zero
 //!        32  8  not_after, unix seconds in the node's clock (LE)
 //!        40 16  serial, random
-//!        56 32  HMAC-SHA256(cluster key, "ringgate node order v1\0" ‖ HELLO nonce ‖ bytes 0..56)
+//!        56 32  HMAC-SHA256(node key, "ringgate node order v2\0" ‖ HELLO nonce ‖ bytes 0..56)
+//!
+//! node key = HMAC-SHA256(cluster key, "ringgate node key v1\0" ‖ node name)
+//! proof    = HMAC-SHA256(node key, "ringgate node hello v2\0" ‖ challenge ‖ nonce ‖ node clock (8))
 //!
 //! error codes  1 malformed  2 unexpected  3 unauthorized  4 expired  5 replayed
 //!              6 busy  7 shutting down  8 not found  9 out of range (detail = piece length)
@@ -67,8 +72,10 @@
 //! is authenticated by AES-GCM end to end, and nodes never see keys or plaintext.
 //!
 //! Versioning. Every frame carries the version; a node refuses frames of
-//! another version (ERROR `malformed`, whose header is version 1), and a client
-//! learns the node's version from its HELLO. A new version may add frame types
+//! another version (ERROR `malformed`), and a client learns the node's version
+//! from its HELLO. Version 1 (nodes holding the cluster key itself, HELLO
+//! unprompted and unproven) is not spoken any more: upgrade nodes, with their
+//! node keys, and gateways together. A new version may add frame types
 //! and error codes; clients treat unknown error codes as plain failures.
 //!
 //! Authorisation and replays: see `order`.
@@ -78,5 +85,5 @@ pub mod key_file;
 pub mod order;
 pub mod protocol;
 
-pub use order::{ClusterKey, Order, OrderRules, PieceOperation, SignedOrder};
+pub use order::{ClusterKey, NodeKey, Order, OrderRules, PieceOperation, SignedOrder};
 pub use protocol::NodeHealth;

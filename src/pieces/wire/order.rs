@@ -2,9 +2,19 @@
 //! of Storj's order limits. Pure code (the clock is an argument), shared by the
 //! node, which verifies, and `RemoteStore`, which signs.
 //!
+//! Keys. The gateways hold the cluster key; a node holds only its *node
+//! key*, HMAC-SHA256(cluster key, "ringgate node key v1\0" ‖ node name),
+//! issued by `ringgate node-key NAME`. The name is how gateways know the node
+//! (its address, or the `NAME=` of `--node NAME=ADDR`). So a node verifies
+//! orders but cannot make them for any other node: one compromised node opens
+//! no other. A gateway proves nothing to a node beyond its orders; a node
+//! proves its name to the gateway in its HELLO, with a MAC under its node key
+//! over the gateway's CHALLENGE, so an impostor at a node's address (which
+//! could relay a real node's HELLO) is refused before any order is signed.
+//!
 //! An order names one operation on one piece, an expiry and a random serial,
-//! and is MACed with HMAC-SHA256 under the cluster key, over the order *and the
-//! connection nonce* the node sent in its HELLO. That binding is the replay
+//! and is MACed with HMAC-SHA256 under the target node's key, over the order
+//! *and the connection nonce* the node sent in its HELLO. That binding is the replay
 //! design: an order is worthless on any other connection, so it cannot be
 //! replayed to another core (or another node, or after a reconnect) and no
 //! state is shared between cores. On its own connection a node remembers the
@@ -34,8 +44,13 @@ pub const ORDER_MAC_BYTES: usize = 32;
 pub const ORDER_BYTES: usize = ORDER_BODY_BYTES + ORDER_MAC_BYTES;
 pub const SERIAL_BYTES: usize = 16;
 pub const CLUSTER_KEY_BYTES: usize = 32;
-/// Domain separation: the cluster key MACs nothing else under this prefix.
-const MAC_CONTEXT: &[u8] = b"ringgate node order v1\0";
+/// Domain separation: a node key MACs nothing else under these prefixes.
+const MAC_CONTEXT: &[u8] = b"ringgate node order v2\0";
+const HELLO_CONTEXT: &[u8] = b"ringgate node hello v2\0";
+/// What the cluster key MACs to make a node key.
+const NODE_KEY_CONTEXT: &[u8] = b"ringgate node key v1\0";
+/// The longest node name (printable ASCII, no white space).
+pub const NODE_NAME_BYTES_MAX: usize = 128;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u8)]
@@ -244,9 +259,99 @@ impl ClusterKey {
         Zeroizing::new(crate::pipeline::checksum::hex(&*self.0))
     }
 
-    fn mac(&self, body: &[u8; ORDER_BODY_BYTES], binding: &[u8; NONCE_BYTES]) -> HmacSha256 {
+    /// The key of the node gateways know as `name`.
+    pub fn node_key(&self, name: &str) -> NodeKey {
         let mut mac = <HmacSha256 as Mac>::new_from_slice(&*self.0).expect("any key length");
-        mac.update(MAC_CONTEXT);
+        mac.update(NODE_KEY_CONTEXT);
+        mac.update(name.as_bytes());
+        NodeKey {
+            name: name.to_string(),
+            key: Zeroizing::new(mac.finalize().into_bytes().into()),
+        }
+    }
+}
+
+/// Whether `name` can name a node: 1 to [`NODE_NAME_BYTES_MAX`] printable
+/// ASCII characters, no white space.
+pub fn is_node_name(name: &str) -> bool {
+    (1..=NODE_NAME_BYTES_MAX).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// One node's key and the name it was issued for (see the module
+/// documentation); wiped when dropped. On disk: `NAME HEX`.
+#[derive(Clone)]
+pub struct NodeKey {
+    name: String,
+    key: Zeroizing<[u8; CLUSTER_KEY_BYTES]>,
+}
+
+impl std::fmt::Debug for NodeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NodeKey({}, ..)", self.name)
+    }
+}
+
+impl NodeKey {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The file form: the name, a space, 64 hex digits, a newline.
+    pub fn to_line(&self) -> Zeroizing<String> {
+        let hex = Zeroizing::new(crate::pipeline::checksum::hex(&*self.key));
+        Zeroizing::new(format!("{} {}\n", self.name, hex.as_str()))
+    }
+
+    /// Parses [`Self::to_line`]'s form (surrounding white space allowed).
+    pub fn parse_line(text: &str) -> Option<Self> {
+        let (name, hex) = text.trim().split_once(' ')?;
+        if !is_node_name(name) {
+            return None;
+        }
+        let key = ClusterKey::from_hex(hex)?;
+        Some(Self {
+            name: name.to_string(),
+            key: key.0,
+        })
+    }
+
+    fn keyed(&self, context: &[u8]) -> HmacSha256 {
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&*self.key).expect("any key length");
+        mac.update(context);
+        mac
+    }
+
+    /// What a node answers the gateway's CHALLENGE with, in its HELLO.
+    pub fn hello_proof(
+        &self,
+        challenge: &[u8; NONCE_BYTES],
+        nonce: &[u8; NONCE_BYTES],
+        node_time_secs: u64,
+    ) -> [u8; ORDER_MAC_BYTES] {
+        let mut mac = self.keyed(HELLO_CONTEXT);
+        mac.update(challenge);
+        mac.update(nonce);
+        mac.update(&node_time_secs.to_le_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Checks a HELLO's proof (in constant time).
+    pub fn verify_hello(
+        &self,
+        challenge: &[u8; NONCE_BYTES],
+        nonce: &[u8; NONCE_BYTES],
+        node_time_secs: u64,
+        proof: &[u8; ORDER_MAC_BYTES],
+    ) -> bool {
+        let mut mac = self.keyed(HELLO_CONTEXT);
+        mac.update(challenge);
+        mac.update(nonce);
+        mac.update(&node_time_secs.to_le_bytes());
+        mac.verify_slice(proof).is_ok()
+    }
+
+    fn mac(&self, body: &[u8; ORDER_BODY_BYTES], binding: &[u8; NONCE_BYTES]) -> HmacSha256 {
+        let mut mac = self.keyed(MAC_CONTEXT);
         mac.update(binding);
         mac.update(body);
         mac
@@ -381,7 +486,7 @@ mod tests {
     #[test]
     fn every_altered_bit_is_refused() {
         let entropy = &mut Seeded::new(1);
-        let key = ClusterKey::generate(entropy);
+        let key = ClusterKey::generate(entropy).node_key("10.0.0.5:7070");
         let rules = OrderRules::default();
         let signed = key.sign(
             Order::new(PieceOperation::Put, piece(), NOW + 60, entropy),
@@ -402,6 +507,41 @@ mod tests {
                 ),
             }
         }
+    }
+
+    /// Issue 15, findings 4 and 5: a node's key signs nothing another node
+    /// accepts, and a HELLO proves the name the gateway dialled.
+    #[test]
+    fn node_keys_bind_orders_and_hellos_to_one_node() {
+        let entropy = &mut Seeded::new(3);
+        let cluster = ClusterKey::generate(entropy);
+        let (a, b) = (cluster.node_key("node-a"), cluster.node_key("node-b"));
+        let rules = OrderRules::default();
+        let order = Order::new(PieceOperation::Delete, piece(), NOW + 60, entropy);
+        let for_a = a.sign(order, &BINDING);
+        assert!(a
+            .verify(&for_a, &BINDING, PieceOperation::Delete, NOW, &rules)
+            .is_ok());
+        // Node a's key (all a compromised node a holds) or an order for a
+        // relayed onto b's connection: b refuses both.
+        assert_eq!(
+            b.verify(&for_a, &BINDING, PieceOperation::Delete, NOW, &rules),
+            Err(OrderError::Unauthorized)
+        );
+        let challenge = [1; NONCE_BYTES];
+        let proof = b.hello_proof(&challenge, &BINDING, NOW);
+        assert!(b.verify_hello(&challenge, &BINDING, NOW, &proof));
+        assert!(!a.verify_hello(&challenge, &BINDING, NOW, &proof));
+        assert!(!b.verify_hello(&[2; NONCE_BYTES], &BINDING, NOW, &proof));
+        assert!(!b.verify_hello(&challenge, &BINDING, NOW + 1, &proof));
+        // The file form round-trips; the key is what the cluster key derives.
+        let line = a.to_line();
+        let parsed = NodeKey::parse_line(&line).unwrap();
+        assert_eq!(parsed.name(), "node-a");
+        assert_eq!(*parsed.key, *a.key);
+        assert!(NodeKey::parse_line("node-a").is_none());
+        assert!(NodeKey::parse_line(&format!("a b {}", "00".repeat(32))).is_none());
+        assert!(!format!("{a:?}").contains(&crate::pipeline::checksum::hex(&*a.key)));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The node wire protocol, version 1: pure framing and encoding, no I/O. Both
+//! The node wire protocol, version 2: pure framing and encoding, no I/O. Both
 //! the node server and `RemoteStore` speak it through these functions, so
 //! every byte that crosses the network is parsed here, strictly, and no input
 //! makes the decoder panic. An API boundary (format in `node/mod.rs`).
@@ -12,11 +12,11 @@
 
 use std::ops::Range;
 
-use super::order::{SignedOrder, NONCE_BYTES, ORDER_BYTES};
+use super::order::{SignedOrder, NONCE_BYTES, ORDER_BYTES, ORDER_MAC_BYTES};
 use crate::pieces::format::{PieceId, SegmentId};
 
 /// The protocol version this build speaks, carried in every frame header.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 pub const FRAME_HEADER_BYTES: usize = 8;
 /// The largest DATA payload: a put streams its piece, a get returns its range,
 /// in frames of at most this size.
@@ -42,6 +42,7 @@ const ERROR_FIXED_BYTES: usize = 16;
 #[repr(u8)]
 pub enum FrameType {
     Hello = 0x01,
+    Challenge = 0x02,
     Put = 0x10,
     Data = 0x11,
     Commit = 0x12,
@@ -61,8 +62,9 @@ pub enum FrameType {
 }
 
 /// Payload bounds per frame type: the one table the decoder checks lengths by.
-const FRAME_TYPES: [(FrameType, usize, usize); 17] = [
-    (FrameType::Hello, NONCE_BYTES + 8, NONCE_BYTES + 8),
+const FRAME_TYPES: [(FrameType, usize, usize); 18] = [
+    (FrameType::Hello, HELLO_BYTES, HELLO_BYTES),
+    (FrameType::Challenge, NONCE_BYTES, NONCE_BYTES),
     (FrameType::Put, ORDER_BYTES, ORDER_BYTES),
     (FrameType::Data, 1, DATA_BYTES_MAX),
     (FrameType::Commit, 8, 8),
@@ -193,13 +195,18 @@ pub fn parse_header(bytes: &[u8]) -> Result<Option<FrameHeader>, ProtocolError> 
     Ok(Some(FrameHeader { kind, len }))
 }
 
-/// The node's greeting, its first frame on every connection.
+const HELLO_BYTES: usize = NONCE_BYTES + 8 + ORDER_MAC_BYTES;
+
+/// The node's greeting, its answer to the client's CHALLENGE.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Hello {
     /// Random per connection; every order on the connection is signed over it.
     pub nonce: [u8; NONCE_BYTES],
     /// The node's clock (unix seconds), so clients sign expiries in its time.
     pub node_time_secs: u64,
+    /// The node's proof that it holds the key of the node the client dialled
+    /// (`NodeKey::hello_proof` over the challenge, the nonce and the clock).
+    pub proof: [u8; ORDER_MAC_BYTES],
 }
 
 /// What a node reports about itself (PONG).
@@ -311,6 +318,9 @@ impl ErrorReply {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Frame<'a> {
     Hello(Hello),
+    /// The client's first frame: random bytes the node's HELLO proves its
+    /// key over.
+    Challenge([u8; NONCE_BYTES]),
     /// Opens a piece stream; answered by READY or ERROR.
     Put(SignedOrder),
     Data(&'a [u8]),
@@ -374,6 +384,7 @@ impl Frame<'_> {
     pub fn kind(&self) -> FrameType {
         match self {
             Frame::Hello(_) => FrameType::Hello,
+            Frame::Challenge(_) => FrameType::Challenge,
             Frame::Put(_) => FrameType::Put,
             Frame::Data(_) => FrameType::Data,
             Frame::Commit { .. } => FrameType::Commit,
@@ -404,7 +415,9 @@ impl Frame<'_> {
             Frame::Hello(hello) => {
                 out.extend_from_slice(&hello.nonce);
                 out.extend_from_slice(&hello.node_time_secs.to_le_bytes());
+                out.extend_from_slice(&hello.proof);
             }
+            Frame::Challenge(challenge) => out.extend_from_slice(challenge),
             Frame::Put(order) | Frame::Delete(order) | Frame::Stat(order) | Frame::Ping(order) => {
                 out.extend_from_slice(&order.encode())
             }
@@ -482,6 +495,7 @@ impl Frame<'_> {
         Some(match self {
             Frame::Data(_) => return None,
             Frame::Hello(h) => Frame::Hello(h),
+            Frame::Challenge(c) => Frame::Challenge(c),
             Frame::Put(o) => Frame::Put(o),
             Frame::Commit { bytes } => Frame::Commit { bytes },
             Frame::Abort => Frame::Abort,
@@ -521,7 +535,9 @@ pub fn decode_payload(header: FrameHeader, p: &[u8]) -> Result<Frame<'_>, Protoc
         FrameType::Hello => Frame::Hello(Hello {
             nonce: p[..NONCE_BYTES].try_into().expect("16 bytes"),
             node_time_secs: le64(p, NONCE_BYTES),
+            proof: p[NONCE_BYTES + 8..].try_into().expect("32 bytes"),
         }),
+        FrameType::Challenge => Frame::Challenge(p.try_into().expect("16 bytes")),
         FrameType::Put => Frame::Put(order(p)?),
         FrameType::Data => Frame::Data(p),
         FrameType::Commit => Frame::Commit { bytes: le64(p, 0) },
@@ -629,10 +645,10 @@ mod tests {
     #[test]
     fn headers_are_checked_before_payloads() {
         let ok = |kind, len| Ok(Some(FrameHeader { kind, len }));
-        check([1, 0x80, 0, 0, 0, 0, 0, 0], ok(FrameType::Ok, 0));
-        check([1, 0x11, 0, 0, 0, 0, 16, 0], ok(FrameType::Data, 1 << 20));
+        check([2, 0x80, 0, 0, 0, 0, 0, 0], ok(FrameType::Ok, 0));
+        check([2, 0x11, 0, 0, 0, 0, 16, 0], ok(FrameType::Data, 1 << 20));
         check(
-            [1, 0x11, 0, 0, 1, 0, 16, 0],
+            [2, 0x11, 0, 0, 1, 0, 16, 0],
             Err(ProtocolError::Length {
                 kind: FrameType::Data,
                 len: (1 << 20) + 1,
@@ -641,7 +657,7 @@ mod tests {
             }),
         );
         check(
-            [1, 0x11, 0, 0, 0, 0, 0, 0],
+            [2, 0x11, 0, 0, 0, 0, 0, 0],
             Err(ProtocolError::Length {
                 kind: FrameType::Data,
                 len: 0,
@@ -649,14 +665,14 @@ mod tests {
                 max: 1 << 20,
             }),
         );
-        check([2, 0x80, 0, 0, 0, 0, 0, 0], Err(ProtocolError::Version(2)));
+        check([1, 0x80, 0, 0, 0, 0, 0, 0], Err(ProtocolError::Version(1)));
         check(
-            [1, 0x7f, 0, 0, 0, 0, 0, 0],
+            [2, 0x7f, 0, 0, 0, 0, 0, 0],
             Err(ProtocolError::UnknownType(0x7f)),
         );
-        check([1, 0x80, 0, 1, 0, 0, 0, 0], Err(ProtocolError::Reserved));
+        check([2, 0x80, 0, 1, 0, 0, 0, 0], Err(ProtocolError::Reserved));
         check(
-            [1, 0x80, 0, 0, 1, 0, 0, 0],
+            [2, 0x80, 0, 0, 1, 0, 0, 0],
             Err(ProtocolError::Length {
                 kind: FrameType::Ok,
                 len: 1,
@@ -666,7 +682,7 @@ mod tests {
         );
         // "GET / HTTP/1.1": an HTTP client on the node port fails at byte 0.
         check(*b"GET / HT", Err(ProtocolError::Version(b'G')));
-        assert_eq!(parse_header(&[1, 0x80, 0]), Ok(None));
+        assert_eq!(parse_header(&[2, 0x80, 0]), Ok(None));
     }
 
     #[test]
