@@ -427,6 +427,42 @@ fn bench_aes(c: &mut Criterion) {
     g.finish();
 }
 
+/// Opening a content key, as every GET does per extent: a version-2 wrap
+/// (a key of its own, HKDF per open) against a version-1 wrap (GCM under the
+/// root key itself, which `from_slice` still accepts).
+fn bench_key_wrap(c: &mut Criterion) {
+    use ringgate::pipeline::crypto::{ContentKey, WrappedKey};
+    use ringgate::pipeline::random::Entropy as _;
+    let mut g = c.benchmark_group("key_wrap");
+    let root = SecretKey::random(&mut Os);
+    let key = ContentKey::random(&mut Os);
+    let identity = b"object\0project-id-16b\0\0\0\x06bucketsome/object/key";
+    let segment = [9u8; 16];
+    let v2 = WrappedKey::wrap(&root, identity, Some(&segment), &key, &mut Os);
+    let nonce: [u8; 12] = Os.array();
+    let mut body = *key.expose();
+    let tag = Cipher::new(AeadBackend::Ring, &root).seal(nonce, identity, &mut body);
+    let v1 = WrappedKey::from_slice(&[&nonce[..], &body, &tag].concat()).unwrap();
+    g.bench_function("unwrap/v2", |b| {
+        b.iter(|| black_box(v2.unwrap_key(&root, identity, Some(&segment)).unwrap()))
+    });
+    g.bench_function("unwrap/v1", |b| {
+        b.iter(|| black_box(v1.unwrap_key(&root, identity, Some(&segment)).unwrap()))
+    });
+    g.bench_function("wrap/v2", |b| {
+        b.iter(|| {
+            black_box(WrappedKey::wrap(
+                &root,
+                identity,
+                Some(&segment),
+                &key,
+                &mut Os,
+            ))
+        })
+    });
+    g.finish();
+}
+
 fn bench_rs(c: &mut Criterion) {
     let mut g = c.benchmark_group("reed_solomon");
     for (k, n) in CODES {
@@ -1227,6 +1263,7 @@ fn main() {
             .measurement_time(Duration::from_secs(2))
             .configure_from_args();
         bench_aes(&mut c);
+        bench_key_wrap(&mut c);
         bench_rs(&mut c);
         bench_hashes(&mut c);
         bench_memcpy(&mut c);

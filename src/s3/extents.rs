@@ -52,18 +52,22 @@ pub fn seal(
         match extent {
             BodyExtent::Inline { sealed, seal } => out.push(Extent::Inline {
                 sealed,
-                wrapped_key: WrappedKey::wrap(root, identity, &seal.key, &mut Os)
-                    .0
-                    .to_vec(),
+                wrapped_key: WrappedKey::wrap(root, identity, None, &seal.key, &mut Os)
+                    .into_bytes(),
                 nonce_prefix: seal.nonce_prefix,
             }),
             BodyExtent::Segment(segment) => {
                 out.push(Extent::Segment {
                     id: segment.id,
                     plaintext_bytes: segment.plaintext_bytes,
-                    wrapped_key: WrappedKey::wrap(root, identity, &segment.seal.key, &mut Os)
-                        .0
-                        .to_vec(),
+                    wrapped_key: WrappedKey::wrap(
+                        root,
+                        identity,
+                        Some(&segment.id.0),
+                        &segment.seal.key,
+                        &mut Os,
+                    )
+                    .into_bytes(),
                     nonce_prefix: segment.seal.nonce_prefix,
                 });
                 segments.push((
@@ -81,9 +85,14 @@ pub fn seal(
     (out, segments)
 }
 
-fn unwrap(wrapped: &[u8], root: &RootKey, identity: &[u8]) -> Result<SegmentSeal, S3Error> {
+fn unwrap(
+    wrapped: &[u8],
+    root: &RootKey,
+    identity: &[u8],
+    extent: Option<&[u8; 16]>,
+) -> Result<SegmentSeal, S3Error> {
     let key = WrappedKey::from_slice(wrapped)
-        .and_then(|w| w.unwrap_key(root, identity).ok())
+        .and_then(|w| w.unwrap_key(root, identity, extent).ok())
         .ok_or_else(|| {
             S3Error::with_message(
                 S3ErrorCode::InternalError,
@@ -113,7 +122,7 @@ pub fn open(
                 wrapped_key,
                 nonce_prefix,
             } => {
-                let mut seal = unwrap(wrapped_key, root, identity)?;
+                let mut seal = unwrap(wrapped_key, root, identity, None)?;
                 seal.nonce_prefix = *nonce_prefix;
                 BodyExtent::Inline {
                     sealed: sealed.clone(),
@@ -129,7 +138,7 @@ pub fn open(
                 let info = infos.next().ok_or_else(|| {
                     S3Error::with_message(S3ErrorCode::InternalError, "segment record missing")
                 })?;
-                let mut seal = unwrap(wrapped_key, root, identity)?;
+                let mut seal = unwrap(wrapped_key, root, identity, Some(&id.0))?;
                 seal.nonce_prefix = *nonce_prefix;
                 BodyExtent::Segment(SegmentRecord {
                     id: *id,
@@ -156,13 +165,10 @@ pub fn rewrap(
     extents
         .iter()
         .map(|extent| {
-            let moved = |wrapped: &[u8]| -> Result<Vec<u8>, S3Error> {
+            let moved = |wrapped: &[u8], extent: Option<&[u8; 16]>| {
                 let old = WrappedKey::from_slice(wrapped).ok_or_else(bad_key)?;
-                Ok(old
-                    .rewrap(root, from, root, to, &mut Os)
-                    .map_err(|_| bad_key())?
-                    .0
-                    .to_vec())
+                let new = old.rewrap(root, from, extent, root, to, &mut Os);
+                Ok::<_, S3Error>(new.map_err(|_| bad_key())?.into_bytes())
             };
             Ok(match extent {
                 Extent::Inline {
@@ -171,7 +177,7 @@ pub fn rewrap(
                     nonce_prefix,
                 } => Extent::Inline {
                     sealed: sealed.clone(),
-                    wrapped_key: moved(wrapped_key)?,
+                    wrapped_key: moved(wrapped_key, None)?,
                     nonce_prefix: *nonce_prefix,
                 },
                 Extent::Segment {
@@ -182,7 +188,7 @@ pub fn rewrap(
                 } => Extent::Segment {
                     id: *id,
                     plaintext_bytes: *plaintext_bytes,
-                    wrapped_key: moved(wrapped_key)?,
+                    wrapped_key: moved(wrapped_key, Some(&id.0))?,
                     nonce_prefix: *nonce_prefix,
                 },
             })
