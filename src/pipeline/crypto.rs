@@ -6,6 +6,8 @@
 //! per-segment prefix and the stripe index. Content keys are stored only wrapped
 //! under a [`RootKey`] with the object's identity as associated data.
 
+use std::borrow::Cow;
+
 use aes_gcm::aead::AeadInPlace;
 use aes_gcm::KeyInit;
 use zeroize::{Zeroize, ZeroizeOnDrop};
@@ -207,12 +209,12 @@ impl WrappedKey {
         let w = &self.0;
         let (cipher, nonce, aad, body) = if w.len() == Self::BYTES {
             let salt: [u8; WRAP_SALT_BYTES] = w[..16].try_into().expect("16 bytes");
-            let aad = wrap_aad(identity, extent);
+            let aad = Cow::Owned(wrap_aad(identity, extent));
             (wrap_cipher(root, &salt), [0; NONCE_BYTES], aad, 16)
         } else {
             let nonce = w[..NONCE_BYTES].try_into().expect("12 bytes");
             let cipher = Cipher::new(AeadBackend::Ring, root);
-            (cipher, nonce, identity.to_vec(), NONCE_BYTES)
+            (cipher, nonce, Cow::Borrowed(identity), NONCE_BYTES)
         };
         let tag: [u8; 16] = w[body + KEY_BYTES..].try_into().expect("16 bytes");
         let mut key = [0u8; KEY_BYTES];

@@ -321,6 +321,19 @@ impl NodeKey {
         mac
     }
 
+    fn hello_mac(
+        &self,
+        challenge: &[u8; NONCE_BYTES],
+        nonce: &[u8; NONCE_BYTES],
+        node_time_secs: u64,
+    ) -> HmacSha256 {
+        let mut mac = self.keyed(HELLO_CONTEXT);
+        mac.update(challenge);
+        mac.update(nonce);
+        mac.update(&node_time_secs.to_le_bytes());
+        mac
+    }
+
     /// What a node answers the gateway's CHALLENGE with, in its HELLO.
     pub fn hello_proof(
         &self,
@@ -328,10 +341,7 @@ impl NodeKey {
         nonce: &[u8; NONCE_BYTES],
         node_time_secs: u64,
     ) -> [u8; ORDER_MAC_BYTES] {
-        let mut mac = self.keyed(HELLO_CONTEXT);
-        mac.update(challenge);
-        mac.update(nonce);
-        mac.update(&node_time_secs.to_le_bytes());
+        let mac = self.hello_mac(challenge, nonce, node_time_secs);
         mac.finalize().into_bytes().into()
     }
 
@@ -343,10 +353,7 @@ impl NodeKey {
         node_time_secs: u64,
         proof: &[u8; ORDER_MAC_BYTES],
     ) -> bool {
-        let mut mac = self.keyed(HELLO_CONTEXT);
-        mac.update(challenge);
-        mac.update(nonce);
-        mac.update(&node_time_secs.to_le_bytes());
+        let mac = self.hello_mac(challenge, nonce, node_time_secs);
         mac.verify_slice(proof).is_ok()
     }
 
